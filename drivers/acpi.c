@@ -1,0 +1,138 @@
+/* ACPI table discovery (ACPI 6.4, ch. 5.2): RSDP, XSDT or RSDT, FADT. */
+#include <string.h>
+#include "acpi.h"
+#include <hv/console.h>
+
+struct acpi_rsdp {
+	char sig[8];
+	uint8_t checksum;
+	char oem[6];
+	uint8_t revision;
+	uint32_t rsdt;
+	uint32_t length;
+	uint64_t xsdt;
+	uint8_t ext_checksum;
+	uint8_t reserved[3];
+} __attribute__((packed));
+_Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP layout");
+
+struct acpi_sdt {
+	char sig[4];
+	uint32_t length;
+	uint8_t revision;
+	uint8_t checksum;
+	char oem[6];
+	char oem_table[8];
+	uint32_t oem_revision;
+	uint32_t creator;
+	uint32_t creator_revision;
+} __attribute__((packed));
+_Static_assert(sizeof(struct acpi_sdt) == 36, "SDT header layout");
+
+#define FADT_PM_TMR_BLK 76
+#define FADT_FLAGS 112
+#define FADT_TMR_VAL_EXT (1u << 8)
+#define FADT_X_PM_TMR_BLK 208
+#define ACPI_MAX_TABLE (1u << 20)
+
+static const uint8_t *fadt;
+static uint32_t fadt_len;
+static char table_list[128];
+
+static int sum_ok(const void *p, uint32_t n)
+{
+	const uint8_t *b = p;
+	uint8_t s = 0;
+
+	while (n--)
+		s += *b++;
+	return s == 0;
+}
+
+static void note_table(const struct acpi_sdt *t)
+{
+	size_t n = strlen(table_list);
+
+	if (n + 6 > sizeof(table_list))
+		return;
+	memcpy(table_list + n, t->sig, 4);
+	table_list[n + 4] = ' ';
+	table_list[n + 5] = 0;
+	if (!memcmp(t->sig, "FACP", 4)) {
+		fadt = (const uint8_t *)t;
+		fadt_len = t->length;
+	}
+}
+
+static const struct acpi_sdt *checked_table(uint64_t phys)
+{
+	const struct acpi_sdt *t = (const void *)phys;
+
+	if (!phys || t->length < sizeof(*t) || t->length > ACPI_MAX_TABLE || !sum_ok(t, t->length))
+		return NULL;
+	return t;
+}
+
+int acpi_init(uint64_t rsdp_phys)
+{
+	const struct acpi_rsdp *r = (const void *)rsdp_phys;
+	const struct acpi_sdt *root;
+	unsigned width, i, n;
+
+	if (!r || memcmp(r->sig, "RSD PTR ", 8) || !sum_ok(r, 20)) {
+		kprintf("acpi: no valid RSDP, ACPI tables unused\n");
+		return -1;
+	}
+	if (r->revision >= 2 && r->xsdt && sum_ok(r, sizeof(*r))) {
+		root = checked_table(r->xsdt);
+		width = 8;
+	} else {
+		root = checked_table(r->rsdt);
+		width = 4;
+	}
+	if (!root) {
+		kprintf("acpi: root table missing or bad checksum\n");
+		return -1;
+	}
+	n = (root->length - sizeof(*root)) / width;
+	for (i = 0; i < n; i++) {
+		const uint8_t *e = (const uint8_t *)(root + 1) + i * width;
+		uint64_t phys = 0;
+		const struct acpi_sdt *t;
+
+		memcpy(&phys, e, width);
+		t = checked_table(phys);
+		if (t)
+			note_table(t);
+	}
+	kprintf("acpi: %s (rev %u), tables: %s\n", width == 8 ? "XSDT" : "RSDT", r->revision,
+		table_list);
+	return 0;
+}
+
+int acpi_pm_timer(uint16_t *port, unsigned *bits)
+{
+	uint32_t p = 0, flags = 0;
+
+	if (!fadt || fadt_len < FADT_FLAGS + 4)
+		return -1;
+	memcpy(&p, fadt + FADT_PM_TMR_BLK, 4);
+	memcpy(&flags, fadt + FADT_FLAGS, 4);
+	if (fadt_len >= FADT_X_PM_TMR_BLK + 12 && fadt[FADT_X_PM_TMR_BLK] == 1) {
+		uint64_t x;
+
+		memcpy(&x, fadt + FADT_X_PM_TMR_BLK + 4, 8);
+		if (x && x < 0x10000)
+			p = (uint32_t)x;
+	}
+	if (!p || p > 0xfffc)
+		return -1;
+	*port = p;
+	*bits = (flags & FADT_TMR_VAL_EXT) ? 32 : 24;
+	return 0;
+}
+
+const char *acpi_table_list(void)
+{
+	return table_list;
+}

@@ -1,0 +1,183 @@
+/* Monitor command 'mem': memory accounting, the firmware's map, and a write/verify check. */
+#include <string.h>
+#include "commands.h"
+#include "console.h"
+#include "cmdline.h"
+#include <mm/frame.h>
+#include <mm/boot_mem.h>
+#include "hv.h"
+#include <arch/x86_64/cpu.h>
+
+#define CHECK_MAX_BLOCKS 4096
+
+static const char *const type_names[BI_MEM_TYPE_COUNT] = {
+	"reserved", "loader code", "loader data", "boot code", "boot data",
+	"runtime code", "runtime data", "conventional", "unusable", "ACPI reclaim",
+	"ACPI NVS", "MMIO", "MMIO port", "PAL code", "persistent",
+};
+
+static void show_frames(const char *what, uint64_t frames)
+{
+	char sz[24];
+
+	mprintf("%-12s %10llu frames  %s\n", what, (unsigned long long)frames,
+		format_size(sz, sizeof(sz), frames * FRAME_SIZE));
+}
+
+static void show_free_blocks(const struct frame_stats *st)
+{
+	static const char *const unit = "KMG";
+	int o;
+
+	mprintf("free blocks:");
+	for (o = 0; o <= FRAME_MAX_ORDER; o++) {
+		uint64_t kib = 4ULL << o;
+		int u = 0;
+
+		while (kib >= 1024 && kib % 1024 == 0 && u < 2) {
+			kib /= 1024;
+			u++;
+		}
+		mprintf(" %llu%c:%llu", (unsigned long long)kib, unit[u],
+			(unsigned long long)st->free_blocks[o]);
+	}
+	mprintf("\n");
+}
+
+static int mem_stats(void)
+{
+	const struct boot_mem_info *bm = boot_mem_info();
+	struct frame_stats st;
+	char sz[24];
+
+	frame_get_stats(&st);
+	show_frames("owned:", st.owned);
+	show_frames("free:", st.free);
+	show_frames("hypervisor:", st.hv);
+	show_frames("vms:", st.vms);
+	mprintf("identity:    free + hypervisor + vms = %llu, owned = %llu (%s)\n",
+		(unsigned long long)(st.free + st.hv + st.vms), (unsigned long long)st.owned,
+		st.free + st.hv + st.vms == st.owned ? "holds" : "BROKEN");
+	mprintf("largest free block: %s\n",
+		st.largest_free_order < 0
+			? "none"
+			: format_size(sz, sizeof(sz), FRAME_SIZE << st.largest_free_order));
+	show_free_blocks(&st);
+	show_frames("firmware usable:", bm->usable_frames);
+	mprintf("frame metadata: %d bytes per 4 KiB frame, %s at 0x%llx\n", FRAME_META_ENTRY_BYTES,
+		format_size(sz, sizeof(sz), bm->meta_bytes), (unsigned long long)bm->meta_phys);
+	return 0;
+}
+
+static int mem_map(void)
+{
+	const struct bootinfo *bi = hv_bootinfo();
+	uint32_t i;
+
+	mprintf("%-18s %-18s %10s  %-13s %s\n", "start", "end", "pages", "type", "attributes");
+	for (i = 0; i < bi->mmap_count; i++) {
+		const struct bootinfo_mmap_entry *e = &bi->mmap[i];
+
+		mprintf("0x%016llx 0x%016llx %10llu  %-13s 0x%llx\n", (unsigned long long)e->phys,
+			(unsigned long long)(e->phys + e->pages * FRAME_SIZE - 1),
+			(unsigned long long)e->pages,
+			e->type < BI_MEM_TYPE_COUNT ? type_names[e->type] : "unknown",
+			(unsigned long long)e->attr);
+	}
+	if (bi->mmap_dropped)
+		mprintf("(%u more entries not kept)\n", bi->mmap_dropped);
+	return 0;
+}
+
+static int floor_order(uint64_t frames)
+{
+	int o = 0;
+
+	while (o < FRAME_MAX_ORDER && (2ULL << o) <= frames)
+		o++;
+	return o;
+}
+
+/* Take frames from the pool in the largest blocks that fit; returns the block count. */
+static int check_take(uint64_t frames, paddr_t *blk, int *ord)
+{
+	int n = 0;
+
+	while (frames && n < CHECK_MAX_BLOCKS) {
+		int o = floor_order(frames);
+		paddr_t pa = FRAME_NONE;
+
+		while (o >= 0 && (pa = frame_alloc(o, FRAME_OWNER_HV)) == FRAME_NONE)
+			o--;
+		if (pa == FRAME_NONE)
+			break;
+		blk[n] = pa;
+		ord[n++] = o;
+		frames -= 1ULL << o;
+	}
+	return frames ? -n - 1 : n;
+}
+
+static uint64_t check_pattern(paddr_t pa, int order, int write)
+{
+	volatile uint64_t *p = (volatile uint64_t *)pa;
+	uint64_t i, words = (FRAME_SIZE << order) / 8, bad = 0;
+
+	for (i = 0; i < words; i++) {
+		uint64_t v = (pa + i * 8) * 0x9e3779b97f4a7c15ULL;
+
+		if (write)
+			p[i] = v;
+		else
+			bad += p[i] != v;
+	}
+	return bad;
+}
+
+static int mem_check(struct cmd_ctx *ctx, const char *arg)
+{
+	static paddr_t blk[CHECK_MAX_BLOCKS];
+	static int ord[CHECK_MAX_BLOCKS];
+	struct frame_stats st;
+	uint64_t bytes, frames, bad = 0;
+	const char *why;
+	char sz[24];
+	int n, i;
+
+	if (parse_size(arg, &bytes, &why))
+		return cmd_error(ctx, "mem check: '%s': %s", arg, why);
+	frames = (bytes + FRAME_SIZE - 1) / FRAME_SIZE;
+	frame_get_stats(&st);
+	if (frames == 0 || frames > st.free)
+		return cmd_error(ctx, "mem check: %s: must be between 1 byte and the %s free",
+				 arg, format_size(sz, sizeof(sz), st.free * FRAME_SIZE));
+	n = check_take(frames, blk, ord);
+	if (n < 0) {
+		for (i = 0; i < -n - 1; i++)
+			frame_free(blk[i], ord[i], FRAME_OWNER_HV);
+		return cmd_error(ctx, "mem check: free memory too fragmented for %s", arg);
+	}
+	for (i = 0; i < n; i++)
+		check_pattern(blk[i], ord[i], 1);
+	for (i = 0; i < n; i++) {
+		bad += check_pattern(blk[i], ord[i], 0);
+		frame_free(blk[i], ord[i], FRAME_OWNER_HV);
+	}
+	mprintf("mem check: %s in %d blocks written and read back: %llu bad words\n",
+		format_size(sz, sizeof(sz), frames * FRAME_SIZE), n, (unsigned long long)bad);
+	return bad ? -1 : 0;
+}
+
+int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc == 0)
+		return mem_stats();
+	if (!strcmp(argv[0], "map") && argc == 1)
+		return mem_map();
+	if (!strcmp(argv[0], "check") && argc == 2)
+		return mem_check(ctx, argv[1]);
+	if (!strcmp(argv[0], "check"))
+		return cmd_error(ctx, "mem check: needs a SIZE");
+	return cmd_error(ctx, "mem: unknown subcommand '%s' (usage: mem [map | check SIZE])",
+			 argv[0]);
+}

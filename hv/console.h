@@ -1,0 +1,26 @@
+/* Host console: formatted output to the serial port, the boot log, and buffered serial input. */
+#ifndef HV_CONSOLE_H
+#define HV_CONSOLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void console_init(void);
+/* Print to the serial port and append to the hypervisor log. */
+void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print to the serial port only (monitor replies). */
+void mprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void console_write(const char *s, size_t n);
+/* Move bytes waiting in the UART into the input ring (called from the timer tick). */
+void console_poll_input(void);
+/* Next input byte, or -1 when none. */
+int console_getc(void);
+/* Input bytes dropped because the ring was full. */
+uint64_t console_input_dropped(void);
+
+/* The hypervisor log: everything kprintf printed, oldest lines dropped first. */
+void log_append(const char *s, size_t n);
+/* Call fn on the log's contents, in order, in at most two pieces. */
+void log_for_each(void (*fn)(const char *s, size_t n));
+
+#endif

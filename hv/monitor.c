@@ -1,0 +1,126 @@
+/* The serial monitor: dispatches lines to the command table; the console loop and scripts. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "monitor.h"
+#include "lineedit.h"
+#include "console.h"
+#include <arch/x86_64/cpu.h>
+
+#define PROMPT "emhv> "
+
+int cmd_error(struct cmd_ctx *ctx, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ctx->origin) /* scripts run at boot: keep their errors in the log */
+		kprintf("error: %s:%u: %s\n", ctx->origin, ctx->line, msg);
+	else
+		mprintf("error: %s\n", msg);
+	return -1;
+}
+
+static const struct command *find_command(const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < command_count; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+int monitor_exec(struct cmd_ctx *ctx, char *line)
+{
+	const struct command *c;
+	struct cmd_args a;
+	const char *why;
+	int n = cmd_split(line, &a, &why);
+
+	if (n < 0)
+		return cmd_error(ctx, "%s", why);
+	if (n == 0)
+		return 0;
+	c = find_command(a.argv[0]);
+	if (!c)
+		return cmd_error(ctx, "unknown command '%s' (type 'help')", a.argv[0]);
+	if (n - 1 < c->min_args || n - 1 > c->max_args)
+		return cmd_error(ctx, "%s: %s arguments (usage: %s %s)", c->name,
+				 n - 1 < c->min_args ? "missing" : "too many", c->name, c->args);
+	return c->fn(ctx, n - 1, a.argv + 1);
+}
+
+int monitor_run_script(const char *name, const char *text, size_t len)
+{
+	struct cmd_ctx ctx = { name, 0 };
+	char line[CMD_LINE_MAX];
+	size_t pos = 0;
+	int failed = 0;
+
+	while (pos < len) {
+		size_t end = pos, n;
+
+		while (end < len && text[end] != '\n')
+			end++;
+		n = end - pos;
+		if (n && text[pos + n - 1] == '\r')
+			n--;
+		ctx.line++;
+		if (n >= sizeof(line)) {
+			failed += cmd_error(&ctx, "line too long (at most %d characters)",
+					    CMD_LINE_MAX - 1) < 0;
+		} else {
+			memcpy(line, text + pos, n);
+			line[n] = 0;
+			if (memchr(line, 0, n))
+				failed += cmd_error(&ctx, "NUL byte in the line") < 0;
+			else
+				failed += monitor_exec(&ctx, line) < 0;
+		}
+		pos = end + 1;
+	}
+	return failed;
+}
+
+static void echo(const char *s, unsigned n)
+{
+	console_write(s, n);
+}
+
+void monitor_loop(void)
+{
+	static struct lineedit le = { .echo = echo };
+	struct cmd_ctx ctx = { NULL, 0 };
+
+	lineedit_reset(&le);
+	mprintf(PROMPT);
+	for (;;) {
+		int c = console_getc();
+
+		if (c < 0) {
+			cpu_idle();
+			continue;
+		}
+		switch (lineedit_feed(&le, (unsigned char)c)) {
+		case LE_MORE:
+			continue;
+		case LE_LINE:
+			if (strlen(le.buf) != le.len)
+				cmd_error(&ctx, "NUL byte in the line");
+			else
+				monitor_exec(&ctx, le.buf);
+			break;
+		case LE_TOO_LONG:
+			cmd_error(&ctx, "line too long (at most %d characters)", CMD_LINE_MAX - 1);
+			break;
+		case LE_CANCEL:
+			break;
+		}
+		lineedit_reset(&le);
+		mprintf(PROMPT);
+	}
+}

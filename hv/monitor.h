@@ -1,0 +1,36 @@
+/* The serial monitor: command table, dispatcher, interactive loop and startup script. */
+#ifndef HV_MONITOR_H
+#define HV_MONITOR_H
+
+#include <stddef.h>
+
+/* Where a command line came from, for error messages. */
+struct cmd_ctx {
+	const char *origin; /* NULL for the console, else the script's name */
+	unsigned line;
+};
+
+typedef int (*cmd_fn)(struct cmd_ctx *ctx, int argc, char **argv);
+
+struct command {
+	const char *name;
+	const char *args; /* usage after the name */
+	const char *help; /* one line */
+	cmd_fn fn;
+	int min_args, max_args; /* words after the name */
+};
+
+/* The command table (hv/commands.c). */
+extern const struct command commands[];
+extern const unsigned command_count;
+
+/* Print "error: [origin:line: ]message" on one line; returns -1. */
+int cmd_error(struct cmd_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Run one command line; 0, or -1 after printing the error. */
+int monitor_exec(struct cmd_ctx *ctx, char *line);
+/* Run a script (startup.cfg) line by line; returns the number of failed lines. */
+int monitor_run_script(const char *name, const char *text, size_t len);
+/* The interactive console; never returns. */
+void monitor_loop(void) __attribute__((noreturn));
+
+#endif
