@@ -90,7 +90,10 @@ $(BUILD)/emhv.img: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(STARTUP_CFG) $(IMAGE_M
 
 all: $(BUILD)/emhv.img
 
-run: all
+# Install what is missing first (as root; otherwise print the apt-get line).
+run:
+	@scripts/deps.sh build $(EMU)
+	@$(MAKE) --no-print-directory all
 	scripts/run.sh $(EMU) $(BUILD)/emhv.img
 
 deps:
@@ -98,6 +101,7 @@ deps:
 
 # ---- tests and benchmarks --------------------------------------------------
 include mk/unit.mk
+include mk/fuzz.mk
 include mk/tests.mk
 
 clean:

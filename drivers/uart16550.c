@@ -20,7 +20,7 @@ int uart_init(uint16_t port, uint32_t baud)
 	outb(port + DLL, div & 0xff);
 	outb(port + DLM, div >> 8);
 	outb(port + LCR, LCR_8N1);
-	outb(port + FCR, 0x07); /* enable and clear FIFOs */
+	outb(port + FCR, 0xc7); /* enable and clear FIFOs, 14-byte trigger */
 	outb(port + MCR, 0x03); /* DTR, RTS */
 	return 0;
 }

@@ -98,11 +98,13 @@ void monitor_loop(void)
 
 	lineedit_reset(&le);
 	mprintf(PROMPT);
+	/* Interrupts stay on: the timer tick drains the UART while we print. */
+	irq_enable();
 	for (;;) {
 		int c = console_getc();
 
 		if (c < 0) {
-			cpu_idle();
+			cpu_halt(); /* the next tick wakes us at the latest */
 			continue;
 		}
 		switch (lineedit_feed(&le, (unsigned char)c)) {

@@ -1,0 +1,27 @@
+# mk/tests.mk - the test and benchmark entry points; included by the top Makefile.
+#   make test     unit tests, a bounded fuzz run, then the system tests (QEMU and Bochs)
+#   make system   only the system tests (SYSTEM_EMULATORS=qemu or bochs for one)
+#   make bench    benchmarks into $(BUILD)/bench/ (never pass/fail)
+SYSTEM_EMULATORS ?= qemu,bochs
+TEST_FUZZ_SECONDS ?= 15
+
+.PHONY: test system bench bench-boot
+
+test:
+	@scripts/deps.sh build qemu bochs test
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	@$(MAKE) --no-print-directory system
+
+system: all
+	cd tests/system && EMHV_EMULATORS=$(SYSTEM_EMULATORS) \
+		$(PYTHON) -m pytest -v -p no:cacheprovider --durations=5
+
+bench: all bench-frame bench-boot
+
+# Boot cost: instructions from loader entry to the prompt in Bochs (its TSC
+# counts instructions) and wall time to the prompt in QEMU.
+bench-boot: all
+	@mkdir -p $(BUILD)/bench
+	$(PYTHON) scripts/bench_boot.py $(BUILD)/emhv.img $(BUILD)/bench/boot.md

@@ -12,6 +12,30 @@ $(BUILD)/unit/test_frame: tests/unit/test_frame.c mm/frame.c mm/frame.h
 	@mkdir -p $(@D)
 	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
 
+UNIT_TESTS += $(BUILD)/unit/test_cmdline $(BUILD)/unit/test_lineedit $(BUILD)/unit/test_elf64
+
+$(BUILD)/unit/test_cmdline: tests/unit/test_cmdline.c hv/cmdline.c hv/cmdline.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
+
+$(BUILD)/unit/test_lineedit: tests/unit/test_lineedit.c hv/lineedit.c hv/lineedit.h hv/cmdline.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
+
+# test_elf64 also checks a real image: test_elf64.c built with -DELF64_TINY_SOURCE and
+# linked with linker.ld like hv.elf (a PIE at 0 with R_X86_64_RELATIVE relocations).
+ELF64_TINY := $(BUILD)/unit/elf64_tiny.elf
+
+$(ELF64_TINY): tests/unit/test_elf64.c linker.ld
+	@mkdir -p $(@D)
+	$(HOSTCC) -DELF64_TINY_SOURCE -std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding -fpie \
+		-fno-stack-protector -nostdlib -static-pie \
+		-Wl,-T,linker.ld,-z,max-page-size=4096,-z,noexecstack,--build-id=none -o $@ $<
+
+$(BUILD)/unit/test_elf64: tests/unit/test_elf64.c hv/elf64.c include/emhv/elf64.h $(ELF64_TINY)
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -DELF64_TINY='"$(ELF64_TINY)"' -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
+
 $(BUILD)/bench/bench_frame: tests/bench/bench_frame.c mm/frame.c mm/frame.h
 	@mkdir -p $(@D)
 	$(HOSTCC) $(BENCH_CFLAGS) -o $@ $(filter %.c,$^)

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Makes sure the Debian packages emhv needs are installed: installs what is
+# missing when run as root, otherwise prints the exact apt-get line and fails.
+# usage: deps.sh [build|qemu|bochs|test|all]...   (default: all)
+set -eu
+pkgs_build="build-essential gnu-efi newlib-source mtools dosfstools fdisk"
+pkgs_qemu="qemu-system-x86 ovmf"
+pkgs_bochs="bochs bochsbios vgabios ovmf"
+pkgs_test="libcmocka-dev clang python3-pytest python3-pexpect"
+
+want=""
+for group in ${@:-all}; do
+	case $group in
+	build) want="$want $pkgs_build" ;;
+	qemu) want="$want $pkgs_qemu" ;;
+	bochs) want="$want $pkgs_bochs" ;;
+	test) want="$want $pkgs_test" ;;
+	all) want="$want $pkgs_build $pkgs_qemu $pkgs_bochs $pkgs_test" ;;
+	*) echo "deps: error: unknown group '$group' (build, qemu, bochs, test, all)" >&2; exit 2 ;;
+	esac
+done
+
+missing=""
+for p in $want; do
+	case " $missing " in *" $p "*) continue ;; esac
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing Debian packages; install them with:" >&2
+	echo "  sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q $missing >/dev/null

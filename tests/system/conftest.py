@@ -1,0 +1,31 @@
+"""pytest fixtures: one booted machine per emulator per test module."""
+import os
+import subprocess
+
+import pytest
+
+from machine import ROOT, Machine
+
+EMULATORS = os.environ.get("EMHV_EMULATORS", "qemu,bochs").split(",")
+
+
+def image_path():
+    return os.path.join(ROOT, os.environ.get("EMHV_IMAGE", "build/emhv.img"))
+
+
+def build_image(out, startup_cfg):
+    """Build a variant of the boot image with another startup.cfg."""
+    subprocess.run([os.path.join(ROOT, "scripts/mkimage.sh"), out,
+                    os.path.join(ROOT, "build/BOOTX64.EFI"), os.path.join(ROOT, "build/hv.elf"),
+                    startup_cfg], check=True)
+    return out
+
+
+@pytest.fixture(scope="module", params=EMULATORS)
+def machine(request):
+    m = Machine(request.param, image_path())
+    try:
+        m.wait_prompt()
+        yield m
+    finally:
+        m.close()
