@@ -113,7 +113,7 @@ int elf64_parse(const void *buf, size_t len, uint64_t max_span, struct elf64_ima
 	if (eh->entry < img->lo || eh->entry >= img->hi)
 		return fail(why, "entry point outside the image");
 	img->entry = eh->entry;
-	if (img->rela_size % sizeof(struct elf64_rela) ||
+	if (img->rela_size % sizeof(struct elf64_rela) || img->rela_off % 8 ||
 	    (img->rela_size && (img->rela_off < img->lo || img->rela_off > img->hi ||
 				img->rela_size > img->hi - img->rela_off)))
 		return fail(why, "relocations outside the image");
@@ -123,11 +123,14 @@ int elf64_parse(const void *buf, size_t len, uint64_t max_span, struct elf64_ima
 int elf64_relocate(const struct elf64_image *img, void *mem, uint64_t bias, const char **why)
 {
 	uint8_t *base = mem;
-	const struct elf64_rela *r = (const void *)(base + (img->rela_off - img->lo));
+	const struct elf64_rela *r;
 	uint64_t n = img->rela_size / sizeof(*r), i;
 
+	if (!n)
+		return 0;
 	if (img->type != ELF64_ET_DYN)
-		return n ? fail(why, "relocations in a fixed-address image") : 0;
+		return fail(why, "relocations in a fixed-address image");
+	r = (const void *)(base + (img->rela_off - img->lo));
 	for (i = 0; i < n; i++) {
 		uint32_t type = (uint32_t)r[i].info;
 
@@ -137,6 +140,8 @@ int elf64_relocate(const struct elf64_image *img, void *mem, uint64_t bias, cons
 			return fail(why, "unsupported relocation type");
 		if (r[i].offset < img->lo || r[i].offset > img->hi - 8)
 			return fail(why, "relocation outside the image");
+		if (r[i].offset % 8)
+			return fail(why, "misaligned relocation");
 		*(uint64_t *)(base + (r[i].offset - img->lo)) = bias + (uint64_t)r[i].addend;
 	}
 	return 0;

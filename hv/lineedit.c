@@ -13,11 +13,14 @@ void lineedit_reset(struct lineedit *le)
 	le->buf[0] = 0;
 }
 
+/* Remove up to n bytes; rub out on screen only those that were echoed. */
 static void erase(struct lineedit *le, unsigned n)
 {
 	while (n-- && le->len) {
-		le->len--;
-		le->echo("\b \b", 3);
+		unsigned char c = (unsigned char)le->buf[--le->len];
+
+		if (c >= 0x20 && c < 0x7f)
+			le->echo("\b \b", 3);
 	}
 }
 

@@ -27,5 +27,6 @@ def machine(request):
     try:
         m.wait_prompt()
         yield m
+        m.shutdown()
     finally:
         m.close()

@@ -1,6 +1,7 @@
 """Boots an emhv image in an emulator and talks to its monitor over the serial port."""
 import os
 import re
+import signal
 import socket
 import subprocess
 import tempfile
@@ -43,7 +44,8 @@ class Machine:
         self.proc = subprocess.Popen(
             [os.path.join(ROOT, "scripts/run.sh"), emu, image, "--serial", serial,
              "--mem", str(mem)],
-            stdin=subprocess.DEVNULL, stdout=self.errlog, stderr=subprocess.STDOUT)
+            stdin=subprocess.DEVNULL, stdout=self.errlog, stderr=subprocess.STDOUT,
+            start_new_session=True)
         if self.listener:
             self.listener.settimeout(60)
             self.sock, _ = self.listener.accept()
@@ -83,13 +85,19 @@ class Machine:
             self.close()
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
+        """Stop the emulator (its whole process group) and close the serial link; idempotent."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break
             try:
                 self.proc.wait(timeout=10)
+                break
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                continue
+        if self.fd < 0:
+            return
         if self.sock:
             self.sock.close()
             self.listener.close()

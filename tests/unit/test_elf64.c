@@ -955,7 +955,7 @@ static int misaligned_child(uint64_t table, uint64_t target)
 	return get64(mem + target) == bias + 0x88 ? 0 : 3;
 }
 
-static void run_in_child(uint64_t table, uint64_t target)
+static void run_in_child_at(uint64_t table, uint64_t target, const char *file, int line)
 {
 	pid_t pid;
 	int st;
@@ -966,13 +966,16 @@ static void run_in_child(uint64_t table, uint64_t target)
 	if (pid == 0)
 		_exit(misaligned_child(table, target));
 	assert_int_equal(waitpid(pid, &st, 0), pid);
-	if (!WIFEXITED(st) || WEXITSTATUS(st))
-		fail_msg("relocations at 0x%llx for a word at 0x%llx: child %s %d "
-			 "(misaligned access, see the report above)",
-			 (unsigned long long)table, (unsigned long long)target,
-			 WIFEXITED(st) ? "exited with" : "killed by signal",
-			 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		print_error("relocations at 0x%llx for a word at 0x%llx: child %s %d "
+			    "(misaligned access, see the report above)\n",
+			    (unsigned long long)table, (unsigned long long)target,
+			    WIFEXITED(st) ? "exited with" : "killed by signal",
+			    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		_fail(file, line);
+	}
 }
+#define run_in_child(table, target) run_in_child_at(table, target, __FILE__, __LINE__)
 
 static void test_misaligned_relocation_table(void **state)
 {
