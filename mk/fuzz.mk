@@ -9,12 +9,12 @@ FUZZ_SEED_CC ?= gcc
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. -Iinclude
 FUZZ_DIR := $(BUILD)/fuzz
 
-$(FUZZ_DIR)/fuzz_cmdline: tests/fuzz/fuzz_cmdline.c hv/lineedit.c hv/cmdline.c \
+$(FUZZ_DIR)/fuzz_cmdline: tests/fuzz/fuzz_check.h tests/fuzz/fuzz_cmdline.c hv/lineedit.c hv/cmdline.c \
 		hv/lineedit.h hv/cmdline.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
-$(FUZZ_DIR)/fuzz_elf64: tests/fuzz/fuzz_elf64.c hv/elf64.c include/emhv/elf64.h
+$(FUZZ_DIR)/fuzz_elf64: tests/fuzz/fuzz_check.h tests/fuzz/fuzz_elf64.c hv/elf64.c include/emhv/elf64.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 

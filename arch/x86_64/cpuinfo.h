@@ -6,6 +6,12 @@ typedef void (*cpu_print_fn)(const char *fmt, ...) __attribute__((format(printf,
 
 enum cpu_virt { CPU_VIRT_NONE, CPU_VIRT_VMX, CPU_VIRT_SVM };
 
+/* "yes" or "no" for a capability bit. */
+static inline const char *cpu_yes_no(unsigned long long bit)
+{
+	return bit ? "yes" : "no";
+}
+
 /* Which extension this CPU offers (VT-x or AMD-V), from CPUID. */
 enum cpu_virt cpu_virt_kind(void);
 /* Print vendor, model and virtualization capabilities, a line each. */

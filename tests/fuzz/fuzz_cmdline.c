@@ -8,14 +8,7 @@
 #include "hv/cmdline.h"
 #include "hv/lineedit.h"
 
-/* Abort with a message: libFuzzer reports it as a crash and saves the input. */
-#define CHECK(cond)                                                                   \
-	do {                                                                          \
-		if (!(cond)) {                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                      \
-		}                                                                     \
-	} while (0)
+#include "fuzz_check.h"
 
 static unsigned echo_bytes;
 

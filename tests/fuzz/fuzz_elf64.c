@@ -10,13 +10,7 @@
 #define PAGE 4096ULL
 #define MAX_RELOC_SPAN (1ULL << 20)
 
-#define CHECK(cond)                                                                   \
-	do {                                                                          \
-		if (!(cond)) {                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                      \
-		}                                                                     \
-	} while (0)
+#include "fuzz_check.h"
 
 /* What elf64_parse promises about an image it accepts. */
 static void check_image(const struct elf64_image *img, size_t len, uint64_t max_span)

@@ -9,11 +9,6 @@
 #define SVM_FLUSH_BY_ASID (1u << 6)
 #define SVM_DECODE_ASSISTS (1u << 7)
 
-static const char *yn(uint32_t v)
-{
-	return v ? "yes" : "no";
-}
-
 void svm_describe_caps(cpu_print_fn print, int verbose)
 {
 	struct cpuid_regs r = cpuid(0x8000000a, 0);
@@ -25,7 +20,7 @@ void svm_describe_caps(cpu_print_fn print, int verbose)
 		return;
 	print("  svm: revision %u, %u ASIDs, next-RIP save: %s, decode assists: %s, "
 	      "VMCB clean bits: %s, flush by ASID: %s\n",
-	      r.eax & 0xff, r.ebx, yn(r.edx & SVM_NRIPS), yn(r.edx & SVM_DECODE_ASSISTS),
-	      yn(r.edx & SVM_VMCB_CLEAN), yn(r.edx & SVM_FLUSH_BY_ASID));
-	print("  npt: %s\n", yn(r.edx & SVM_NPT));
+	      r.eax & 0xff, r.ebx, cpu_yes_no(r.edx & SVM_NRIPS), cpu_yes_no(r.edx & SVM_DECODE_ASSISTS),
+	      cpu_yes_no(r.edx & SVM_VMCB_CLEAN), cpu_yes_no(r.edx & SVM_FLUSH_BY_ASID));
+	print("  npt: %s\n", cpu_yes_no(r.edx & SVM_NPT));
 }

@@ -17,11 +17,6 @@
 #define EPT_CAP_AD (1ULL << 21)
 #define EPT_CAP_INVVPID (1ULL << 32)
 
-static const char *yn(uint64_t v)
-{
-	return v ? "yes" : "no";
-}
-
 /* Firmware may lock IA32_FEATURE_CONTROL with VMX off; then VMXON faults. */
 static const char *feature_control_state(void)
 {
@@ -49,14 +44,14 @@ void vmx_describe_caps(cpu_print_fn print, int verbose)
 		return;
 	print("  vmx: VMCS revision 0x%x, %u-byte VMCS, TRUE control MSRs: %s\n",
 	      (unsigned)(basic & 0x7fffffff), (unsigned)((basic >> 32) & 0x1fff),
-	      yn(basic & BASIC_TRUE_CTLS));
+	      cpu_yes_no(basic & BASIC_TRUE_CTLS));
 	print("  feature control: %s\n", feature_control_state());
 	print("  ept: %s; 4-level walk: %s, write-back: %s, 2 MiB pages: %s, 1 GiB pages: %s, "
 	      "accessed/dirty bits: %s, INVEPT: %s\n",
-	      yn(proc2 & PROC2_EPT), yn(ept & EPT_CAP_WALK4), yn(ept & EPT_CAP_WB),
-	      yn(ept & EPT_CAP_2M), yn(ept & EPT_CAP_1G), yn(ept & EPT_CAP_AD),
-	      yn(ept & EPT_CAP_INVEPT));
+	      cpu_yes_no(proc2 & PROC2_EPT), cpu_yes_no(ept & EPT_CAP_WALK4), cpu_yes_no(ept & EPT_CAP_WB),
+	      cpu_yes_no(ept & EPT_CAP_2M), cpu_yes_no(ept & EPT_CAP_1G), cpu_yes_no(ept & EPT_CAP_AD),
+	      cpu_yes_no(ept & EPT_CAP_INVEPT));
 	print("  vpid: %s (INVVPID: %s), unrestricted guest: %s, preemption timer: %s\n",
-	      yn(proc2 & PROC2_VPID), yn(ept & EPT_CAP_INVVPID), yn(proc2 & PROC2_UNRESTRICTED),
-	      yn(pin & PIN_PREEMPT_TIMER));
+	      cpu_yes_no(proc2 & PROC2_VPID), cpu_yes_no(ept & EPT_CAP_INVVPID), cpu_yes_no(proc2 & PROC2_UNRESTRICTED),
+	      cpu_yes_no(pin & PIN_PREEMPT_TIMER));
 }
