@@ -13,11 +13,12 @@ def image_path():
     return os.path.join(ROOT, os.environ.get("EMHV_IMAGE", "build/emhv.img"))
 
 
-def build_image(out, startup_cfg):
-    """Build a variant of the boot image with another startup.cfg."""
+def build_image(out, startup_cfg=None, core=None):
+    """Build a variant of the boot image with another startup.cfg or hv.elf."""
     subprocess.run([os.path.join(ROOT, "scripts/mkimage.sh"), out,
-                    os.path.join(ROOT, "build/BOOTX64.EFI"), os.path.join(ROOT, "build/hv.elf"),
-                    startup_cfg], check=True)
+                    os.path.join(ROOT, "build/BOOTX64.EFI"),
+                    core or os.path.join(ROOT, "build/hv.elf"),
+                    startup_cfg or os.path.join(ROOT, "startup.cfg")], check=True)
     return out
 
 
