@@ -67,8 +67,12 @@ BX
 printf 'c\nq\n' > "$tmp/cmds"
 [ "$serial" = stdio ] && echo "run: Bochs (VT-x); OVMF takes ~20 s; type 'shutdown' to quit" >&2
 # A shutdown ends Bochs with a "soft power off" panic and status 1: not an error.
+# Bochs ignores SIGTERM: run it in the background so that a TERM to us ends it too.
+bochs -q -f "$tmp/bochsrc" -rc "$tmp/cmds" > "$tmp/bochs.out" 2>&1 &
+bx=$!
+trap 'kill -9 $bx 2>/dev/null; rm -rf "$tmp"; exit 143' INT TERM
 status=0
-bochs -q -f "$tmp/bochsrc" -rc "$tmp/cmds" > "$tmp/bochs.out" 2>&1 || status=$?
+wait $bx || status=$?
 if grep -q "soft power off" "$tmp/bochs.log" "$tmp/bochs.out" 2>/dev/null; then
 	exit 0
 fi

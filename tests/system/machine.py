@@ -86,16 +86,16 @@ class Machine:
 
     def close(self):
         """Stop the emulator (its whole process group) and close the serial link; idempotent."""
-        for sig in (signal.SIGTERM, signal.SIGKILL):
+        # Bochs ignores SIGTERM and outlives run.sh: always end the whole group with SIGKILL.
+        for sig, grace in ((signal.SIGTERM, 5), (signal.SIGKILL, 10)):
             try:
                 os.killpg(self.proc.pid, sig)
             except ProcessLookupError:
                 break
             try:
-                self.proc.wait(timeout=10)
-                break
+                self.proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
-                continue
+                pass
         if self.fd < 0:
             return
         if self.sock:
