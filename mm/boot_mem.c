@@ -14,7 +14,11 @@ int boot_mem_usable(uint32_t type)
 	       type == BI_MEM_LOADER_CODE || type == BI_MEM_LOADER_DATA;
 }
 
-/* Clip a map entry to [PAGE, top): frame 0 stays unmapped to catch NULL pointers. */
+/*
+ * Clip a map entry to [PAGE, top). Frame 0 stays out of the pool: PC real-mode
+ * structures live there, and it leaves room to unmap it later to catch NULL
+ * pointers (it is still mapped today).
+ */
 static int entry_range(const struct bootinfo_mmap_entry *e, uint64_t top, uint64_t *s,
 		       uint64_t *t)
 {
