@@ -63,10 +63,12 @@ int cmd_uptime(struct cmd_ctx *ctx, int argc, char **argv)
 	uint64_t ticks = rdtsc() - hv_start_tsc, us = tsc_to_us(ticks);
 
 	(void)ctx, (void)argc, (void)argv;
-	mprintf("up %llu.%06llu s (%llu TSC ticks at %llu Hz, %llu timer interrupts)\n",
+	mprintf("up %llu.%06llu s (%llu TSC ticks at %llu Hz, %llu timer interrupts, "
+		"%llu console input bytes dropped)\n",
 		(unsigned long long)(us / 1000000), (unsigned long long)(us % 1000000),
 		(unsigned long long)ticks, (unsigned long long)tsc_hz(),
-		(unsigned long long)apic_timer_ticks());
+		(unsigned long long)apic_timer_ticks(),
+		(unsigned long long)console_input_dropped());
 	return 0;
 }
 

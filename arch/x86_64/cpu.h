@@ -92,12 +92,6 @@ static inline void irq_enable(void)
 	__asm__ volatile("sti" ::: "memory");
 }
 
-/* Enable interrupts and halt atomically: no wake-up is lost between the two. */
-static inline void cpu_idle(void)
-{
-	__asm__ volatile("sti; hlt; cli" ::: "memory");
-}
-
 static inline uint64_t irq_save(void)
 {
 	uint64_t f;
