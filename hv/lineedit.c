@@ -28,6 +28,8 @@ enum lineedit_result lineedit_feed(struct lineedit *le, unsigned char c)
 {
 	int after_cr = le->last_cr;
 
+	if (c == 0)
+		return LE_MORE; /* line noise: never part of a command */
 	le->last_cr = c == '\r';
 	if (c == '\n' && after_cr)
 		return LE_MORE; /* the \n of a \r\n pair */

@@ -20,7 +20,7 @@ struct lineedit {
 };
 
 void lineedit_reset(struct lineedit *le);
-/* Feed one input byte; echoes printable bytes and edits through le->echo. */
+/* Feed one input byte; echoes printable bytes and edits through le->echo; NUL is ignored. */
 enum lineedit_result lineedit_feed(struct lineedit *le, unsigned char c);
 
 #endif

@@ -111,10 +111,7 @@ void monitor_loop(void)
 		case LE_MORE:
 			continue;
 		case LE_LINE:
-			if (strlen(le.buf) != le.len)
-				cmd_error(&ctx, "NUL byte in the line");
-			else
-				monitor_exec(&ctx, le.buf);
+			monitor_exec(&ctx, le.buf);
 			break;
 		case LE_TOO_LONG:
 			cmd_error(&ctx, "line too long (at most %d characters)", CMD_LINE_MAX - 1);
