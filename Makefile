@@ -19,9 +19,10 @@ WARN := -Wall -Wextra -Werror
 HV_ARCH_CFLAGS := -ffreestanding -fpie -fvisibility=hidden -mno-red-zone -mgeneral-regs-only \
 	-fno-stack-protector -fno-omit-frame-pointer -O2 -g
 include mk/newlib.mk
+include mk/guests.mk
 
 # ---- the core: hv.elf ------------------------------------------------------
-HV_SRCS := $(wildcard arch/x86_64/*.c arch/x86_64/*.S arch/x86_64/vmx/*.c arch/x86_64/svm/*.c \
+HV_SRCS := $(wildcard arch/x86_64/*.c arch/x86_64/*.S arch/x86_64/vmx/*.c arch/x86_64/vmx/*.S arch/x86_64/svm/*.c \
 	drivers/*.c hv/*.c mm/*.c)
 HV_OBJS := $(patsubst %,$(BUILD)/hv/%.o,$(basename $(HV_SRCS)))
 HV_CFLAGS := -std=gnu11 $(WARN) $(HV_ARCH_CFLAGS) $(NEWLIB_HV_INC) -I. -Iinclude -MD -MP
@@ -84,9 +85,10 @@ $(BUILD)/BOOTX64.EFI: $(BUILD)/boot/loader.so
 STARTUP_CFG ?= startup.cfg
 IMAGE_MODULES ?=
 $(BUILD)/emhv.img: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(STARTUP_CFG) $(IMAGE_MODULES) \
-		scripts/mkimage.sh
+		$(GUEST_ELFS) scripts/mkimage.sh
 	@echo "  IMAGE   $@"
-	$(Q)scripts/mkimage.sh $@ $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(STARTUP_CFG) $(IMAGE_MODULES)
+	$(Q)scripts/mkimage.sh $@ $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(STARTUP_CFG) $(GUEST_ELFS) \
+		$(IMAGE_MODULES)
 
 all: $(BUILD)/emhv.img
 

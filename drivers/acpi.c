@@ -1,4 +1,4 @@
-/* ACPI table discovery (ACPI 6.4, ch. 5.2): RSDP, XSDT or RSDT, FADT. */
+/* ACPI table discovery (ACPI 6.4, ch. 5.2): RSDP, XSDT or RSDT, FADT, MADT. */
 #include <string.h>
 #include "acpi.h"
 #include <hv/console.h>
@@ -35,8 +35,29 @@ _Static_assert(sizeof(struct acpi_sdt) == 36, "SDT header layout");
 #define FADT_X_PM_TMR_BLK 208
 #define ACPI_MAX_TABLE (1u << 20)
 
-static const uint8_t *fadt;
-static uint32_t fadt_len;
+/* MADT (ACPI 6.4, 5.2.12): header, local APIC address, flags, then type/length entries. */
+#define MADT_ENTRIES 44
+#define MADT_IOAPIC 1
+#define MADT_IOAPIC_LEN 12
+#define MADT_OVERRIDE 2
+#define MADT_OVERRIDE_LEN 10
+
+struct madt_ioapic {
+	uint8_t type, length, id, reserved;
+	uint32_t addr;
+	uint32_t gsi_base;
+} __attribute__((packed));
+_Static_assert(sizeof(struct madt_ioapic) == MADT_IOAPIC_LEN, "MADT I/O APIC entry layout");
+
+struct madt_override {
+	uint8_t type, length, bus, source;
+	uint32_t gsi;
+	uint16_t flags;
+} __attribute__((packed));
+_Static_assert(sizeof(struct madt_override) == MADT_OVERRIDE_LEN, "MADT override entry layout");
+
+static const uint8_t *fadt, *madt;
+static uint32_t fadt_len, madt_len;
 static char table_list[128];
 
 static int sum_ok(const void *p, uint32_t n)
@@ -61,6 +82,9 @@ static void note_table(const struct acpi_sdt *t)
 	if (!memcmp(t->sig, "FACP", 4)) {
 		fadt = (const uint8_t *)t;
 		fadt_len = t->length;
+	} else if (!memcmp(t->sig, "APIC", 4) && t->length >= MADT_ENTRIES) {
+		madt = (const uint8_t *)t;
+		madt_len = t->length;
 	}
 }
 
@@ -135,4 +159,52 @@ int acpi_pm_timer(uint16_t *port, unsigned *bits)
 const char *acpi_table_list(void)
 {
 	return table_list;
+}
+
+/* The n-th MADT entry of this type and at least min_len bytes long, or NULL. */
+static const void *madt_entry(uint8_t type, uint8_t min_len, unsigned n)
+{
+	uint32_t off = MADT_ENTRIES;
+
+	while (madt && off + 2 <= madt_len) {
+		const uint8_t *e = madt + off;
+
+		if (e[1] < 2 || e[1] > madt_len - off)
+			break; /* a malformed entry ends the walk */
+		if (e[0] == type && e[1] >= min_len && n-- == 0)
+			return e;
+		off += e[1];
+	}
+	return NULL;
+}
+
+int acpi_madt_ioapics(struct acpi_ioapic *out, int max)
+{
+	const struct madt_ioapic *e;
+	int n;
+
+	for (n = 0; (e = madt_entry(MADT_IOAPIC, MADT_IOAPIC_LEN, n)); n++) {
+		if (n >= max)
+			break;
+		out[n].id = e->id;
+		out[n].addr = e->addr;
+		out[n].gsi_base = e->gsi_base;
+	}
+	return n;
+}
+
+int acpi_madt_isa_override(uint8_t irq, struct acpi_irq_override *out)
+{
+	const struct madt_override *e;
+	unsigned i;
+
+	for (i = 0; (e = madt_entry(MADT_OVERRIDE, MADT_OVERRIDE_LEN, i)); i++) {
+		if (e->bus != 0 || e->source != irq)
+			continue;
+		out->irq = irq;
+		out->gsi = e->gsi;
+		out->flags = e->flags;
+		return 0;
+	}
+	return -1;
 }

@@ -1,12 +1,24 @@
-/* 16550 UART driver: polled transmit and receive on the host's serial port. */
+/* 16550 UART driver: polled transmit; receive polled or on the receive interrupt. */
 #include "uart16550.h"
 #include <arch/x86_64/cpu.h>
 
-enum { RBR = 0, THR = 0, IER = 1, DLL = 0, DLM = 1, FCR = 2, LCR = 3, MCR = 4, LSR = 5, SCR = 7 };
+enum { RBR = 0, THR = 0, IER = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
+enum { DLL = 0, DLM = 1 }; /* while LCR_DLAB is set */
 #define LSR_DATA_READY 0x01
+#define LSR_OVERRUN 0x02
 #define LSR_THR_EMPTY 0x20
 #define LCR_DLAB 0x80
 #define LCR_8N1 0x03
+#define IER_RX_DATA 0x01     /* received data available, and the FIFO timeout */
+#define IER_RX_LINE 0x04     /* receiver line status (overrun, parity, framing, break) */
+#define IIR_NONE 0x01	     /* bit 0 set: no interrupt pending */
+#define IIR_ID_MASK 0x0e
+#define IIR_MODEM 0x00
+#define MCR_DTR 0x01
+#define MCR_RTS 0x02
+/* On PC boards OUT2 gates the UART's interrupt line to the interrupt controller. */
+#define MCR_OUT2 0x08
+#define FCR_FIFO_14 0xc7 /* enable and clear both FIFOs, interrupt at 14 bytes */
 
 int uart_init(uint16_t port, uint32_t baud)
 {
@@ -20,9 +32,15 @@ int uart_init(uint16_t port, uint32_t baud)
 	outb(port + DLL, div & 0xff);
 	outb(port + DLM, div >> 8);
 	outb(port + LCR, LCR_8N1);
-	outb(port + FCR, 0xc7); /* enable and clear FIFOs, 14-byte trigger */
-	outb(port + MCR, 0x03); /* DTR, RTS */
+	outb(port + FCR, FCR_FIFO_14);
+	outb(port + MCR, MCR_DTR | MCR_RTS);
 	return 0;
+}
+
+void uart_enable_rx_irq(uint16_t port)
+{
+	outb(port + IER, IER_RX_DATA | IER_RX_LINE);
+	outb(port + MCR, MCR_DTR | MCR_RTS | MCR_OUT2);
 }
 
 void uart_putc(uint16_t port, char c)
@@ -34,9 +52,25 @@ void uart_putc(uint16_t port, char c)
 	outb(port + THR, (uint8_t)c);
 }
 
-int uart_getc(uint16_t port)
+int uart_getc(uint16_t port, uint64_t *overruns)
 {
-	if (!(inb(port + LSR) & LSR_DATA_READY))
+	uint8_t lsr = inb(port + LSR);
+
+	if ((lsr & LSR_OVERRUN) && overruns)
+		(*overruns)++;
+	if (!(lsr & LSR_DATA_READY))
 		return -1;
 	return inb(port + RBR);
+}
+
+int uart_irq_pending(uint16_t port)
+{
+	uint8_t iir = inb(port + IIR);
+
+	if (iir & IIR_NONE)
+		return 0;
+	/* Not enabled, but never leave the line stuck high: reading MSR clears it. */
+	if ((iir & IIR_ID_MASK) == IIR_MODEM)
+		inb(port + MSR);
+	return 1;
 }

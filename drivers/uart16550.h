@@ -5,11 +5,27 @@
 #include <stdint.h>
 
 #define COM1_PORT 0x3f8
+#define COM1_IRQ 4
 
-/* Program the UART at port for baud 8N1 with FIFOs; 0, or -1 if none answers. */
+/* Program the UART at port for baud 8N1 with FIFOs, interrupts off; 0, or -1 if none answers. */
 int uart_init(uint16_t port, uint32_t baud);
+/*
+ * Interrupt on received data (FIFO at 14 bytes, or the FIFO timeout after ~4
+ * character times) and on receiver line status, and set OUT2 so that the
+ * line reaches the interrupt controller.
+ */
+void uart_enable_rx_irq(uint16_t port);
 void uart_putc(uint16_t port, char c);
-/* Next received byte, or -1 when none is waiting. */
-int uart_getc(uint16_t port);
+/*
+ * Next received byte, or -1 when none is waiting. When the UART reports that
+ * its receive FIFO overran (at least one byte lost), adds one to *overruns.
+ */
+int uart_getc(uint16_t port, uint64_t *overruns);
+/*
+ * Read IIR: 1 while the UART still asserts its interrupt (received data is
+ * for the caller to drain; a THR-empty or modem-status cause is cleared here),
+ * 0 once nothing is pending and the line has dropped.
+ */
+int uart_irq_pending(uint16_t port);
 
 #endif

@@ -5,7 +5,9 @@
 #include "cmdline.h"
 #include <mm/frame.h>
 #include <mm/boot_mem.h>
+#include <mm/zero_cache.h>
 #include "hv.h"
+#include "vm.h"
 #include <arch/x86_64/cpu.h>
 
 #define CHECK_MAX_BLOCKS 4096
@@ -63,6 +65,16 @@ static int mem_stats(void)
 			? "none"
 			: format_size(sz, sizeof(sz), FRAME_SIZE << st.largest_free_order));
 	show_free_blocks(&st);
+	mprintf("zero cache:  %u of %u pre-zeroed 2 MiB blocks for growth faults (counted in hypervisor)\n",
+		zero_cache_blocks(), zero_cache_target());
+	for (int i = 0; i < VM_MAX; i++) {
+		const struct vm *vm = vm_slot(i);
+
+		if (vm->state != VM_FREE)
+			mprintf("vm %d %-16s %10llu frames backed, %llu frames of nested tables\n", vm->id,
+				vm->name, (unsigned long long)(vm->mem.backed / FRAME_SIZE),
+				(unsigned long long)vm_mem_table_frames(&vm->mem));
+	}
 	show_frames("firmware usable:", bm->usable_frames);
 	mprintf("frame metadata: %d bytes per 4 KiB frame, %s at 0x%llx\n", FRAME_META_ENTRY_BYTES,
 		format_size(sz, sizeof(sz), bm->meta_bytes), (unsigned long long)bm->meta_phys);
@@ -168,6 +180,23 @@ static int mem_check(struct cmd_ctx *ctx, const char *arg)
 	return bad ? -1 : 0;
 }
 
+/* How much pre-zeroed memory to hold for growth faults (a multiple of 2 MiB). */
+static int mem_zero_cache(struct cmd_ctx *ctx, const char *arg)
+{
+	uint64_t bytes;
+	const char *why;
+
+	if (parse_size(arg, &bytes, &why))
+		return cmd_error(ctx, "mem zero-cache: '%s': %s", arg, why);
+	if (bytes % (2 << 20) || bytes / (2 << 20) > ZERO_CACHE_MAX_BLOCKS)
+		return cmd_error(ctx, "mem zero-cache: '%s': must be a multiple of 2 MiB up to %d MiB", arg,
+				 ZERO_CACHE_MAX_BLOCKS * 2);
+	zero_cache_set_target((unsigned)(bytes / (2 << 20)));
+	zero_cache_fill();
+	mprintf("zero cache: %u of %u blocks of 2 MiB zeroed\n", zero_cache_blocks(), zero_cache_target());
+	return 0;
+}
+
 int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	if (argc == 0)
@@ -178,6 +207,8 @@ int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv)
 		return mem_check(ctx, argv[1]);
 	if (!strcmp(argv[0], "check"))
 		return cmd_error(ctx, "mem check: needs a SIZE");
-	return cmd_error(ctx, "mem: unknown subcommand '%s' (usage: mem [map | check SIZE])",
+	if (!strcmp(argv[0], "zero-cache") && argc == 2)
+		return mem_zero_cache(ctx, argv[1]);
+	return cmd_error(ctx, "mem: unknown subcommand '%s' (usage: mem [map | check SIZE | zero-cache SIZE])",
 			 argv[0]);
 }

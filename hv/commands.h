@@ -12,5 +12,7 @@ int cmd_uptime(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_shutdown(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_reboot(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_vm(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv);
 
 #endif

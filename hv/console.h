@@ -11,11 +11,17 @@ void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print to the serial port only (monitor replies). */
 void mprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void console_write(const char *s, size_t n);
-/* Move bytes waiting in the UART into the input ring (called from the timer tick). */
+/* Move bytes waiting in the UART into the input ring (the timer tick's backstop). */
 void console_poll_input(void);
+/*
+ * Fill the input ring from COM1's receive interrupt (IRQ 4 through the I/O
+ * APIC, after ioapic_init and apic_timer_init); if it cannot be routed, input
+ * stays polled from the tick. One line in the log says which.
+ */
+void console_start_input_irq(void);
 /* Next input byte, or -1 when none. */
 int console_getc(void);
-/* Input bytes dropped because the ring was full. */
+/* Input bytes dropped: the ring was full, or the UART's FIFO overran (counted once each). */
 uint64_t console_input_dropped(void);
 
 /* The hypervisor log: everything kprintf printed, oldest lines dropped first. */

@@ -3,6 +3,9 @@
 #include "hv.h"
 #include "console.h"
 #include "monitor.h"
+#include "sched.h"
+#include "stats.h"
+#include <arch/x86_64/virt.h>
 #include "version.h"
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/trap.h>
@@ -11,8 +14,10 @@
 #include <arch/x86_64/power.h>
 #include <arch/x86_64/cpuinfo.h>
 #include <drivers/acpi.h>
+#include <drivers/ioapic.h>
 #include <mm/boot_mem.h>
 #include <mm/frame.h>
+#include <mm/zero_cache.h>
 
 uint64_t hv_start_tsc;
 static struct bootinfo bi;
@@ -78,6 +83,21 @@ static void run_startup_script(void)
 	kprintf("startup.cfg: done, %d line%s failed\n", failed, failed == 1 ? "" : "s");
 }
 
+/* VMs need a backend; without one the monitor still runs and says why. */
+static void start_virtualization(void)
+{
+	char why[160];
+	const struct virt_backend *b = virt_init(why, sizeof(why));
+
+	if (b) {
+		kprintf("virt: %s enabled\n", b->name);
+		zero_cache_fill();
+	} else {
+		zero_cache_set_target(0); /* no guests: nothing to zero ahead for */
+		kprintf("virt: no VMs can run: %s\n", why);
+	}
+}
+
 void hv_main(struct bootinfo *loader_bi)
 {
 	struct frame_stats st;
@@ -97,14 +117,18 @@ void hv_main(struct bootinfo *loader_bi)
 		(unsigned long long)st.owned, (unsigned long long)st.free,
 		(unsigned long long)st.hv);
 	acpi_init(bi.rsdp);
+	ioapic_init();
 	power_init(bi.efi_runtime);
 	tsc_calibrate();
 	kprintf("tsc: %llu Hz (against the %s)\n", (unsigned long long)tsc_hz(), tsc_reference());
 	if (apic_timer_init(console_poll_input))
 		boot_fail("no usable local APIC timer");
 	kprintf("apic: timer at %d Hz (%s mode)\n", TIMER_HZ, apic_x2apic_mode() ? "x2APIC" : "xAPIC");
+	console_start_input_irq();
 	cpu_summary(kprintf);
+	start_virtualization();
+	stats_reset();
 	run_startup_script();
 	log_boot_times();
-	monitor_loop();
+	sched_loop();
 }

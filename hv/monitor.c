@@ -1,6 +1,7 @@
 /* The serial monitor: dispatches lines to the command table; the console loop and scripts. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 #include "monitor.h"
 #include "lineedit.h"
@@ -91,22 +92,42 @@ static void echo(const char *s, unsigned n)
 	console_write(s, n);
 }
 
-void monitor_loop(void)
-{
-	static struct lineedit le = { .echo = echo };
-	struct cmd_ctx ctx = { NULL, 0 };
+static struct lineedit le = { .echo = echo };
+static monitor_follow_fn follow_fn;
+static void *follow_ctx;
 
+void monitor_start(void)
+{
 	lineedit_reset(&le);
 	mprintf(PROMPT);
-	/* Interrupts stay on: the timer tick drains the UART while we print. */
-	irq_enable();
-	for (;;) {
-		int c = console_getc();
+}
 
-		if (c < 0) {
-			cpu_halt(); /* the next tick wakes us at the latest */
-			continue;
-		}
+void monitor_follow(monitor_follow_fn fn, void *ctx)
+{
+	follow_fn = fn;
+	follow_ctx = ctx;
+}
+
+/* While a command follows output, any key ends it. */
+static bool poll_follow(void)
+{
+	if (!follow_fn)
+		return false;
+	if (console_getc() >= 0 || !follow_fn(follow_ctx)) {
+		follow_fn = NULL;
+		mprintf("\n" PROMPT);
+	}
+	return true;
+}
+
+void monitor_poll(void)
+{
+	struct cmd_ctx ctx = { NULL, 0 };
+	int c;
+
+	if (poll_follow())
+		return;
+	while ((c = console_getc()) >= 0) {
 		switch (lineedit_feed(&le, (unsigned char)c)) {
 		case LE_MORE:
 			continue;
@@ -120,6 +141,8 @@ void monitor_loop(void)
 			break;
 		}
 		lineedit_reset(&le);
+		if (follow_fn)
+			return; /* the command follows output until a key: no prompt yet */
 		mprintf(PROMPT);
 	}
 }

@@ -2,6 +2,7 @@
 #ifndef HV_MONITOR_H
 #define HV_MONITOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Where a command line came from, for error messages. */
@@ -30,7 +31,15 @@ int cmd_error(struct cmd_ctx *ctx, const char *fmt, ...) __attribute__((format(p
 int monitor_exec(struct cmd_ctx *ctx, char *line);
 /* Run a script (startup.cfg) line by line; returns the number of failed lines. */
 int monitor_run_script(const char *name, const char *text, size_t len);
-/* The interactive console; never returns. */
-void monitor_loop(void) __attribute__((noreturn));
+/* Print the first prompt. */
+void monitor_start(void);
+/* Take the console input that has arrived and run the complete lines; never blocks. */
+void monitor_poll(void);
+/*
+ * Let a command keep printing after it returns: fn runs at every poll until
+ * it returns false or a key arrives; then the prompt comes back.
+ */
+typedef bool (*monitor_follow_fn)(void *ctx);
+void monitor_follow(monitor_follow_fn fn, void *ctx);
 
 #endif

@@ -5,7 +5,7 @@
 SYSTEM_EMULATORS ?= qemu,bochs
 TEST_FUZZ_SECONDS ?= 15
 
-.PHONY: test system bench bench-boot
+.PHONY: test system bench bench-boot bench-growth
 
 test:
 	@scripts/deps.sh build qemu bochs test
@@ -18,10 +18,16 @@ system: all
 	cd tests/system && EMHV_EMULATORS=$(SYSTEM_EMULATORS) \
 		$(PYTHON) -m pytest -v -p no:cacheprovider --durations=5
 
-bench: all bench-frame bench-boot
+bench: all bench-frame bench-boot bench-growth
 
 # Boot cost: instructions from loader entry to the prompt in Bochs (its TSC
 # counts instructions) and wall time to the prompt in QEMU.
 bench-boot: all
 	@mkdir -p $(BUILD)/bench
 	$(PYTHON) scripts/bench_boot.py $(BUILD)/emhv.img $(BUILD)/bench/boot.md
+
+# Growth faults in Bochs: hypervisor instructions per 4 KiB / 2 MiB fault, and
+# first-touch time elastic over static as the guest measures it.
+bench-growth: all
+	@mkdir -p $(BUILD)/bench
+	$(PYTHON) scripts/bench_growth.py $(BUILD)/emhv.img $(BUILD)/bench/growth.csv $(BUILD)/bench/growth.md

@@ -12,6 +12,12 @@ $(BUILD)/unit/test_frame: tests/unit/test_frame.c mm/frame.c mm/frame.h
 	@mkdir -p $(@D)
 	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
 
+UNIT_TESTS += $(BUILD)/unit/test_npt
+
+$(BUILD)/unit/test_npt: tests/unit/test_npt.c mm/npt.c mm/npt_ept.c mm/npt.h mm/frame.h mm/ept_bits.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
+
 UNIT_TESTS += $(BUILD)/unit/test_cmdline $(BUILD)/unit/test_lineedit $(BUILD)/unit/test_elf64
 
 $(BUILD)/unit/test_cmdline: tests/unit/test_cmdline.c hv/cmdline.c hv/cmdline.h

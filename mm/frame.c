@@ -423,7 +423,8 @@ paddr_t frame_alloc(unsigned order, unsigned owner)
 	return idx_to_pa(i);
 }
 
-int frame_free(paddr_t pa, unsigned order, unsigned owner)
+/* Is pa the head of an allocated block of this order and owner? Its index, or -err. */
+static int64_t alloc_head(paddr_t pa, unsigned order, unsigned owner)
 {
 	uint64_t pfn = pa >> FRAME_SHIFT, i, e;
 
@@ -446,9 +447,32 @@ int frame_free(paddr_t pa, unsigned order, unsigned owner)
 		return -FRAME_EORDER;
 	if (e_owner(e) != owner)
 		return -FRAME_EOWNER;
+	return (int64_t)i;
+}
+
+int frame_free(paddr_t pa, unsigned order, unsigned owner)
+{
+	int64_t i = alloc_head(pa, order, owner);
+
+	if (i < 0)
+		return (int)i;
 	fa.free += 1ULL << order;
 	fa.owner_frames[owner] -= 1ULL << order;
-	free_block(i, order);
+	free_block((uint64_t)i, order);
+	return 0;
+}
+
+int frame_transfer(paddr_t pa, unsigned order, unsigned from, unsigned to)
+{
+	int64_t i = alloc_head(pa, order, from);
+
+	if (i < 0)
+		return (int)i;
+	if (to >= FRAME_MAX_OWNERS)
+		return -FRAME_EBADOWNER;
+	fa.meta[i] = mk_alloc(order, to);
+	fa.owner_frames[from] -= 1ULL << order;
+	fa.owner_frames[to] += 1ULL << order;
 	return 0;
 }
 

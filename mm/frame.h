@@ -89,6 +89,8 @@ paddr_t frame_alloc(unsigned order, unsigned owner);
  * with the same order and owner. 0 or -err; on error nothing changes.
  */
 int frame_free(paddr_t pa, unsigned order, unsigned owner);
+/* Give the allocated block at pa (this order, owned by from) to owner to. 0 or -err. */
+int frame_transfer(paddr_t pa, unsigned order, unsigned from, unsigned to);
 
 /* Frames currently allocated to owner (0 for an owner id out of range). */
 uint64_t frame_owner_frames(unsigned owner);

@@ -1,4 +1,4 @@
-/* Local APIC (xAPIC or x2APIC mode): periodic timer interrupt at TIMER_HZ. */
+/* Local APIC (xAPIC or x2APIC mode): periodic timer interrupt at TIMER_HZ, EOI, own id. */
 #include "timer.h"
 #include "cpu.h"
 #include "msr.h"
@@ -8,6 +8,7 @@
 
 #define APIC_BASE_ENABLE (1ULL << 11)
 #define APIC_BASE_X2 (1ULL << 10)
+#define APIC_ID 0x20
 #define APIC_EOI 0xb0
 #define APIC_SVR 0xf0
 #define APIC_LVT_TIMER 0x320
@@ -36,13 +37,25 @@ static void apic_write(uint32_t reg, uint32_t v)
 		*(volatile uint32_t *)(base + reg) = v;
 }
 
+void apic_eoi(void)
+{
+	apic_write(APIC_EOI, 0);
+}
+
+uint32_t apic_local_id(void)
+{
+	uint32_t id = apic_read(APIC_ID);
+
+	return x2 ? id : id >> 24;
+}
+
 static void timer_irq(struct trap_frame *tf)
 {
 	(void)tf;
 	this_cpu()->ticks++;
 	if (tick_fn)
 		tick_fn();
-	apic_write(APIC_EOI, 0);
+	apic_eoi();
 }
 
 int apic_timer_init(void (*tick)(void))
@@ -58,8 +71,6 @@ int apic_timer_init(void (*tick)(void))
 	base = msr & 0x000ffffffffff000ULL;
 	if (!x2 && paging_set_uncached(base, 4096))
 		return -1;
-	outb(0x21, 0xff); /* mask the legacy 8259 PICs */
-	outb(0xa1, 0xff);
 	apic_write(APIC_SVR, 0x100 | VEC_SPURIOUS);
 	apic_write(APIC_TIMER_DIV, 0x3); /* divide by 16 */
 	apic_write(APIC_LVT_TIMER, LVT_MASKED | VEC_TIMER);

@@ -13,12 +13,16 @@ def image_path():
     return os.path.join(ROOT, os.environ.get("EMHV_IMAGE", "build/emhv.img"))
 
 
+GUESTS = ["hello", "memtouch", "qsort", "hostile"]
+
+
 def build_image(out, startup_cfg=None, core=None):
-    """Build a variant of the boot image with another startup.cfg or hv.elf."""
+    """Build a variant of the boot image with another startup.cfg or hv.elf (guests included)."""
+    guests = [os.path.join(ROOT, "build/guests/%s.elf" % g) for g in GUESTS]
     subprocess.run([os.path.join(ROOT, "scripts/mkimage.sh"), out,
                     os.path.join(ROOT, "build/BOOTX64.EFI"),
                     core or os.path.join(ROOT, "build/hv.elf"),
-                    startup_cfg or os.path.join(ROOT, "startup.cfg")], check=True)
+                    startup_cfg or os.path.join(ROOT, "startup.cfg")] + guests, check=True)
     return out
 
 

@@ -123,3 +123,35 @@ def parse_mem_map(out):
     """Entries of 'mem map' as (start, end, pages, type)."""
     rows = re.findall(r"^0x([0-9a-f]+) 0x([0-9a-f]+)\s+(\d+)\s+(.+?)\s+0x[0-9a-f]+$", out, re.M)
     return [(int(s, 16), int(e, 16), int(p), t) for s, e, p, t in rows]
+
+
+def parse_size(s):
+    """'16M' or '1028K' (as 'vm list' prints them) in bytes."""
+    return int(s[:-1]) << (20 if s[-1] == "M" else 10)
+
+
+def parse_vm_list(out):
+    """Rows of 'vm list' by name: {'id', 'state', 'min', 'max', 'backed', 'exits', 'grow4k', 'grow2m'}."""
+    vms = {}
+    for line in out.splitlines()[1:]:
+        f = line.split()
+        if len(f) != 9:
+            raise MonitorError(f"odd 'vm list' row: {line!r}")
+        vms[f[1]] = {"id": int(f[0]), "state": f[2], "min": parse_size(f[3]), "max": parse_size(f[4]),
+                     "backed": parse_size(f[5]), "exits": int(f[6]), "grow4k": int(f[7]),
+                     "grow2m": int(f[8])}
+    return vms
+
+
+def parse_vm_info(out):
+    """'vm info': {'state': ..., 'reason': ..., 'results': {name: value}}."""
+    info = {"results": {}}
+    for line in out.splitlines():
+        m = re.match(r"^result (\S+) = (-?\d+)$", line)
+        if m:
+            info["results"][m.group(1)] = int(m.group(2))
+            continue
+        m = re.match(r"^(state|reason|image):\s+(.*)$", line)
+        if m:
+            info[m.group(1)] = m.group(2)
+    return info

@@ -4,7 +4,7 @@ import re
 
 from machine import USABLE_TYPES, parse_mem, parse_mem_map
 
-COMMANDS = ["help", "version", "cpu", "mem", "log", "uptime", "shutdown", "reboot"]
+COMMANDS = ["help", "version", "cpu", "mem", "vm", "stats", "log", "uptime", "shutdown", "reboot"]
 
 
 def test_version_answers(machine):
@@ -23,7 +23,7 @@ def test_help_lists_every_command(machine):
     listed = re.findall(r"^  (\S+)", out, re.M)
     assert listed == COMMANDS
     one = machine.cmd_ok("help mem")
-    assert one.strip().startswith("mem [map | check SIZE]")
+    assert one.strip().startswith("mem [map | check SIZE | zero-cache SIZE]")
     assert machine.cmd("help nosuch").startswith("error: help: unknown command 'nosuch'")
 
 

@@ -265,6 +265,37 @@ static void test_alloc_free_basic(void **state)
 	assert_identity();
 }
 
+static void test_transfer(void **state)
+{
+	paddr_t lo = 0x100000000ULL, a;
+	struct snap s0, s1;
+
+	(void)state;
+	span_init(lo, lo + 4 * MIB);
+	assert_int_equal(frame_add_free(lo, lo + 4 * MIB), 0);
+	take_snap(&s0);
+	a = frame_alloc(FRAME_ORDER_2M, FRAME_OWNER_HV);
+	assert_int_equal(frame_transfer(a, FRAME_ORDER_2M, FRAME_OWNER_HV, 5), 0);
+	assert_int_equal(frame_owner_frames(FRAME_OWNER_HV), 0);
+	assert_int_equal(frame_owner_frames(5), 512);
+	assert_identity();
+	/* the old owner, a wrong order, a non-head, a free block, a bad owner: refused, nothing changes */
+	take_snap(&s1);
+	assert_int_equal(frame_transfer(a, FRAME_ORDER_2M, FRAME_OWNER_HV, 6), -FRAME_EOWNER);
+	assert_int_equal(frame_transfer(a, 0, 5, 6), -FRAME_EORDER);
+	assert_int_equal(frame_transfer(a + FRAME_SIZE, 0, 5, 6), -FRAME_ENOTHEAD);
+	assert_int_equal(frame_transfer(lo + 2 * MIB, FRAME_ORDER_2M, 5, 6), -FRAME_EFREE);
+	assert_int_equal(frame_transfer(a, FRAME_ORDER_2M, 5, FRAME_MAX_OWNERS), -FRAME_EBADOWNER);
+	assert_int_equal(frame_transfer(a + 1, FRAME_ORDER_2M, 5, 6), -FRAME_EALIGN);
+	take_snap(&s0);
+	assert_snap_eq(&s0, &s1);
+	/* the new owner frees it */
+	assert_int_equal(frame_free(a, FRAME_ORDER_2M, FRAME_OWNER_HV), -FRAME_EOWNER);
+	assert_int_equal(frame_free(a, FRAME_ORDER_2M, 5), 0);
+	assert_int_equal(frame_owner_frames(5), 0);
+	assert_identity();
+}
+
 static void test_coalesce_any_order(void **state)
 {
 	paddr_t lo = 0x140000000ULL;
@@ -802,6 +833,7 @@ int main(void)
 		cmocka_unit_test(test_uninitialized),
 		cmocka_unit_test(test_meta_and_init),
 		cmocka_unit_test(test_alloc_free_basic),
+		cmocka_unit_test(test_transfer),
 		cmocka_unit_test(test_coalesce_any_order),
 		cmocka_unit_test(test_every_order),
 		cmocka_unit_test(test_exhaustion),

@@ -1,0 +1,127 @@
+/*
+ * The one interface between the arch-neutral core and a virtualization
+ * backend (VT-x in vmx/, AMD-V in svm/): probe, enable on a CPU, create a
+ * vCPU, run it to its next exit, read and write its registers, advance RIP,
+ * inject an exception. Exits come back normalized as struct virt_exit.
+ */
+#ifndef ARCH_X86_64_VIRT_H
+#define ARCH_X86_64_VIRT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "mm/npt.h"
+
+enum virt_exit_kind {
+	VEXIT_CPUID,
+	VEXIT_IO,
+	VEXIT_MSR_READ,
+	VEXIT_MSR_WRITE,
+	VEXIT_HLT,
+	VEXIT_NPF,	 /* nested-page fault: gpa and access */
+	VEXIT_HYPERCALL, /* VMCALL / VMMCALL */
+	VEXIT_EXTINT,	 /* a host interrupt arrived (the host handles it) */
+	VEXIT_TIMER,	 /* the backend's slice timer expired */
+	VEXIT_CR_WRITE,	 /* a write to a CR bit the host owns */
+	VEXIT_UD,	 /* an instruction the guest must see as undefined (VMX/SVM, ...) */
+	VEXIT_NOP,	 /* an instruction to complete as a no-op (INVD, ...) */
+	VEXIT_EXCEPTION, /* an intercepted guest exception or NMI */
+	VEXIT_SHUTDOWN,	 /* triple fault */
+	VEXIT_INVALID,	 /* VM entry failed; why says how */
+	VEXIT_UNHANDLED, /* an exit the core has no handler for; why names it */
+	VEXIT_NKINDS
+};
+
+struct virt_exit {
+	enum virt_exit_kind kind;
+	uint32_t raw; /* the backend's own exit code */
+	union {
+		struct {
+			uint16_t port;
+			uint8_t size; /* 1, 2 or 4 */
+			bool in, string, rep;
+		} io;
+		struct {
+			uint32_t index;
+		} msr;
+		struct {
+			uint64_t gpa;
+			bool read, write, exec;
+			bool present; /* the translation existed (a rights violation) */
+		} npf;
+		struct {
+			uint8_t cr;
+			uint8_t gpr; /* register number in ModRM order */
+			uint64_t value;
+		} cr;
+		struct {
+			uint8_t vector;
+			bool has_error;
+			uint32_t error;
+		} exc;
+	};
+	char why[128]; /* VEXIT_INVALID / VEXIT_UNHANDLED: in words */
+	uint8_t grew;  /* set by the core: a growth fault served (1: 4 KiB, 2: 2 MiB) */
+};
+
+/* General-purpose registers in ModRM order; rsp is kept by the backend (VREG_RSP). */
+struct vcpu_gprs {
+	uint64_t r[16];
+};
+enum { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI, GPR_R8, GPR_R9, GPR_R10 };
+
+enum virt_reg { VREG_RSP, VREG_RIP, VREG_RFLAGS, VREG_CR0, VREG_CR3, VREG_CR4, VREG_EFER,
+		VREG_FS_BASE, VREG_GS_BASE, VREG_PAT, VREG_SYSENTER_CS, VREG_SYSENTER_ESP,
+		VREG_SYSENTER_EIP, VREG_CPL, VREG_COUNT };
+
+/* Entry state of a 64-bit vCPU (see include/emhv/guest_boot.h). */
+struct vcpu_boot_state {
+	uint64_t rip, rsp, rdi, rflags;
+	uint64_t cr0, cr3, cr4, efer;
+	uint64_t gdt_base, tr_base;
+	uint16_t gdt_limit, tr_limit;
+	uint16_t cs, ds, tr;
+};
+
+/* A backend's vCPU: gprs first so the core reaches them without a call. */
+struct virt_vcpu {
+	struct vcpu_gprs gprs;
+	uint64_t cr2;
+	uint64_t timer_ticks; /* exit with VEXIT_TIMER after about this many TSC ticks (if the backend can) */
+	uint16_t tag;	      /* VPID / ASID, non-zero */
+	void *priv;   /* the backend's own state */
+};
+
+struct virt_backend {
+	const char *name; /* "VT-x with EPT" */
+	const struct npt_format *npt_format;
+	/* 2 MiB nested leaves supported (after probe) */
+	bool (*npt_2m)(void);
+	/* Check this CPU (controls, EPT features); 0, or -1 with why. */
+	int (*probe)(char *why, size_t n);
+	/* Turn virtualization on for the calling CPU. */
+	int (*enable_cpu)(char *why, size_t n);
+	/* A vCPU with the given nested-table root and entry state; NULL with why. */
+	struct virt_vcpu *(*vcpu_create)(paddr_t npt_root, uint16_t tag, const struct vcpu_boot_state *s,
+					 char *why, size_t n);
+	void (*vcpu_destroy)(struct virt_vcpu *v);
+	/* Enter the guest and return at its next exit, normalized. Called with interrupts off. */
+	void (*run)(struct virt_vcpu *v, struct virt_exit *e);
+	uint64_t (*get)(struct virt_vcpu *v, enum virt_reg r);
+	void (*set)(struct virt_vcpu *v, enum virt_reg r, uint64_t val);
+	/* Step past the instruction that caused the last exit. */
+	void (*advance_rip)(struct virt_vcpu *v);
+	/* Inject a hardware exception before the next entry. */
+	void (*inject_exception)(struct virt_vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+	/* Drop cached nested translations after a mapping was removed or downgraded. */
+	void (*flush_npt)(struct virt_vcpu *v);
+};
+
+extern const struct virt_backend vmx_backend;
+
+/* The backend for this CPU, enabled on the boot CPU; NULL with why when there is none. */
+const struct virt_backend *virt_init(char *why, size_t n);
+/* The backend virt_init() chose, or NULL. */
+const struct virt_backend *virt_get(void);
+
+#endif

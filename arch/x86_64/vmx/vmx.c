@@ -1,0 +1,441 @@
+/*
+ * The VT-x backend: VMXON, a VMCS per vCPU whose controls are fixed from the
+ * (TRUE) capability MSRs, EPT with write-back memory, VPID, and the
+ * virt_backend operations. Exit decoding lives in vmx_exit.c.
+ */
+#include <string.h>
+#include <stdio.h>
+#include <arch/x86_64/cpu.h>
+#include <arch/x86_64/msr.h>
+#include <arch/x86_64/percpu.h>
+#include <arch/x86_64/virt.h>
+#include "mm/frame.h"
+#include "vmx.h"
+#include "vmx_hw.h"
+#include "vmx_insn.h"
+
+#define MSR_IA32_PAT 0x277
+#define MSR_FS_BASE 0xc0000100
+#define MSR_GS_BASE 0xc0000101
+#define CR4_VMXE (1ULL << 13)
+#define CR4_OSFXSR (1ULL << 9)
+#define CR4_OSXSAVE (1ULL << 18)
+
+struct vmx_caps vmx;
+static paddr_t vmxon_region = FRAME_NONE;
+static struct vmx_vcpu *loaded; /* the VMCS current on this CPU */
+
+/* (want | must-be-one) & may-be-one; -1 with why when a wanted bit is not allowed. */
+static int fix_controls(const char *what, uint32_t msr, uint32_t want, uint32_t *out, char *why, size_t n)
+{
+	uint64_t cap = rdmsr(msr);
+	uint32_t must = (uint32_t)cap, may = (uint32_t)(cap >> 32);
+
+	if (want & ~may) {
+		snprintf(why, n, "VT-x lacks required %s controls 0x%x (MSR 0x%x allows 0x%x)", what,
+			 want & ~may, msr, may);
+		return -1;
+	}
+	*out = (want | must) & may;
+	return 0;
+}
+
+static uint32_t optional(uint32_t msr, uint32_t bits)
+{
+	return (uint32_t)(rdmsr(msr) >> 32) & bits;
+}
+
+static int vmx_probe(char *why, size_t n)
+{
+	uint64_t basic;
+	bool true_ctls;
+	uint32_t want2;
+
+	if (!(cpuid(1, 0).ecx & (1u << 5))) {
+		snprintf(why, n, "the CPU has no VT-x (CPUID.1:ECX.VMX = 0)");
+		return -1;
+	}
+	basic = rdmsr(MSR_IA32_VMX_BASIC);
+	true_ctls = basic & VMX_BASIC_TRUE_CTLS;
+	vmx.revision = VMX_BASIC_REVISION(basic);
+	if (((basic >> 50) & 15) != 6) {
+		snprintf(why, n, "VT-x wants VMCS memory type %u, not write-back", (unsigned)((basic >> 50) & 15));
+		return -1;
+	}
+	if (fix_controls("pin-based", true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS,
+			 PIN_EXTINT_EXITING | PIN_NMI_EXITING |
+				 optional(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS,
+					  PIN_PREEMPT_TIMER),
+			 &vmx.pin, why, n) ||
+	    fix_controls("processor-based", true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
+						      : MSR_IA32_VMX_PROCBASED_CTLS,
+			 PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING | PROC_SECONDARY, &vmx.proc, why, n))
+		return -1;
+	want2 = PROC2_EPT | optional(MSR_IA32_VMX_PROCBASED_CTLS2, PROC2_VPID | PROC2_RDTSCP | PROC2_INVPCID);
+	if (fix_controls("secondary", MSR_IA32_VMX_PROCBASED_CTLS2, want2, &vmx.proc2, why, n))
+		return -1;
+	vmx.ept_caps = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
+	if (!(vmx.ept_caps & EPT_CAP_WALK4) || !(vmx.ept_caps & EPT_CAP_WB)) {
+		snprintf(why, n, "EPT lacks a 4-level walk or write-back paging structures");
+		return -1;
+	}
+	if (!(vmx.ept_caps & EPT_CAP_INVEPT) ||
+	    !(vmx.ept_caps & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
+		snprintf(why, n, "EPT lacks INVEPT");
+		return -1;
+	}
+	if ((vmx.proc2 & PROC2_VPID) &&
+	    (!(vmx.ept_caps & EPT_CAP_INVVPID) ||
+	     !(vmx.ept_caps & (EPT_CAP_INVVPID_SINGLE | EPT_CAP_INVVPID_ALL))))
+		vmx.proc2 &= ~PROC2_VPID; /* VPIDs are only safe to reuse with INVVPID */
+	if (fix_controls("VM-exit", true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
+			 EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT, &vmx.exit,
+			 why, n) ||
+	    fix_controls("VM-entry", true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS,
+			 ENTRY_IA32E_GUEST | ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, &vmx.entry, why, n))
+		return -1;
+	vmx.timer_shift = rdmsr(MSR_IA32_VMX_MISC) & 31;
+	vmx.cr0_fixed0 = rdmsr(0x486);
+	vmx.cr0_fixed1 = rdmsr(0x487);
+	vmx.cr4_fixed0 = rdmsr(0x488);
+	vmx.cr4_fixed1 = rdmsr(0x489);
+	return 0;
+}
+
+static int vmx_enable_cpu(char *why, size_t n)
+{
+	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	uint32_t *rev;
+
+	if (!(fc & FEATURE_CONTROL_LOCK))
+		wrmsr(MSR_IA32_FEATURE_CONTROL, fc | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX_OUTSIDE_SMX);
+	else if (!(fc & FEATURE_CONTROL_VMX_OUTSIDE_SMX)) {
+		snprintf(why, n, "the firmware locked IA32_FEATURE_CONTROL with VMX disabled");
+		return -1;
+	}
+	write_cr0((read_cr0() | vmx.cr0_fixed0) & vmx.cr0_fixed1);
+	write_cr4(((read_cr4() | CR4_OSFXSR | vmx.cr4_fixed0) & vmx.cr4_fixed1) | CR4_VMXE);
+	if (vmxon_region == FRAME_NONE) {
+		vmxon_region = frame_alloc(FRAME_ORDER_4K, FRAME_OWNER_HV);
+		if (vmxon_region == FRAME_NONE) {
+			snprintf(why, n, "no frame for the VMXON region");
+			return -1;
+		}
+	}
+	memset((void *)vmxon_region, 0, FRAME_SIZE);
+	rev = (uint32_t *)vmxon_region;
+	*rev = vmx.revision;
+	if (vmxon(vmxon_region)) {
+		snprintf(why, n, "VMXON failed");
+		return -1;
+	}
+	/* Nothing from an earlier owner of VPIDs or EPT roots may survive. */
+	invept(vmx.ept_caps & EPT_CAP_INVEPT_ALL ? INVEPT_ALL : INVEPT_SINGLE, 0);
+	if (vmx.proc2 & PROC2_VPID)
+		invvpid(vmx.ept_caps & EPT_CAP_INVVPID_ALL ? INVVPID_ALL : INVVPID_SINGLE, 1);
+	return 0;
+}
+
+static bool vmx_has_2m_ept(void)
+{
+	return vmx.ept_caps & EPT_CAP_2M;
+}
+
+static void vmx_load(struct vmx_vcpu *v)
+{
+	if (loaded != v) {
+		vmptrld(v->vmcs);
+		loaded = v;
+	}
+}
+
+struct dtr {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+static void setup_host_state(void)
+{
+	struct percpu *c = this_cpu();
+	struct dtr idtr;
+
+	__asm__ volatile("sidt %0" : "=m"(idtr));
+	vmwrite(VMCS_HOST_CR0, read_cr0());
+	vmwrite(VMCS_HOST_CR3, read_cr3());
+	vmwrite(VMCS_HOST_CR4, read_cr4());
+	vmwrite(VMCS_HOST_CS_SEL, GDT_CODE);
+	vmwrite(VMCS_HOST_SS_SEL, GDT_DATA);
+	vmwrite(VMCS_HOST_DS_SEL, GDT_DATA);
+	vmwrite(VMCS_HOST_ES_SEL, GDT_DATA);
+	vmwrite(VMCS_HOST_FS_SEL, 0);
+	vmwrite(VMCS_HOST_GS_SEL, 0);
+	vmwrite(VMCS_HOST_TR_SEL, GDT_TSS);
+	vmwrite(VMCS_HOST_FS_BASE, rdmsr(MSR_FS_BASE));
+	vmwrite(VMCS_HOST_GS_BASE, rdmsr(MSR_GS_BASE));
+	vmwrite(VMCS_HOST_TR_BASE, (uint64_t)&c->tss);
+	vmwrite(VMCS_HOST_GDTR_BASE, (uint64_t)c->gdt);
+	vmwrite(VMCS_HOST_IDTR_BASE, idtr.base);
+	vmwrite(VMCS_HOST_SYSENTER_CS, 0);
+	vmwrite(VMCS_HOST_SYSENTER_ESP, 0);
+	vmwrite(VMCS_HOST_SYSENTER_EIP, 0);
+	vmwrite(VMCS_HOST_EFER, rdmsr(MSR_EFER));
+	vmwrite(VMCS_HOST_PAT, rdmsr(MSR_IA32_PAT));
+	vmwrite(VMCS_HOST_RIP, (uint64_t)vmx_exit_point);
+}
+
+static void setup_segment(enum vmcs_field sel, uint16_t s, uint32_t ar, uint32_t limit, uint64_t base)
+{
+	/* selector, limit, access rights and base fields are laid out in parallel (appendix B) */
+	vmwrite(sel, s);
+	vmwrite(VMCS_GUEST_ES_LIMIT + (sel - VMCS_GUEST_ES_SEL), limit);
+	vmwrite(VMCS_GUEST_ES_AR + (sel - VMCS_GUEST_ES_SEL), ar);
+	vmwrite(VMCS_GUEST_ES_BASE + (sel - VMCS_GUEST_ES_SEL), base);
+}
+
+#define AR_CODE64 0xa09b   /* execute/read accessed, S, P, L, G */
+#define AR_DATA 0xc093     /* read/write accessed, S, P, D/B, G */
+#define AR_TSS64_BUSY 0x8b /* 64-bit busy TSS, P */
+#define AR_UNUSABLE 0x10000
+
+static void setup_guest_state(const struct vcpu_boot_state *s)
+{
+	static const enum vmcs_field data[] = { VMCS_GUEST_ES_SEL, VMCS_GUEST_SS_SEL, VMCS_GUEST_DS_SEL,
+						VMCS_GUEST_FS_SEL, VMCS_GUEST_GS_SEL };
+
+	setup_segment(VMCS_GUEST_CS_SEL, s->cs, AR_CODE64, 0xffffffff, 0);
+	for (unsigned i = 0; i < sizeof(data) / sizeof(data[0]); i++)
+		setup_segment(data[i], s->ds, AR_DATA, 0xffffffff, 0);
+	setup_segment(VMCS_GUEST_LDTR_SEL, 0, AR_UNUSABLE, 0, 0);
+	setup_segment(VMCS_GUEST_TR_SEL, s->tr, AR_TSS64_BUSY, s->tr_limit, s->tr_base);
+	vmwrite(VMCS_GUEST_GDTR_BASE, s->gdt_base);
+	vmwrite(VMCS_GUEST_GDTR_LIMIT, s->gdt_limit);
+	vmwrite(VMCS_GUEST_IDTR_BASE, 0);
+	vmwrite(VMCS_GUEST_IDTR_LIMIT, 0);
+	vmx_set_cr(0, s->cr0);
+	vmx_set_cr(4, s->cr4);
+	vmwrite(VMCS_GUEST_CR3, s->cr3);
+	vmwrite(VMCS_GUEST_EFER, s->efer);
+	vmwrite(VMCS_GUEST_PAT, 0x0007040600070406ULL);
+	vmwrite(VMCS_GUEST_DR7, 0x400);
+	vmwrite(VMCS_GUEST_RSP, s->rsp);
+	vmwrite(VMCS_GUEST_RIP, s->rip);
+	vmwrite(VMCS_GUEST_RFLAGS, s->rflags | 2);
+	vmwrite(VMCS_GUEST_DEBUGCTL, 0);
+	vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
+	vmwrite(VMCS_GUEST_SYSENTER_ESP, 0);
+	vmwrite(VMCS_GUEST_SYSENTER_EIP, 0);
+	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmwrite(VMCS_GUEST_ACTIVITY, 0);
+	vmwrite(VMCS_GUEST_PENDING_DBG, 0);
+	vmwrite(VMCS_LINK_POINTER, ~0ULL);
+}
+
+static void setup_controls(struct vmx_vcpu *v)
+{
+	vmwrite(VMCS_PIN_CTLS, vmx.pin);
+	vmwrite(VMCS_PROC_CTLS, vmx.proc);
+	vmwrite(VMCS_PROC2_CTLS, vmx.proc2);
+	vmwrite(VMCS_EXIT_CTLS, vmx.exit);
+	vmwrite(VMCS_ENTRY_CTLS, vmx.entry);
+	vmwrite(VMCS_EXCEPTION_BITMAP, 0);
+	vmwrite(VMCS_PF_ERR_MASK, 0);
+	vmwrite(VMCS_PF_ERR_MATCH, 0);
+	vmwrite(VMCS_CR3_TARGET_COUNT, 0);
+	vmwrite(VMCS_EXIT_MSR_STORE_COUNT, 0);
+	vmwrite(VMCS_EXIT_MSR_LOAD_COUNT, 0);
+	vmwrite(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+	vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+	vmwrite(VMCS_TSC_OFFSET, 0);
+	/* The guest owns every CR bit except those VMX fixes and those it must not set. */
+	vmwrite(VMCS_CR0_MASK, vmx.cr0_fixed0 | ~vmx.cr0_fixed1);
+	vmwrite(VMCS_CR4_MASK, vmx.cr4_fixed0 | ~vmx.cr4_fixed1 | CR4_VMXE | CR4_OSXSAVE);
+	vmwrite(VMCS_EPTP, v->eptp);
+	if (vmx.proc2 & PROC2_VPID)
+		vmwrite(VMCS_VPID, v->vcpu.tag);
+}
+
+static struct virt_vcpu *vmx_vcpu_create(paddr_t npt_root, uint16_t tag, const struct vcpu_boot_state *s,
+					 char *why, size_t n)
+{
+	paddr_t page = frame_alloc(FRAME_ORDER_4K, FRAME_OWNER_HV);
+	paddr_t vmcs = frame_alloc(FRAME_ORDER_4K, FRAME_OWNER_HV);
+	struct vmx_vcpu *v = (struct vmx_vcpu *)page;
+
+	_Static_assert(sizeof(struct vmx_vcpu) <= FRAME_SIZE, "a vCPU fits one frame");
+	if (page == FRAME_NONE || vmcs == FRAME_NONE) {
+		if (page != FRAME_NONE)
+			frame_free(page, FRAME_ORDER_4K, FRAME_OWNER_HV);
+		if (vmcs != FRAME_NONE)
+			frame_free(vmcs, FRAME_ORDER_4K, FRAME_OWNER_HV);
+		snprintf(why, n, "no frame for the VMCS");
+		return NULL;
+	}
+	memset(v, 0, sizeof(*v));
+	memset((void *)vmcs, 0, FRAME_SIZE);
+	*(uint32_t *)vmcs = vmx.revision;
+	v->vmcs = vmcs;
+	v->vcpu.tag = tag;
+	v->vcpu.priv = v;
+	v->eptp = npt_root | EPTP_WB | EPTP_WALK4 | ((vmx.ept_caps & EPT_CAP_AD) ? EPTP_AD : 0);
+	if (vmclear(vmcs) || vmptrld(vmcs)) {
+		snprintf(why, n, "VMCLEAR/VMPTRLD of a new VMCS failed");
+		frame_free(vmcs, FRAME_ORDER_4K, FRAME_OWNER_HV);
+		frame_free(page, FRAME_ORDER_4K, FRAME_OWNER_HV);
+		return NULL;
+	}
+	loaded = v;
+	setup_controls(v);
+	setup_host_state();
+	setup_guest_state(s);
+	v->vcpu.gprs.r[GPR_RDI] = s->rdi;
+	return &v->vcpu;
+}
+
+static void vmx_flush_npt(struct virt_vcpu *vc)
+{
+	struct vmx_vcpu *v = vc->priv;
+
+	if (vmx.ept_caps & EPT_CAP_INVEPT_SINGLE)
+		invept(INVEPT_SINGLE, v->eptp);
+	else
+		invept(INVEPT_ALL, 0);
+}
+
+static void vmx_vcpu_destroy(struct virt_vcpu *vc)
+{
+	struct vmx_vcpu *v = vc->priv;
+
+	vmx_flush_npt(vc);
+	if (vmx.proc2 & PROC2_VPID) {
+		if (vmx.ept_caps & EPT_CAP_INVVPID_SINGLE)
+			invvpid(INVVPID_SINGLE, vc->tag);
+		else
+			invvpid(INVVPID_ALL, 0);
+	}
+	vmclear(v->vmcs);
+	if (loaded == v)
+		loaded = NULL;
+	frame_free(v->vmcs, FRAME_ORDER_4K, FRAME_OWNER_HV);
+	frame_free((paddr_t)v, FRAME_ORDER_4K, FRAME_OWNER_HV);
+}
+
+/* Write a control register the way the guest asked, keeping the bits VMX fixes in the real one. */
+void vmx_set_cr(int cr, uint64_t val)
+{
+	if (cr == 0) {
+		vmwrite(VMCS_CR0_SHADOW, val);
+		vmwrite(VMCS_GUEST_CR0, (val | vmx.cr0_fixed0) & vmx.cr0_fixed1);
+	} else {
+		vmwrite(VMCS_CR4_SHADOW, val);
+		vmwrite(VMCS_GUEST_CR4, ((val | vmx.cr4_fixed0) & vmx.cr4_fixed1) | CR4_VMXE);
+	}
+}
+
+static uint64_t guest_cr(enum vmcs_field real, enum vmcs_field mask, enum vmcs_field shadow)
+{
+	uint64_t m = vmread(mask);
+
+	return (vmread(real) & ~m) | (vmread(shadow) & m);
+}
+
+static const enum vmcs_field reg_field[VREG_COUNT] = {
+	[VREG_RSP] = VMCS_GUEST_RSP,
+	[VREG_RIP] = VMCS_GUEST_RIP,
+	[VREG_RFLAGS] = VMCS_GUEST_RFLAGS,
+	[VREG_CR3] = VMCS_GUEST_CR3,
+	[VREG_EFER] = VMCS_GUEST_EFER,
+	[VREG_FS_BASE] = VMCS_GUEST_FS_BASE,
+	[VREG_GS_BASE] = VMCS_GUEST_GS_BASE,
+	[VREG_PAT] = VMCS_GUEST_PAT,
+	[VREG_SYSENTER_CS] = VMCS_GUEST_SYSENTER_CS,
+	[VREG_SYSENTER_ESP] = VMCS_GUEST_SYSENTER_ESP,
+	[VREG_SYSENTER_EIP] = VMCS_GUEST_SYSENTER_EIP,
+};
+
+static uint64_t vmx_get(struct virt_vcpu *vc, enum virt_reg r)
+{
+	vmx_load(vc->priv);
+	switch (r) {
+	case VREG_CR0:
+		return guest_cr(VMCS_GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW);
+	case VREG_CR4:
+		return guest_cr(VMCS_GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW);
+	case VREG_CPL:
+		return (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
+	default:
+		return vmread(reg_field[r]);
+	}
+}
+
+static void vmx_set(struct virt_vcpu *vc, enum virt_reg r, uint64_t val)
+{
+	vmx_load(vc->priv);
+	switch (r) {
+	case VREG_CR0:
+		vmx_set_cr(0, val);
+		break;
+	case VREG_CR4:
+		vmx_set_cr(4, val);
+		break;
+	case VREG_CPL:
+		break;
+	default:
+		vmwrite(reg_field[r], val);
+	}
+}
+
+static void vmx_advance_rip(struct virt_vcpu *vc)
+{
+	vmx_load(vc->priv);
+	vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + vmread(VMCS_EXIT_INSN_LEN));
+	/* the instruction completed: blocking by STI or MOV SS ends with it (SDM 26.7.1.2) */
+	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) & ~3ULL);
+}
+
+static void vmx_inject_exception(struct virt_vcpu *vc, uint8_t vector, bool has_error, uint32_t error)
+{
+	vmx_load(vc->priv);
+	vmwrite(VMCS_ENTRY_INTR_INFO,
+		INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector | (has_error ? INTR_INFO_ERROR_VALID : 0));
+	if (has_error)
+		vmwrite(VMCS_ENTRY_EXC_ERROR, error);
+}
+
+static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
+{
+	struct vmx_vcpu *v = vc->priv;
+	int r;
+
+	vmx_load(v);
+	if (vmx.pin & PIN_PREEMPT_TIMER) {
+		uint64_t t = vc->timer_ticks >> vmx.timer_shift;
+
+		vmwrite(VMCS_PREEMPT_TIMER, t > 0xffffffffULL ? 0xffffffffULL : t);
+	}
+	if (read_cr2() != vc->cr2)
+		write_cr2(vc->cr2);
+	r = vmx_enter(&vc->gprs, v->launched);
+	vc->cr2 = read_cr2();
+	if (r) {
+		vmx_decode_entry_failure(r, e);
+		return;
+	}
+	v->launched = 1;
+	vmx_decode_exit(vc, e);
+}
+
+const struct virt_backend vmx_backend = {
+	.name = "VT-x with EPT",
+	.npt_format = &npt_format_ept,
+	.probe = vmx_probe,
+	.enable_cpu = vmx_enable_cpu,
+	.vcpu_create = vmx_vcpu_create,
+	.vcpu_destroy = vmx_vcpu_destroy,
+	.run = vmx_run,
+	.get = vmx_get,
+	.set = vmx_set,
+	.advance_rip = vmx_advance_rip,
+	.inject_exception = vmx_inject_exception,
+	.flush_npt = vmx_flush_npt,
+	.npt_2m = vmx_has_2m_ept,
+};

@@ -1,0 +1,178 @@
+/* VT-x exit decoding: basic exit reasons to normalized virt_exit kinds, qualifications, entry failures in words. */
+#include <stdio.h>
+#include <string.h>
+#include "vmx.h"
+#include "vmx_hw.h"
+#include "vmx_insn.h"
+
+struct exit_desc {
+	const char *name;
+	enum virt_exit_kind kind;
+};
+
+/* Everything not listed is VEXIT_UNHANDLED: the VM stops with the reason's name. */
+static const struct exit_desc exits[VMX_EXIT_REASONS] = {
+	[VMX_EXIT_EXCEPTION_NMI] = { "exception or NMI", VEXIT_EXCEPTION },
+	[VMX_EXIT_EXTINT] = { "external interrupt", VEXIT_EXTINT },
+	[VMX_EXIT_TRIPLE_FAULT] = { "triple fault", VEXIT_SHUTDOWN },
+	[VMX_EXIT_INIT] = { "INIT signal", VEXIT_UNHANDLED },
+	[VMX_EXIT_SIPI] = { "SIPI", VEXIT_UNHANDLED },
+	[VMX_EXIT_INTR_WINDOW] = { "interrupt window", VEXIT_UNHANDLED },
+	[VMX_EXIT_NMI_WINDOW] = { "NMI window", VEXIT_UNHANDLED },
+	[VMX_EXIT_TASK_SWITCH] = { "task switch", VEXIT_UNHANDLED },
+	[VMX_EXIT_CPUID] = { "CPUID", VEXIT_CPUID },
+	[VMX_EXIT_GETSEC] = { "GETSEC", VEXIT_UD },
+	[VMX_EXIT_HLT] = { "HLT", VEXIT_HLT },
+	[VMX_EXIT_INVD] = { "INVD", VEXIT_NOP },
+	[VMX_EXIT_INVLPG] = { "INVLPG", VEXIT_UNHANDLED },
+	[VMX_EXIT_RDPMC] = { "RDPMC", VEXIT_UNHANDLED },
+	[VMX_EXIT_RDTSC] = { "RDTSC", VEXIT_UNHANDLED },
+	[VMX_EXIT_RSM] = { "RSM", VEXIT_UD },
+	[VMX_EXIT_VMCALL] = { "VMCALL", VEXIT_HYPERCALL },
+	[VMX_EXIT_VMCLEAR] = { "VMCLEAR", VEXIT_UD },
+	[VMX_EXIT_VMLAUNCH] = { "VMLAUNCH", VEXIT_UD },
+	[VMX_EXIT_VMPTRLD] = { "VMPTRLD", VEXIT_UD },
+	[VMX_EXIT_VMPTRST] = { "VMPTRST", VEXIT_UD },
+	[VMX_EXIT_VMREAD] = { "VMREAD", VEXIT_UD },
+	[VMX_EXIT_VMRESUME] = { "VMRESUME", VEXIT_UD },
+	[VMX_EXIT_VMWRITE] = { "VMWRITE", VEXIT_UD },
+	[VMX_EXIT_VMXOFF] = { "VMXOFF", VEXIT_UD },
+	[VMX_EXIT_VMXON] = { "VMXON", VEXIT_UD },
+	[VMX_EXIT_CR_ACCESS] = { "control-register access", VEXIT_CR_WRITE },
+	[VMX_EXIT_DR_ACCESS] = { "debug-register access", VEXIT_UNHANDLED },
+	[VMX_EXIT_IO] = { "I/O instruction", VEXIT_IO },
+	[VMX_EXIT_RDMSR] = { "RDMSR", VEXIT_MSR_READ },
+	[VMX_EXIT_WRMSR] = { "WRMSR", VEXIT_MSR_WRITE },
+	[VMX_EXIT_INVALID_GUEST_STATE] = { "invalid guest state", VEXIT_INVALID },
+	[VMX_EXIT_MSR_LOADING] = { "MSR loading", VEXIT_INVALID },
+	[VMX_EXIT_MWAIT] = { "MWAIT", VEXIT_UD },
+	[VMX_EXIT_MONITOR_TRAP] = { "monitor trap flag", VEXIT_UNHANDLED },
+	[VMX_EXIT_MONITOR] = { "MONITOR", VEXIT_UD },
+	[VMX_EXIT_PAUSE] = { "PAUSE", VEXIT_NOP },
+	[VMX_EXIT_MACHINE_CHECK] = { "machine check during entry", VEXIT_INVALID },
+	[VMX_EXIT_EPT_VIOLATION] = { "EPT violation", VEXIT_NPF },
+	[VMX_EXIT_EPT_MISCONFIG] = { "EPT misconfiguration", VEXIT_UNHANDLED },
+	[VMX_EXIT_INVEPT] = { "INVEPT", VEXIT_UD },
+	[VMX_EXIT_RDTSCP] = { "RDTSCP", VEXIT_UNHANDLED },
+	[VMX_EXIT_PREEMPT_TIMER] = { "preemption timer", VEXIT_TIMER },
+	[VMX_EXIT_INVVPID] = { "INVVPID", VEXIT_UD },
+	[VMX_EXIT_WBINVD] = { "WBINVD", VEXIT_NOP },
+	[VMX_EXIT_XSETBV] = { "XSETBV", VEXIT_UD },
+	[VMX_EXIT_RDRAND] = { "RDRAND", VEXIT_UNHANDLED },
+	[VMX_EXIT_INVPCID] = { "INVPCID", VEXIT_UNHANDLED },
+	[VMX_EXIT_VMFUNC] = { "VMFUNC", VEXIT_UD },
+	[VMX_EXIT_ENCLS] = { "ENCLS", VEXIT_UD },
+	[VMX_EXIT_RDSEED] = { "RDSEED", VEXIT_UNHANDLED },
+	[VMX_EXIT_XSAVES] = { "XSAVES", VEXIT_UD },
+	[VMX_EXIT_XRSTORS] = { "XRSTORS", VEXIT_UD },
+};
+
+/* VM-instruction error numbers (SDM vol. 3C 31.4) that a VM entry can produce. */
+static const char *insn_error(uint64_t n)
+{
+	switch (n) {
+	case 4: return "VMLAUNCH with a non-clear VMCS";
+	case 5: return "VMRESUME with a non-launched VMCS";
+	case 7: return "invalid control field(s)";
+	case 8: return "invalid host-state field(s)";
+	case 26: return "events blocked by MOV SS";
+	default: return "unexpected VM-instruction error";
+	}
+}
+
+void vmx_decode_entry_failure(int r, struct virt_exit *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->kind = VEXIT_INVALID;
+	if (r == 1) {
+		snprintf(e->why, sizeof(e->why), "VM entry failed: VMfailInvalid (no current VMCS)");
+		return;
+	}
+	e->raw = (uint32_t)vmread(VMCS_INSN_ERROR);
+	snprintf(e->why, sizeof(e->why), "VM entry failed: VM-instruction error %u (%s)", e->raw,
+		 insn_error(e->raw));
+}
+
+static void decode_io(struct virt_exit *e, uint64_t q)
+{
+	e->io.port = IO_QUAL_PORT(q);
+	e->io.size = (uint8_t)IO_QUAL_SIZE(q);
+	e->io.in = q & IO_QUAL_IN;
+	e->io.string = q & IO_QUAL_STRING;
+	e->io.rep = q & IO_QUAL_REP;
+}
+
+static void decode_cr(struct virt_vcpu *vc, struct virt_exit *e, uint64_t q, const char *name)
+{
+	e->cr.cr = CR_QUAL_CR(q);
+	e->cr.gpr = CR_QUAL_GPR(q);
+	if (CR_QUAL_TYPE(q) != 0 || (e->cr.cr != 0 && e->cr.cr != 4)) {
+		e->kind = VEXIT_UNHANDLED;
+		snprintf(e->why, sizeof(e->why), "%s (type %u, CR%u)", name, (unsigned)CR_QUAL_TYPE(q), e->cr.cr);
+		return;
+	}
+	e->cr.value = e->cr.gpr == GPR_RSP ? vmread(VMCS_GUEST_RSP) : vc->gprs.r[e->cr.gpr];
+}
+
+static void decode_exception(struct virt_exit *e)
+{
+	uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
+
+	e->exc.vector = info & 0xff;
+	e->exc.has_error = info & INTR_INFO_ERROR_VALID;
+	if (e->exc.has_error)
+		e->exc.error = (uint32_t)vmread(VMCS_EXIT_INTR_ERROR);
+}
+
+void vmx_decode_exit(struct virt_vcpu *vc, struct virt_exit *e)
+{
+	uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
+	uint32_t basic = reason & 0xffff;
+	const struct exit_desc *d = basic < VMX_EXIT_REASONS ? &exits[basic] : NULL;
+	uint64_t q;
+
+	e->raw = basic;
+	e->kind = d && d->name ? d->kind : VEXIT_UNHANDLED;
+	e->why[0] = 0;
+	switch (e->kind) {
+	case VEXIT_IO:
+		decode_io(e, vmread(VMCS_EXIT_QUALIFICATION));
+		break;
+	case VEXIT_MSR_READ:
+	case VEXIT_MSR_WRITE:
+		e->msr.index = (uint32_t)vc->gprs.r[GPR_RCX];
+		break;
+	case VEXIT_NPF:
+		q = vmread(VMCS_EXIT_QUALIFICATION);
+		e->npf.gpa = vmread(VMCS_GUEST_PHYS_ADDR);
+		e->npf.read = q & EPT_QUAL_READ;
+		e->npf.write = q & EPT_QUAL_WRITE;
+		e->npf.exec = q & EPT_QUAL_FETCH;
+		e->npf.present = q & EPT_QUAL_PRESENT_MASK;
+		break;
+	case VEXIT_CR_WRITE:
+		decode_cr(vc, e, vmread(VMCS_EXIT_QUALIFICATION), d->name);
+		break;
+	case VEXIT_EXCEPTION:
+		decode_exception(e);
+		break;
+	case VEXIT_INVALID:
+		snprintf(e->why, sizeof(e->why), "VM entry failed: %s (qualification %llu)", d->name,
+			 (unsigned long long)vmread(VMCS_EXIT_QUALIFICATION));
+		break;
+	case VEXIT_UNHANDLED:
+		if (basic == VMX_EXIT_EPT_MISCONFIG)
+			snprintf(e->why, sizeof(e->why), "EPT misconfiguration at guest-physical 0x%llx",
+				 (unsigned long long)vmread(VMCS_GUEST_PHYS_ADDR));
+		else
+			snprintf(e->why, sizeof(e->why), "unhandled VM exit %u (%s)", basic,
+				 d && d->name ? d->name : "unknown reason");
+		break;
+	default:
+		break;
+	}
+	if (reason & VMX_EXIT_REASON_ENTRY_FAIL && e->kind != VEXIT_INVALID) {
+		e->kind = VEXIT_INVALID;
+		snprintf(e->why, sizeof(e->why), "VM entry failed with exit reason %u", basic);
+	}
+}

@@ -1,0 +1,35 @@
+/* The 16550 UART emulated for each guest at 0x3f8: output into the VM's console ring, polled input. */
+#ifndef EMHV_DRIVERS_VUART_H
+#define EMHV_DRIVERS_VUART_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VUART_BASE 0x3f8
+#define VUART_PORTS 8
+#define VUART_RX_BYTES 256
+
+/* Where transmitted bytes go. */
+typedef void (*vuart_tx_fn)(void *ctx, uint8_t byte);
+
+struct vuart {
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
+	uint8_t rx[VUART_RX_BYTES];
+	unsigned rx_head, rx_tail;
+	vuart_tx_fn tx;
+	void *ctx;
+};
+
+void vuart_init(struct vuart *u, vuart_tx_fn tx, void *ctx);
+/* Is port one of the UART's? */
+static inline bool vuart_claims(uint16_t port)
+{
+	return port >= VUART_BASE && port < VUART_BASE + VUART_PORTS;
+}
+/* A guest IN from port (one byte; wider accesses read the byte and ones above). */
+uint8_t vuart_read(struct vuart *u, uint16_t port);
+void vuart_write(struct vuart *u, uint16_t port, uint8_t val);
+/* Queue bytes for the guest to read; returns how many fitted. */
+unsigned vuart_input(struct vuart *u, const uint8_t *buf, unsigned n);
+
+#endif

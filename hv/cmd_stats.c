@@ -1,0 +1,38 @@
+/* Monitor command 'stats': VM exits by kind with their cost in TSC ticks, growth faults by size. */
+#include <string.h>
+#include "arch/x86_64/cpu.h"
+#include "commands.h"
+#include "console.h"
+#include "stats.h"
+
+static unsigned long long avg(uint64_t sum, uint64_t n)
+{
+	return n ? (unsigned long long)(sum / n) : 0;
+}
+
+int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	static const char *const grow_names[STAT_GROW_KINDS] = { "4k", "2m" };
+	const struct hv_stats *s = &hv_stats;
+
+	if (argc == 1) {
+		if (strcmp(argv[0], "reset"))
+			return cmd_error(ctx, "stats: unknown subcommand '%s' (usage: stats [reset])", argv[0]);
+		stats_reset();
+		mprintf("stats: counters reset\n");
+		return 0;
+	}
+	mprintf("since reset: %llu TSC ticks\n", (unsigned long long)(rdtsc() - s->start_tsc));
+	mprintf("%-16s %12s %16s %12s\n", "exit", "count", "tsc total", "tsc/exit");
+	for (int k = 0; k < VEXIT_NKINDS; k++)
+		if (s->exits[k])
+			mprintf("%-16s %12llu %16llu %12llu\n", stats_exit_name(k), (unsigned long long)s->exits[k],
+				(unsigned long long)s->exit_tsc[k], avg(s->exit_tsc[k], s->exits[k]));
+	for (int k = 0; k < STAT_GROW_KINDS; k++)
+		mprintf("growth %s: %llu faults, %llu tsc/fault, %llu tsc/fault without zeroing\n", grow_names[k],
+			(unsigned long long)s->grow[k], avg(s->grow_tsc[k], s->grow[k]),
+			avg(s->grow_tsc[k] - s->grow_zero_tsc[k], s->grow[k]));
+	mprintf("io to ports without a device: %llu\n", (unsigned long long)s->io_unclaimed);
+	mprintf("msr accesses answered with #GP: %llu\n", (unsigned long long)s->msr_gp);
+	return 0;
+}

@@ -1,0 +1,305 @@
+/* Monitor commands 'vm ...' (create, list, info, start, pause, resume, stop, destroy, console, send). */
+#include <stdio.h>
+#include <string.h>
+#include "cmdline.h"
+#include "commands.h"
+#include "console.h"
+#include "sched.h"
+#include "vm.h"
+
+/* Exact and short: "16M" when a whole number of MiB, else "1028K". */
+static const char *sz(char *buf, uint64_t bytes)
+{
+	if (bytes % (1 << 20) == 0)
+		snprintf(buf, 24, "%lluM", (unsigned long long)(bytes >> 20));
+	else
+		snprintf(buf, 24, "%lluK", (unsigned long long)(bytes >> 10));
+	return buf;
+}
+
+static int parse_bound(struct cmd_ctx *ctx, const char *key, const char *val, uint64_t *out)
+{
+	const char *why;
+
+	if (parse_size(val, out, &why))
+		return cmd_error(ctx, "vm create: %s='%s': %s", key, val, why);
+	return 0;
+}
+
+static int vm_create_cmd(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	char *guest_argv[EMHV_BOOT_MAX_ARGS + 1];
+	struct vm_config c = { .name = argv[0], .mode = VM_MEM_ELASTIC };
+	bool have_min = false, have_max = false;
+	char why[160], a[24], b[24];
+	struct vm *vm;
+
+	for (int i = 1; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+		const char *val = eq ? eq + 1 : "";
+		size_t klen = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+
+		if (klen == 5 && !strncmp(argv[i], "image", 5)) {
+			c.image = val;
+		} else if (klen == 3 && !strncmp(argv[i], "min", 3)) {
+			if (parse_bound(ctx, "min", val, &c.min))
+				return -1;
+			have_min = true;
+		} else if (klen == 3 && !strncmp(argv[i], "max", 3)) {
+			if (parse_bound(ctx, "max", val, &c.max))
+				return -1;
+			have_max = true;
+		} else if (klen == 4 && !strncmp(argv[i], "mode", 4)) {
+			if (!strcmp(val, "elastic"))
+				c.mode = VM_MEM_ELASTIC;
+			else if (!strcmp(val, "static"))
+				c.mode = VM_MEM_STATIC;
+			else
+				return cmd_error(ctx, "vm create: mode='%s': elastic or static", val);
+		} else if (klen == 4 && !strncmp(argv[i], "grow", 4)) {
+			if (!strcmp(val, "2m"))
+				c.no_2m = false;
+			else if (!strcmp(val, "4k"))
+				c.no_2m = true;
+			else
+				return cmd_error(ctx, "vm create: grow='%s': 2m or 4k", val);
+		} else {
+			if (c.argc == EMHV_BOOT_MAX_ARGS)
+				return cmd_error(ctx, "vm create: more than %d guest arguments", EMHV_BOOT_MAX_ARGS);
+			guest_argv[c.argc++] = argv[i];
+		}
+	}
+	if (!c.image || !have_min || !have_max)
+		return cmd_error(ctx, "vm create: image=FILE, min=SIZE and max=SIZE are required");
+	c.argv = guest_argv;
+	vm = vm_create(&c, why, sizeof(why));
+	if (!vm)
+		return cmd_error(ctx, "vm create %s: %s", c.name, why);
+	mprintf("vm %d (%s) created: %s, min %s, max %s, backed %s\n", vm->id, vm->name,
+		c.mode == VM_MEM_STATIC ? "static" : "elastic", sz(a, c.min), sz(b, c.max),
+		sz(why, vm->mem.backed));
+	return 0;
+}
+
+static void list_line(const struct vm *vm)
+{
+	char a[24], b[24], c[24];
+
+	mprintf("%3d %-16s %-18s %8s %8s %8s %10llu %8llu %6llu\n", vm->id, vm->name, vm_state_name(vm->state),
+		sz(a, vm->mem.min), sz(b, vm->mem.max), sz(c, vm->mem.backed), (unsigned long long)vm->exits,
+		(unsigned long long)vm->mem.faults_4k, (unsigned long long)vm->mem.faults_2m);
+}
+
+static int vm_list_cmd(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	mprintf("%3s %-16s %-18s %8s %8s %8s %10s %8s %6s\n", "id", "name", "state", "min", "max", "backed",
+		"exits", "grow4k", "grow2m");
+	for (int i = 0; i < VM_MAX; i++)
+		if (vm_slot(i)->state != VM_FREE)
+			list_line(vm_slot(i));
+	return 0;
+}
+
+static struct vm *lookup(struct cmd_ctx *ctx, const char *cmd, const char *key)
+{
+	struct vm *vm = vm_find(key);
+
+	if (!vm)
+		cmd_error(ctx, "vm %s: no VM '%s' (see 'vm list')", cmd, key);
+	return vm;
+}
+
+static int vm_info_cmd(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct vm *vm = lookup(ctx, "info", argv[0]);
+	char a[24], b[24], c[24];
+
+	(void)argc;
+	if (!vm)
+		return -1;
+	mprintf("vm %d: %s\n", vm->id, vm->name);
+	mprintf("image:   %s\n", vm->image);
+	mprintf("state:   %s\n", vm_state_name(vm->state));
+	mprintf("reason:  %s\n", vm->reason[0] ? vm->reason : "-");
+	mprintf("memory:  %s, min %s, max %s, backed %s, nested tables %llu frames, 2 MiB growth %s\n",
+		vm->mem.mode == VM_MEM_STATIC ? "static" : "elastic", sz(a, vm->mem.min), sz(b, vm->mem.max),
+		sz(c, vm->mem.backed), (unsigned long long)vm_mem_table_frames(&vm->mem),
+		vm->mem.grow_2m ? "on" : "off");
+	mprintf("growth:  %llu faults served with 4 KiB, %llu with 2 MiB\n", (unsigned long long)vm->mem.faults_4k,
+		(unsigned long long)vm->mem.faults_2m);
+	if (vm->state == VM_WAITING_MEM)
+		mprintf("waiting: for a frame at guest-physical 0x%llx\n", (unsigned long long)vm->wait_gpa);
+	mprintf("exits:   %llu\n", (unsigned long long)vm->exits);
+	mprintf("guest tsc: %llu\n", (unsigned long long)vm->guest_tsc);
+	for (int i = 0; i < vm->nresults; i++)
+		mprintf("result %s = %lld\n", vm->results[i].name, (long long)vm->results[i].value);
+	return 0;
+}
+
+/* start, pause, resume, stop: state transitions from a table. */
+struct transition {
+	const char *cmd;
+	enum vm_state from1, from2, to;
+	const char *needs;
+};
+
+static const struct transition transitions[] = {
+	{ "start", VM_CREATED, VM_CREATED, VM_RUNNING, "created" },
+	{ "pause", VM_RUNNING, VM_WAITING_MEM, VM_PAUSED, "running or waiting-for-memory" },
+	{ "resume", VM_PAUSED, VM_PAUSED, VM_RUNNING, "paused" },
+};
+
+static int vm_transition_cmd(struct cmd_ctx *ctx, const char *cmd, const char *key)
+{
+	struct vm *vm = lookup(ctx, cmd, key);
+
+	if (!vm)
+		return -1;
+	for (unsigned i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++) {
+		const struct transition *t = &transitions[i];
+
+		if (strcmp(t->cmd, cmd))
+			continue;
+		if (vm->state != t->from1 && vm->state != t->from2)
+			return cmd_error(ctx, "vm %s: '%s' is %s, not %s", cmd, vm->name, vm_state_name(vm->state),
+					 t->needs);
+		vm->state = t->to; /* a resumed waiter faults again and parks again if need be */
+		mprintf("vm %d (%s): %s\n", vm->id, vm->name, vm_state_name(vm->state));
+		return 0;
+	}
+	return cmd_error(ctx, "vm: unknown subcommand '%s'", cmd);
+}
+
+static int vm_stop_cmd(struct cmd_ctx *ctx, const char *key)
+{
+	struct vm *vm = lookup(ctx, "stop", key);
+
+	if (!vm)
+		return -1;
+	if (vm->state == VM_EXITED || vm->state == VM_STOPPED)
+		return cmd_error(ctx, "vm stop: '%s' is %s already", vm->name, vm_state_name(vm->state));
+	vm_stop(vm, VM_STOPPED, "stopped by the monitor");
+	return 0;
+}
+
+static int vm_destroy_cmd(struct cmd_ctx *ctx, const char *key)
+{
+	struct vm *vm = lookup(ctx, "destroy", key);
+	uint64_t frames;
+	int id;
+	char name[EMHV_VM_NAME_MAX];
+
+	if (!vm)
+		return -1;
+	id = vm->id;
+	frames = vm->mem.backed / FRAME_SIZE + vm_mem_table_frames(&vm->mem);
+	snprintf(name, sizeof(name), "%s", vm->name);
+	sched_forget(vm);
+	vm_destroy(vm);
+	mprintf("vm %d (%s) destroyed: %llu frames back in the pool\n", id, name, (unsigned long long)frames);
+	return 0;
+}
+
+/* Print console bytes [from, to) of the ring: printable ASCII and newlines. */
+static uint64_t print_console(struct vm *vm, uint64_t from)
+{
+	uint64_t to = vm->con_head;
+	char buf[128];
+	unsigned n = 0;
+
+	if (to - from > VM_CONSOLE_BYTES) {
+		mprintf("[... %llu earlier bytes dropped]\n", (unsigned long long)(to - from - VM_CONSOLE_BYTES));
+		from = to - VM_CONSOLE_BYTES;
+	}
+	for (; from < to; from++) {
+		char c = (char)vm->console[from % VM_CONSOLE_BYTES];
+
+		if (c == '\r')
+			continue;
+		buf[n++] = (c == '\n' || (c >= 0x20 && c < 0x7f)) ? c : '.';
+		if (n == sizeof(buf)) {
+			console_write(buf, n);
+			n = 0;
+		}
+	}
+	console_write(buf, n);
+	return to;
+}
+
+static struct {
+	int id;
+	uint64_t pos;
+} following;
+
+static bool follow(void *ctx)
+{
+	struct vm *vm = vm_find(ctx);
+
+	(void)ctx;
+	if (!vm || vm->id != following.id)
+		return false;
+	following.pos = print_console(vm, following.pos);
+	return true;
+}
+
+static int vm_console_cmd(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	static char key[EMHV_VM_NAME_MAX];
+	struct vm *vm = lookup(ctx, "console", argv[0]);
+
+	if (!vm)
+		return -1;
+	if (argc == 2 && strcmp(argv[1], "-f"))
+		return cmd_error(ctx, "vm console: unknown option '%s' (usage: vm console VM [-f])", argv[1]);
+	following.pos = print_console(vm, vm->con_head > VM_CONSOLE_BYTES ? vm->con_head - VM_CONSOLE_BYTES : 0);
+	if (argc == 2) {
+		if (ctx->origin)
+			return cmd_error(ctx, "vm console -f: only at the console");
+		snprintf(key, sizeof(key), "%d", vm->id);
+		following.id = vm->id;
+		monitor_follow(follow, key);
+	}
+	return 0;
+}
+
+static int vm_send_cmd(struct cmd_ctx *ctx, const char *key, const char *text)
+{
+	struct vm *vm = lookup(ctx, "send", key);
+	unsigned n = (unsigned)strlen(text), done;
+
+	if (!vm)
+		return -1;
+	done = vuart_input(&vm->uart, (const uint8_t *)text, n);
+	done += vuart_input(&vm->uart, (const uint8_t *)"\r", 1);
+	if (done != n + 1)
+		return cmd_error(ctx, "vm send: '%s' has only room for %u of %u bytes", vm->name, done, n + 1);
+	return 0;
+}
+
+int cmd_vm(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const char *sub = argv[0];
+
+	if (!strcmp(sub, "list") && argc == 1)
+		return vm_list_cmd(ctx, argc - 1, argv + 1);
+	if (!strcmp(sub, "create") && argc >= 3)
+		return vm_create_cmd(ctx, argc - 1, argv + 1);
+	if (!strcmp(sub, "info") && argc == 2)
+		return vm_info_cmd(ctx, argc - 1, argv + 1);
+	if (!strcmp(sub, "console") && (argc == 2 || argc == 3))
+		return vm_console_cmd(ctx, argc - 1, argv + 1);
+	if (!strcmp(sub, "send") && argc == 3)
+		return vm_send_cmd(ctx, argv[1], argv[2]);
+	if (!strcmp(sub, "stop") && argc == 2)
+		return vm_stop_cmd(ctx, argv[1]);
+	if (!strcmp(sub, "destroy") && argc == 2)
+		return vm_destroy_cmd(ctx, argv[1]);
+	if ((!strcmp(sub, "start") || !strcmp(sub, "pause") || !strcmp(sub, "resume")) && argc == 2)
+		return vm_transition_cmd(ctx, sub, argv[1]);
+	return cmd_error(ctx, "vm %s: unknown subcommand or wrong arguments (usage: vm create NAME image=FILE "
+			 "min=SIZE max=SIZE [mode=elastic|static] [grow=2m|4k] [ARGS...] | list | info VM | "
+			 "start|pause|resume|stop|destroy VM | console VM [-f] | send VM TEXT)", sub);
+}

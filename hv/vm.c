@@ -1,0 +1,209 @@
+/* Virtual machines: the VM table, creation from a `vm create` configuration, stopping and destroying. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "console.h"
+#include "hv.h"
+#include "vm.h"
+#include "vm_load.h"
+#include "mm/zero_cache.h"
+
+static struct vm vms[VM_MAX];
+
+static const char *const state_names[] = {
+	[VM_FREE] = "free",	       [VM_CREATED] = "created", [VM_RUNNING] = "running",
+	[VM_PAUSED] = "paused",	       [VM_WAITING_MEM] = "waiting-for-memory",
+	[VM_EXITED] = "exited",	       [VM_STOPPED] = "stopped",
+};
+
+const char *vm_state_name(enum vm_state s)
+{
+	return state_names[s];
+}
+
+struct vm *vm_slot(int i)
+{
+	return &vms[i];
+}
+
+struct vm *vm_find(const char *key)
+{
+	char *end;
+	long id = strtol(key, &end, 10);
+
+	for (int i = 0; i < VM_MAX; i++) {
+		struct vm *vm = &vms[i];
+
+		if (vm->state == VM_FREE)
+			continue;
+		if ((*end == 0 && end != key && vm->id == id) || !strcmp(vm->name, key))
+			return vm;
+	}
+	return NULL;
+}
+
+uint64_t vm_total_backed(void)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < VM_MAX; i++)
+		if (vms[i].state != VM_FREE)
+			sum += vms[i].mem.backed;
+	return sum;
+}
+
+void vm_console_put(struct vm *vm, uint8_t c)
+{
+	vm->console[vm->con_head++ % VM_CONSOLE_BYTES] = c;
+}
+
+static void uart_tx(void *ctx, uint8_t c)
+{
+	vm_console_put(ctx, c);
+}
+
+void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...)
+{
+	char line[VM_REASON_MAX + 64];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(vm->reason, sizeof(vm->reason), fmt, ap);
+	va_end(ap);
+	vm->state = state;
+	/* into the log only: an unprompted line would cut into what the user is typing */
+	n = snprintf(line, sizeof(line), "vm %d (%s): %s\n", vm->id, vm->name, vm->reason);
+	log_append(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static int check_name(const char *name, char *why, size_t n)
+{
+	size_t len = strlen(name);
+
+	if (!len || len >= EMHV_VM_NAME_MAX) {
+		snprintf(why, n, "VM name '%s' must have 1 to %d characters", name, EMHV_VM_NAME_MAX - 1);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (!(name[i] == '-' || name[i] == '_' || name[i] == '.' || (name[i] >= '0' && name[i] <= '9') ||
+		      ((name[i] | 0x20) >= 'a' && (name[i] | 0x20) <= 'z'))) {
+			snprintf(why, n, "VM name '%s': only letters, digits, '-', '_' and '.'", name);
+			return -1;
+		}
+	if (name[0] >= '0' && name[0] <= '9') {
+		snprintf(why, n, "VM name '%s' must not start with a digit (digits name VM ids)", name);
+		return -1;
+	}
+	if (vm_find(name)) {
+		snprintf(why, n, "a VM named '%s' exists already", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_bounds(const struct vm_config *c, char *why, size_t n)
+{
+	if (!c->min || !c->max || (c->min | c->max) & (FRAME_SIZE - 1)) {
+		snprintf(why, n, "min and max must be non-zero multiples of 4 KiB");
+		return -1;
+	}
+	if (c->min > c->max) {
+		snprintf(why, n, "min (%llu KiB) is above max (%llu KiB)", (unsigned long long)(c->min >> 10),
+			 (unsigned long long)(c->max >> 10));
+		return -1;
+	}
+	if (c->max > EMHV_GUEST_MAX_RAM) {
+		snprintf(why, n, "max is above the %llu GiB a guest can have",
+			 (unsigned long long)(EMHV_GUEST_MAX_RAM >> 30));
+		return -1;
+	}
+	return 0;
+}
+
+static struct vm *free_slot(void)
+{
+	for (int i = 0; i < VM_MAX; i++)
+		if (vms[i].state == VM_FREE)
+			return &vms[i];
+	return NULL;
+}
+
+/* Undo a partial creation. */
+static void release(struct vm *vm)
+{
+	const struct virt_backend *b = virt_get();
+
+	if (vm->vcpu)
+		b->vcpu_destroy(vm->vcpu);
+	vm_mem_release(&vm->mem);
+	if (vm->console)
+		frame_free((paddr_t)vm->console, 2, FRAME_OWNER_HV);
+	memset(vm, 0, sizeof(*vm));
+	vm->state = VM_FREE;
+}
+
+struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
+{
+	const struct virt_backend *b = virt_get();
+	const struct bootinfo_module *mod;
+	struct vcpu_boot_state bs;
+	struct vm *vm;
+	paddr_t con;
+	int id;
+
+	_Static_assert(VM_CONSOLE_BYTES == 4 * FRAME_SIZE, "the console ring is one order-2 block");
+	why[0] = 0;
+	if (!b) {
+		snprintf(why, n, "no virtualization backend (see 'cpu' and the boot log)");
+		return NULL;
+	}
+	if (check_name(c->name, why, n) || check_bounds(c, why, n))
+		return NULL;
+	mod = hv_module(c->image);
+	if (!mod) {
+		snprintf(why, n, "no image '%s' in \\emhv\\ on the boot volume", c->image);
+		return NULL;
+	}
+	vm = free_slot();
+	if (!vm) {
+		snprintf(why, n, "all %d VM slots are in use", VM_MAX);
+		return NULL;
+	}
+	id = (int)(vm - vms) + 1;
+	memset(vm, 0, sizeof(*vm));
+	vm->id = id;
+	vm->state = VM_CREATED;
+	snprintf(vm->name, sizeof(vm->name), "%s", c->name);
+	snprintf(vm->image, sizeof(vm->image), "%s", c->image);
+	con = frame_alloc(2, FRAME_OWNER_HV);
+	if (con == FRAME_NONE) {
+		snprintf(why, n, "no memory for the console buffer");
+		goto fail;
+	}
+	vm->console = (uint8_t *)con;
+	vuart_init(&vm->uart, uart_tx, vm);
+	if (vm_mem_init(&vm->mem, (uint8_t)id, c->min, c->max, c->mode, b->npt_format, b->npt_2m() && !c->no_2m, why, n) ||
+	    vm_load(vm, c, (const void *)mod->phys, mod->size, &bs, why, n))
+		goto fail;
+	vm->vcpu = b->vcpu_create(vm->mem.npt.root, (uint16_t)id, &bs, why, n);
+	if (!vm->vcpu)
+		goto fail;
+	/* a clean FPU/SSE state: FCW 0x37f, MXCSR 0x1f80 */
+	memset(vm->fpu, 0, sizeof(vm->fpu));
+	vm->fpu[0] = 0x7f;
+	vm->fpu[1] = 0x03;
+	vm->fpu[24] = 0x80;
+	vm->fpu[25] = 0x1f;
+	return vm;
+fail:
+	release(vm);
+	return NULL;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	release(vm);
+	zero_cache_fill(); /* so that the pool looks as it did before the VM */
+}

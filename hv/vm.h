@@ -1,0 +1,77 @@
+/* Virtual machines: the table of VMs, their lifecycle and state. */
+#ifndef EMHV_HV_VM_H
+#define EMHV_HV_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <emhv/guest_boot.h>
+#include <emhv/hypercall.h>
+#include "arch/x86_64/virt.h"
+#include "drivers/vuart.h"
+#include "mm/vm_mem.h"
+
+#define VM_MAX 16
+#define VM_CONSOLE_BYTES 16384
+#define VM_REASON_MAX 160
+
+enum vm_state {
+	VM_FREE,	    /* unused slot */
+	VM_CREATED,	    /* loaded, not started */
+	VM_RUNNING,	    /* runnable */
+	VM_PAUSED,
+	VM_WAITING_MEM,	    /* parked until the pool has frames again */
+	VM_EXITED,	    /* the guest exited through the hypercall */
+	VM_STOPPED,	    /* stopped by the monitor or for a reason */
+};
+
+struct vm_result {
+	char name[EMHV_RESULT_NAME_MAX + 1];
+	int64_t value;
+};
+
+struct vm {
+	int id; /* 1..VM_MAX, also the frame owner id */
+	char name[EMHV_VM_NAME_MAX];
+	char image[48];
+	enum vm_state state;
+	char reason[VM_REASON_MAX]; /* why it stopped, or "" */
+	int64_t exit_status;
+	struct vm_mem mem;
+	struct virt_vcpu *vcpu;
+	struct vuart uart;
+	uint8_t *console; /* VM_CONSOLE_BYTES ring */
+	uint64_t con_head; /* bytes ever written; the ring keeps the last VM_CONSOLE_BYTES */
+	struct vm_result results[EMHV_MAX_RESULTS];
+	int nresults;
+	uint64_t exits;
+	uint64_t guest_tsc; /* TSC ticks inside the guest (entry to exit) */
+	uint64_t wait_gpa;  /* the fault it waits to have served, when VM_WAITING_MEM */
+	uint8_t fpu[512] __attribute__((aligned(16)));
+};
+
+/* Parsed `vm create` arguments. */
+struct vm_config {
+	const char *name, *image;
+	uint64_t min, max;
+	enum vm_mem_mode mode;
+	bool no_2m; /* grow in 4 KiB frames only */
+	int argc;
+	char *const *argv;
+};
+
+/* Create a VM in VM_CREATED; NULL with why. */
+struct vm *vm_create(const struct vm_config *c, char *why, size_t n);
+void vm_destroy(struct vm *vm);
+/* Stop the VM with a reason (printed on the monitor and logged). */
+void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* By name or by id; NULL if none. */
+struct vm *vm_find(const char *name_or_id);
+/* The VM in slot i (0..VM_MAX-1), whatever its state. */
+struct vm *vm_slot(int i);
+const char *vm_state_name(enum vm_state s);
+/* Append guest output to the VM's console ring. */
+void vm_console_put(struct vm *vm, uint8_t c);
+/* Sum of RAM backed by all VMs, in bytes. */
+uint64_t vm_total_backed(void);
+
+#endif

@@ -1,0 +1,17 @@
+/* VM exit handling (hv/vm_exit.c). */
+#ifndef EMHV_HV_VM_EXIT_H
+#define EMHV_HV_VM_EXIT_H
+
+#include "vm.h"
+
+enum exit_action {
+	EXIT_RESUME, /* enter the guest again */
+	EXIT_YIELD,  /* let the scheduler pick another VM */
+	EXIT_STOP,   /* the VM left the running state */
+};
+
+enum exit_action vm_handle_exit(struct vm *vm, struct virt_exit *e);
+/* A VM parked as waiting-for-memory: try its fault again; true when it runs again. */
+bool vm_retry_memory(struct vm *vm);
+
+#endif

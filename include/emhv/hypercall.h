@@ -1,0 +1,44 @@
+/*
+ * The hypercall ABI: VMCALL (Intel) or VMMCALL (AMD), number in RAX,
+ * arguments in RDI, RSI, RDX, R10, result in RAX (negative: an error below).
+ * Pointers are guest-physical and must lie wholly inside the VM's RAM.
+ */
+#ifndef EMHV_HYPERCALL_H
+#define EMHV_HYPERCALL_H
+
+#include <stdint.h>
+
+enum emhv_hypercall {
+	EMHV_HC_VERSION = 0, /* () -> EMHV_ABI_VERSION */
+	EMHV_HC_INFO = 1,    /* (struct emhv_vm_info *buf, size) -> bytes written */
+	EMHV_HC_LOG = 2,     /* (const char *text, len <= EMHV_HC_LOG_MAX) -> 0; a line in the hypervisor log */
+	EMHV_HC_RESULT = 3,  /* (const char *name, name_len <= EMHV_RESULT_NAME_MAX, int64 value) -> 0 */
+	EMHV_HC_EXIT = 4,    /* (int64 status) -> does not return: the VM stops as exited */
+	EMHV_HC_COUNT
+};
+
+/* Errors (returned negated in RAX). */
+enum emhv_hc_err {
+	EMHV_ENOSYS = 1, /* unknown hypercall number */
+	EMHV_EFAULT = 2, /* a pointer or range outside the VM's RAM */
+	EMHV_EINVAL = 3, /* a bad size or value */
+	EMHV_ENOSPC = 4, /* no room left (result table full) */
+	EMHV_EPERM = 5,  /* not from CPL 0 */
+};
+
+#define EMHV_HC_LOG_MAX 256
+#define EMHV_RESULT_NAME_MAX 31
+#define EMHV_MAX_RESULTS 16
+
+struct emhv_vm_info {
+	uint32_t vm_id;
+	uint32_t abi_version;
+	uint64_t mem_min;
+	uint64_t mem_max;
+	uint64_t backed;       /* bytes of RAM backed right now */
+	uint64_t faults_4k;    /* growth faults served with a 4 KiB frame */
+	uint64_t faults_2m;    /* ... with a 2 MiB frame */
+	uint64_t exits;        /* VM exits so far */
+};
+
+#endif

@@ -1,0 +1,489 @@
+/* Nested page tables: the generic 4-level walker behind EPT and NPT (see npt.h). */
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include "npt.h"
+
+/*
+ * Four levels of 512-entry tables, 9 bits of the guest-physical address
+ * each: level 3 is the root (PML4), level 0 the page table. Leaves live at
+ * level 0 (4 KiB) and level 1 (2 MiB); the format (struct npt_format) says
+ * how an entry encodes a table pointer or a leaf. An all-zero entry is
+ * absent in every format, as tables come zeroed from ops.alloc_table.
+ *
+ * Tables are reached at their physical address (identity map).
+ *
+ * Invariant: no table but the root is ever empty. npt_unmap and a failed
+ * npt_map free the tables they leave empty, npt_merge frees the page table
+ * it replaces, so t->tables counts exactly the root and the tables that
+ * hold something.
+ *
+ * Rights are a non-empty subset of NPT_RWX, and W needs R: W without R is
+ * an EPT misconfiguration, so it is refused here (-NPT_EINVAL) for every
+ * format. Execute-only (X alone) needs a CPU capability the caller checks.
+ *
+ * Entries are changed with plain stores and no barriers. The caller
+ * serializes all calls on one struct npt and, after any change to a
+ * present entry (unmap, protect, split, merge, an A/D clear), invalidates
+ * the TLBs that may hold it (INVEPT, or the NPT ASID flush) before relying
+ * on the change. A/D bits the processor sets while a call rewrites the same
+ * entry may be lost.
+ */
+
+#define NPT_LEVELS  4
+#define NPT_TOP	    (NPT_LEVELS - 1)
+#define NPT_ENTRIES 512
+#define NPT_BITS    9
+
+/* The entries visited from the root towards one gpa: e[l] is in the level-l table. */
+struct npt_path {
+	uint64_t *e[NPT_LEVELS];
+	unsigned level; /* where the walk stopped: a leaf or an absent entry */
+};
+
+static const char *const npt_errstr[NPT_NERR] = {
+	[NPT_OK] = "ok",
+	[NPT_EINVAL] = "invalid argument",
+	[NPT_ENOMEM] = "no frame for a page table",
+	[NPT_EEXIST] = "already mapped",
+	[NPT_ENOENT] = "not mapped",
+	[NPT_ELEVEL] = "mapped with another page size",
+	[NPT_EMERGE] = "pages not mergeable",
+};
+
+/* ---- small helpers ---- */
+
+static inline uint64_t level_size(unsigned level)
+{
+	return NPT_SIZE_4K << (NPT_BITS * level);
+}
+
+static inline uint64_t *table_ptr(paddr_t table)
+{
+	return (uint64_t *)(uintptr_t)table;
+}
+
+static inline uint64_t *entry_ptr(paddr_t table, uint64_t gpa, unsigned level)
+{
+	unsigned shift = FRAME_SHIFT + NPT_BITS * level;
+
+	return &table_ptr(table)[(gpa >> shift) & (NPT_ENTRIES - 1)];
+}
+
+static inline bool present(const struct npt *t, uint64_t e)
+{
+	return t->fmt->present(e);
+}
+
+/* Only levels 0 and 1 hold leaves; an entry above is always a table. */
+static inline bool is_leaf(const struct npt *t, uint64_t e, unsigned level)
+{
+	return level == NPT_LEVEL_4K || (level == NPT_LEVEL_2M && t->fmt->is_leaf(e, level));
+}
+
+static inline uint64_t ad_mask(const struct npt *t)
+{
+	return t->fmt->accessed | t->fmt->dirty;
+}
+
+static bool npt_ready(const struct npt *t)
+{
+	return t && t->fmt && t->root != FRAME_NONE;
+}
+
+static bool gpa_ok(const struct npt *t, uint64_t gpa)
+{
+	return npt_ready(t) && gpa < NPT_GPA_LIMIT;
+}
+
+static bool rights_ok(unsigned rights)
+{
+	if (rights == 0 || (rights & ~NPT_RWX))
+		return false;
+	return !(rights & NPT_W) || (rights & NPT_R);
+}
+
+static bool table_empty(const struct npt *t, paddr_t table)
+{
+	const uint64_t *tb = table_ptr(table);
+	unsigned i;
+
+	for (i = 0; i < NPT_ENTRIES; i++)
+		if (present(t, tb[i]))
+			return false;
+	return true;
+}
+
+static paddr_t table_alloc(struct npt *t)
+{
+	paddr_t pa = t->ops.alloc_table(t->ops.ctx);
+
+	if (pa != FRAME_NONE)
+		t->tables++;
+	return pa;
+}
+
+static void table_free(struct npt *t, paddr_t table)
+{
+	t->ops.free_table(t->ops.ctx, table);
+	t->tables--;
+}
+
+/* ---- walking ---- */
+
+/* Walk towards gpa until a leaf (true) or an absent entry (false); p says where. */
+static bool walk(const struct npt *t, uint64_t gpa, struct npt_path *p)
+{
+	paddr_t table = t->root;
+	unsigned l;
+
+	for (l = NPT_TOP;; l--) {
+		uint64_t *e = entry_ptr(table, gpa, l);
+
+		p->e[l] = e;
+		p->level = l;
+		if (!present(t, *e))
+			return false;
+		if (is_leaf(t, *e, l))
+			return true;
+		table = t->fmt->addr(*e);
+	}
+}
+
+/* The leaf entry containing gpa (its level in p->level), or NULL. */
+static uint64_t *find_leaf(const struct npt *t, uint64_t gpa, struct npt_path *p)
+{
+	if (!walk(t, gpa, p))
+		return NULL;
+	return p->e[p->level];
+}
+
+/* Free the tables of p's path that are empty, from the level-`from` table up (never the root). */
+static void prune(struct npt *t, struct npt_path *p, unsigned from)
+{
+	unsigned l;
+
+	for (l = from; l < NPT_TOP; l++) {
+		paddr_t table = t->fmt->addr(*p->e[l + 1]);
+
+		if (!table_empty(t, table))
+			return;
+		*p->e[l + 1] = 0;
+		table_free(t, table);
+	}
+}
+
+/*
+ * Fill p down to the level-`level` entry for gpa, creating the missing
+ * tables above it. -NPT_EEXIST if a leaf above covers gpa; -NPT_ENOMEM
+ * with the tables created here freed again.
+ */
+static int make_path(struct npt *t, uint64_t gpa, unsigned level, struct npt_path *p)
+{
+	paddr_t table = t->root;
+	unsigned l;
+
+	for (l = NPT_TOP;; l--) {
+		uint64_t *e = entry_ptr(table, gpa, l);
+
+		p->e[l] = e;
+		if (l == level)
+			return 0;
+		if (!present(t, *e)) {
+			paddr_t lower = table_alloc(t);
+
+			if (lower == FRAME_NONE) {
+				prune(t, p, l);
+				return -NPT_ENOMEM;
+			}
+			*e = t->fmt->make_table(lower);
+		} else if (is_leaf(t, *e, l)) {
+			return -NPT_EEXIST;
+		}
+		table = t->fmt->addr(*e);
+	}
+}
+
+/* ---- setup and teardown ---- */
+
+int npt_init(struct npt *t, const struct npt_format *fmt, const struct npt_ops *ops)
+{
+	if (!t)
+		return -NPT_EINVAL;
+	t->root = FRAME_NONE;
+	t->tables = 0;
+	t->mapped = 0;
+	t->fmt = NULL;
+	if (!fmt || !fmt->make_table || !fmt->make_leaf || !fmt->present || !fmt->is_leaf ||
+	    !fmt->addr || !fmt->rights || !fmt->set_rights)
+		return -NPT_EINVAL;
+	if (!ops || !ops->alloc_table || !ops->free_table)
+		return -NPT_EINVAL;
+	t->fmt = fmt;
+	t->ops = *ops;
+	t->root = table_alloc(t);
+	return t->root == FRAME_NONE ? -NPT_ENOMEM : 0;
+}
+
+/* Free the level-`level` table mapping gpa `base` and everything below it. */
+static void destroy_table(struct npt *t, paddr_t table, unsigned level, uint64_t base,
+			  npt_leaf_fn fn, void *ctx)
+{
+	const uint64_t *tb = table_ptr(table);
+	unsigned i;
+
+	for (i = 0; i < NPT_ENTRIES; i++) {
+		uint64_t e = tb[i], gpa = base + i * level_size(level);
+
+		if (!present(t, e))
+			continue;
+		if (!is_leaf(t, e, level)) {
+			destroy_table(t, t->fmt->addr(e), level - 1, gpa, fn, ctx);
+			continue;
+		}
+		if (fn)
+			fn(ctx, gpa, t->fmt->addr(e), level);
+		t->mapped -= level_size(level);
+	}
+	table_free(t, table);
+}
+
+void npt_destroy(struct npt *t, npt_leaf_fn fn, void *ctx)
+{
+	if (!npt_ready(t))
+		return;
+	destroy_table(t, t->root, NPT_TOP, 0, fn, ctx);
+	t->root = FRAME_NONE;
+}
+
+/* ---- map and unmap ---- */
+
+static int check_map(const struct npt *t, uint64_t gpa, paddr_t pa, unsigned level, unsigned rights)
+{
+	uint64_t mask;
+
+	if (!npt_ready(t) || level > NPT_LEVEL_2M || !rights_ok(rights))
+		return -NPT_EINVAL;
+	mask = level_size(level) - 1;
+	if ((gpa & mask) || gpa >= NPT_GPA_LIMIT || (pa & mask))
+		return -NPT_EINVAL;
+	/* pa must fit the format's address field. */
+	if (t->fmt->addr(t->fmt->make_leaf(pa, rights, level)) != pa)
+		return -NPT_EINVAL;
+	return 0;
+}
+
+/* The 2 MiB entry e points at a lower table: free it if it is empty, else -NPT_EEXIST. */
+static int drop_empty_table(struct npt *t, uint64_t *e)
+{
+	paddr_t lower = t->fmt->addr(*e);
+
+	if (!table_empty(t, lower))
+		return -NPT_EEXIST;
+	*e = 0;
+	table_free(t, lower);
+	return 0;
+}
+
+int npt_map(struct npt *t, uint64_t gpa, paddr_t pa, unsigned level, unsigned rights)
+{
+	struct npt_path p;
+	uint64_t *e;
+	int err;
+
+	err = check_map(t, gpa, pa, level, rights);
+	if (err)
+		return err;
+	err = make_path(t, gpa, level, &p);
+	if (err)
+		return err;
+	e = p.e[level];
+	if (present(t, *e)) {
+		if (is_leaf(t, *e, level))
+			return -NPT_EEXIST;
+		err = drop_empty_table(t, e);
+		if (err)
+			return err;
+	}
+	*e = t->fmt->make_leaf(pa, rights, level);
+	t->mapped += level_size(level);
+	return 0;
+}
+
+int npt_unmap(struct npt *t, uint64_t gpa, paddr_t *pa, unsigned *level)
+{
+	struct npt_path p;
+	uint64_t *e;
+
+	if (!gpa_ok(t, gpa))
+		return -NPT_EINVAL;
+	e = find_leaf(t, gpa, &p);
+	if (!e)
+		return -NPT_ENOENT;
+	if (pa)
+		*pa = t->fmt->addr(*e);
+	if (level)
+		*level = p.level;
+	*e = 0;
+	t->mapped -= level_size(p.level);
+	prune(t, &p, p.level);
+	return 0;
+}
+
+/* ---- queries ---- */
+
+/* *pa is the leaf's frame (its first byte), not gpa's translation. */
+int npt_lookup(const struct npt *t, uint64_t gpa, paddr_t *pa, unsigned *level, unsigned *rights)
+{
+	struct npt_path p;
+	const uint64_t *e;
+
+	if (!gpa_ok(t, gpa))
+		return -NPT_EINVAL;
+	e = find_leaf(t, gpa, &p);
+	if (!e)
+		return -NPT_ENOENT;
+	if (pa)
+		*pa = t->fmt->addr(*e);
+	if (level)
+		*level = p.level;
+	if (rights)
+		*rights = t->fmt->rights(*e);
+	return 0;
+}
+
+/* Any byte of the range counts; the part at or above NPT_GPA_LIMIT is never mapped. */
+bool npt_any_mapped(const struct npt *t, uint64_t gpa, uint64_t size)
+{
+	struct npt_path p;
+	uint64_t end;
+
+	if (!gpa_ok(t, gpa))
+		return false;
+	end = size > NPT_GPA_LIMIT - gpa ? NPT_GPA_LIMIT : gpa + size;
+	while (gpa < end) {
+		uint64_t step;
+
+		if (walk(t, gpa, &p))
+			return true;
+		/* Nothing under the absent entry: skip all it would cover. */
+		step = level_size(p.level);
+		gpa = (gpa & ~(step - 1)) + step;
+	}
+	return false;
+}
+
+int npt_test_ad(struct npt *t, uint64_t gpa, bool *accessed, bool *dirty, bool clear)
+{
+	struct npt_path p;
+	uint64_t *e;
+
+	if (!gpa_ok(t, gpa))
+		return -NPT_EINVAL;
+	e = find_leaf(t, gpa, &p);
+	if (!e)
+		return -NPT_ENOENT;
+	if (accessed)
+		*accessed = (*e & t->fmt->accessed) != 0;
+	if (dirty)
+		*dirty = (*e & t->fmt->dirty) != 0;
+	if (clear)
+		*e &= ~ad_mask(t);
+	return 0;
+}
+
+/* ---- changing leaves ---- */
+
+int npt_protect(struct npt *t, uint64_t gpa, unsigned rights)
+{
+	struct npt_path p;
+	uint64_t *e;
+
+	if (!gpa_ok(t, gpa) || !rights_ok(rights))
+		return -NPT_EINVAL;
+	e = find_leaf(t, gpa, &p);
+	if (!e)
+		return -NPT_ENOENT;
+	*e = t->fmt->set_rights(*e, rights, p.level);
+	return 0;
+}
+
+int npt_split(struct npt *t, uint64_t gpa)
+{
+	struct npt_path p;
+	uint64_t *e, *tb, leaf, ad;
+	paddr_t pt, pa;
+	unsigned i, rights;
+
+	if (!gpa_ok(t, gpa))
+		return -NPT_EINVAL;
+	e = find_leaf(t, gpa, &p);
+	if (!e)
+		return -NPT_ENOENT;
+	if (p.level != NPT_LEVEL_2M)
+		return -NPT_ELEVEL;
+	pt = table_alloc(t);
+	if (pt == FRAME_NONE)
+		return -NPT_ENOMEM;
+	leaf = *e;
+	pa = t->fmt->addr(leaf);
+	rights = t->fmt->rights(leaf);
+	ad = leaf & ad_mask(t);
+	tb = table_ptr(pt);
+	for (i = 0; i < NPT_ENTRIES; i++)
+		tb[i] = t->fmt->make_leaf(pa + i * NPT_SIZE_4K, rights, NPT_LEVEL_4K) | ad;
+	*e = t->fmt->make_table(pt);
+	return 0;
+}
+
+/* The 2 MiB leaf replacing the page table pt, or -NPT_EMERGE if its leaves do not allow one. */
+static int merged_leaf(const struct npt *t, paddr_t pt, uint64_t *leaf)
+{
+	const uint64_t *tb = table_ptr(pt);
+	paddr_t pa = t->fmt->addr(tb[0]);
+	unsigned i, rights = t->fmt->rights(tb[0]);
+	uint64_t ad = 0;
+
+	if (pa & (NPT_SIZE_2M - 1))
+		return -NPT_EMERGE;
+	for (i = 0; i < NPT_ENTRIES; i++) {
+		uint64_t e = tb[i];
+
+		if (!present(t, e) || t->fmt->rights(e) != rights ||
+		    t->fmt->addr(e) != pa + i * NPT_SIZE_4K)
+			return -NPT_EMERGE;
+		ad |= e & ad_mask(t);
+	}
+	*leaf = t->fmt->make_leaf(pa, rights, NPT_LEVEL_2M) | ad;
+	return 0;
+}
+
+int npt_merge(struct npt *t, uint64_t gpa)
+{
+	struct npt_path p;
+	uint64_t *pde, leaf;
+	paddr_t pt;
+	int err;
+
+	if (!gpa_ok(t, gpa))
+		return -NPT_EINVAL;
+	if (walk(t, gpa, &p) && p.level == NPT_LEVEL_2M)
+		return -NPT_ELEVEL;
+	if (p.level > NPT_LEVEL_4K)
+		return -NPT_ENOENT; /* no page table: nothing mapped in the block */
+	pde = p.e[NPT_LEVEL_2M];
+	pt = t->fmt->addr(*pde);
+	err = merged_leaf(t, pt, &leaf);
+	if (err)
+		return err;
+	*pde = leaf;
+	table_free(t, pt);
+	return 0;
+}
+
+const char *npt_strerror(int err)
+{
+	if (err <= -NPT_NERR || err >= NPT_NERR)
+		return "unknown page-table error";
+	return npt_errstr[err < 0 ? -err : err];
+}

@@ -1,0 +1,95 @@
+/* Nested page tables: one 4-level walker for guest-physical -> host-physical maps; EPT and NPT are formats of it. */
+#ifndef EMHV_MM_NPT_H
+#define EMHV_MM_NPT_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include "frame.h"
+
+/* Access rights of a mapping (a subset of these bits). */
+#define NPT_R 1u
+#define NPT_W 2u
+#define NPT_X 4u
+#define NPT_RWX (NPT_R | NPT_W | NPT_X)
+
+/* Leaf sizes: level 0 maps 4 KiB, level 1 maps 2 MiB (no 1 GiB leaves yet). */
+#define NPT_LEVEL_4K 0
+#define NPT_LEVEL_2M 1
+#define NPT_SIZE_4K 0x1000ULL
+#define NPT_SIZE_2M 0x200000ULL
+/* Guest-physical addresses handled: 48 bits (4 levels). */
+#define NPT_GPA_LIMIT (1ULL << 48)
+
+/* Errors, returned negated. */
+enum npt_err {
+	NPT_OK = 0,
+	NPT_EINVAL,   /* bad argument: misaligned, out of range, bad level or rights */
+	NPT_ENOMEM,   /* no frame for a table */
+	NPT_EEXIST,   /* something is already mapped there */
+	NPT_ENOENT,   /* nothing is mapped there */
+	NPT_ELEVEL,   /* mapped, but with another leaf size than asked */
+	NPT_EMERGE,   /* the 512 leaves are not mergeable (absent, rights, not contiguous) */
+	NPT_NERR
+};
+
+/*
+ * A hardware format: how one 64-bit entry encodes a table pointer or a leaf.
+ * Each format is a small table of these callbacks (mm/npt_ept.c, ...).
+ */
+struct npt_format {
+	const char *name;
+	uint64_t (*make_table)(paddr_t table);             /* entry pointing at a lower table */
+	uint64_t (*make_leaf)(paddr_t pa, unsigned rights, unsigned level);
+	bool (*present)(uint64_t e);                       /* table or leaf */
+	bool (*is_leaf)(uint64_t e, unsigned level);       /* level 0 entries are always leaves */
+	paddr_t (*addr)(uint64_t e);                       /* table or frame address */
+	unsigned (*rights)(uint64_t e);                    /* NPT_R/W/X of a leaf */
+	uint64_t (*set_rights)(uint64_t e, unsigned rights, unsigned level);
+	uint64_t accessed, dirty;                          /* A/D bit masks in a leaf, 0 when the format has none */
+};
+
+extern const struct npt_format npt_format_ept;
+
+/* Where table frames come from; tables are reached at their physical address (identity map). */
+struct npt_ops {
+	paddr_t (*alloc_table)(void *ctx); /* a zeroed 4 KiB frame, or FRAME_NONE */
+	void (*free_table)(void *ctx, paddr_t pa);
+	void *ctx;
+};
+
+struct npt {
+	const struct npt_format *fmt;
+	struct npt_ops ops;
+	paddr_t root;
+	uint64_t tables;   /* table frames in use, the root included */
+	uint64_t mapped;   /* bytes mapped by leaves */
+};
+
+/* Called for each leaf removed by npt_destroy() or npt_unmap_range(). */
+typedef void (*npt_leaf_fn)(void *ctx, uint64_t gpa, paddr_t pa, unsigned level);
+
+int npt_init(struct npt *t, const struct npt_format *fmt, const struct npt_ops *ops);
+/* Remove every leaf (calling fn for each, if set) and free every table. */
+void npt_destroy(struct npt *t, npt_leaf_fn fn, void *ctx);
+
+/* Map gpa -> pa as one leaf of the given level (both aligned to its size). -NPT_EEXIST if any part is mapped. */
+int npt_map(struct npt *t, uint64_t gpa, paddr_t pa, unsigned level, unsigned rights);
+/* Remove the leaf containing gpa; returns its frame and level. -NPT_ENOENT if none. */
+int npt_unmap(struct npt *t, uint64_t gpa, paddr_t *pa, unsigned *level);
+/* Find the leaf containing gpa. 0, or -NPT_ENOENT. Any out pointer may be NULL. */
+int npt_lookup(const struct npt *t, uint64_t gpa, paddr_t *pa, unsigned *level, unsigned *rights);
+/* Is any part of [gpa, gpa + size) mapped? (size a multiple of 4 KiB) */
+bool npt_any_mapped(const struct npt *t, uint64_t gpa, uint64_t size);
+/* Change the rights of the leaf containing gpa. */
+int npt_protect(struct npt *t, uint64_t gpa, unsigned rights);
+/* Replace the 2 MiB leaf containing gpa by 512 4 KiB leaves with the same frames and rights (A/D copied). */
+int npt_split(struct npt *t, uint64_t gpa);
+/* Replace the 512 4 KiB leaves of the 2 MiB block containing gpa by one 2 MiB leaf:
+ * they must all be present, have equal rights and map one 2 MiB-aligned contiguous run. */
+int npt_merge(struct npt *t, uint64_t gpa);
+/* Read the accessed and dirty bits of the leaf containing gpa, clearing them if clear is set. */
+int npt_test_ad(struct npt *t, uint64_t gpa, bool *accessed, bool *dirty, bool clear);
+
+const char *npt_strerror(int err);
+
+#endif

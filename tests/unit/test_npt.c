@@ -1,0 +1,1343 @@
+/* Unit tests (cmocka) for the page-table walker mm/npt.c in the EPT format of mm/npt_ept.c. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mm/npt.h"
+#include "mm/ept_bits.h"
+
+#define KIB 1024ULL
+#define MIB (1024 * KIB)
+#define GIB (1024 * MIB)
+#define K4  NPT_SIZE_4K
+#define M2  NPT_SIZE_2M
+
+/* The SDM's encoding, spelled out independently of ept_bits.h: R/W/X 0..2, WB (6) in 5:3, PS 7. */
+#define SDM_WB	 (6ULL << 3)
+#define SDM_PS	 (1ULL << 7)
+#define SDM_A	 (1ULL << 8)
+#define SDM_D	 (1ULL << 9)
+#define SDM_ADDR 0x000ffffffffff000ULL
+
+static uint64_t sdm_leaf(paddr_t pa, unsigned rights, unsigned level)
+{
+	return pa | rights | SDM_WB | (level == NPT_LEVEL_2M ? SDM_PS : 0);
+}
+
+/* ---- table frames from the heap, counted ---- */
+
+struct pool {
+	uint64_t allocs, frees;
+	uint64_t fail_in; /* the fail_in-th next allocation fails (1: the next one); 0: none */
+	bool fail_all;
+};
+
+static paddr_t pool_alloc(void *ctx)
+{
+	struct pool *pl = ctx;
+	void *p;
+
+	if (pl->fail_all || (pl->fail_in && --pl->fail_in == 0))
+		return FRAME_NONE;
+	p = aligned_alloc(4096, 4096);
+	assert_non_null(p);
+	memset(p, 0, 4096);
+	pl->allocs++;
+	return (paddr_t)(uintptr_t)p;
+}
+
+static void pool_free(void *ctx, paddr_t pa)
+{
+	struct pool *pl = ctx;
+
+	assert_int_equal(pa % 4096, 0);
+	pl->frees++;
+	free((void *)(uintptr_t)pa);
+}
+
+static struct pool pool;
+static struct npt nt;
+static const struct npt_ops pool_ops = { pool_alloc, pool_free, &pool };
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&pool, 0, sizeof(pool));
+	assert_int_equal(npt_init(&nt, &npt_format_ept, &pool_ops), 0);
+	assert_int_equal(nt.tables, 1);
+	assert_int_equal(nt.mapped, 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	npt_destroy(&nt, NULL, NULL);
+	assert_int_equal(nt.tables, 0);
+	assert_int_equal(nt.mapped, 0);
+	assert_int_equal(pool.allocs, pool.frees);
+	return 0;
+}
+
+/* Tables in use agree with the pool, and with the expected count. */
+static void expect_tables(uint64_t n)
+{
+	assert_int_equal(nt.tables, n);
+	assert_int_equal(pool.allocs - pool.frees, n);
+}
+
+/* ---- an EPT walk written from the SDM, independent of npt.c ---- */
+
+/* The leaf entry mapping gpa and its level, or NULL; checks every table entry on the way. */
+static uint64_t *ept_entry(const struct npt *t, uint64_t gpa, unsigned *level)
+{
+	uint64_t table = t->root;
+	int l;
+
+	for (l = 3; l >= 0; l--) {
+		uint64_t *e = (uint64_t *)(uintptr_t)table + ((gpa >> (12 + 9 * l)) & 511);
+
+		if (!(*e & 7))
+			return NULL;
+		if (l == 0 || (l == 1 && (*e & SDM_PS))) {
+			*level = (unsigned)l;
+			return e;
+		}
+		assert_int_equal(*e & ~SDM_ADDR, 7); /* a table entry: R|W|X, nothing else */
+		table = *e & SDM_ADDR;
+	}
+	return NULL;
+}
+
+/* The leaf entry mapping gpa, which must exist (to set A/D bits as the processor would). */
+static uint64_t *leaf_entry(uint64_t gpa)
+{
+	unsigned level;
+	uint64_t *e = ept_entry(&nt, gpa, &level);
+
+	assert_non_null(e);
+	return e;
+}
+
+static uint64_t ept_value(uint64_t gpa)
+{
+	return *leaf_entry(gpa);
+}
+
+/* gpa is inside a leaf (pa, level, rights), seen through npt_lookup() and in the entry itself. */
+static void expect_leaf(uint64_t gpa, paddr_t pa, unsigned level, unsigned rights)
+{
+	paddr_t got_pa = 0;
+	unsigned got_level = 9, got_rights = 0, l;
+	uint64_t *e;
+
+	assert_int_equal(npt_lookup(&nt, gpa, &got_pa, &got_level, &got_rights), 0);
+	assert_int_equal(got_pa, pa);
+	assert_int_equal(got_level, level);
+	assert_int_equal(got_rights, rights);
+	e = ept_entry(&nt, gpa, &l);
+	assert_non_null(e);
+	assert_int_equal(l, level);
+	assert_int_equal(*e & ~(SDM_A | SDM_D), sdm_leaf(pa, rights, level));
+}
+
+static void expect_unmapped(uint64_t gpa)
+{
+	unsigned l;
+
+	assert_int_equal(npt_lookup(&nt, gpa, NULL, NULL, NULL), -NPT_ENOENT);
+	assert_null(ept_entry(&nt, gpa, &l));
+}
+
+/* ---- deterministic PRNG (splitmix64) ---- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint64_t rnd_below(uint64_t n)
+{
+	return rnd() % n;
+}
+
+/* ---- tests ---- */
+
+/* Each callback against the SDM's layout, bit by bit. */
+static void test_ept_encoding(void **state)
+{
+	const struct npt_format *f = &npt_format_ept;
+
+	(void)state;
+	assert_string_equal(f->name, "ept");
+	assert_int_equal(f->make_leaf(0x40000000, NPT_RWX, NPT_LEVEL_2M),
+			 0x40000000ULL | 0x7 | (6 << 3) | (1 << 7));
+	assert_int_equal(f->make_leaf(0x1234000, NPT_R, NPT_LEVEL_4K), 0x1234000ULL | 0x1 | 0x30);
+	assert_int_equal(f->make_leaf(0xffffffffff000ULL, NPT_R | NPT_X, NPT_LEVEL_4K),
+			 0xffffffffff000ULL | 0x5 | 0x30);
+	assert_int_equal(f->make_leaf(0x200000, NPT_X, NPT_LEVEL_2M),
+			 0x200000ULL | 0x4 | 0x30 | 0x80);
+	assert_int_equal(f->make_table(0x5000), 0x5007);
+	assert_int_equal(f->make_table(0xabcdef0123000ULL), 0xabcdef0123007ULL);
+
+	assert_false(f->present(0));
+	assert_false(f->present(0x30 | 0x80 | 0x300 | 0x1000)); /* no R/W/X: not present */
+	assert_true(f->present(1));
+	assert_true(f->present(2));
+	assert_true(f->present(4));
+
+	assert_true(f->is_leaf(0x1007, NPT_LEVEL_4K)); /* PS ignored in a PTE */
+	assert_true(f->is_leaf(0x1087, NPT_LEVEL_4K));
+	assert_false(f->is_leaf(0x1007, NPT_LEVEL_2M));
+	assert_true(f->is_leaf(0x200087, NPT_LEVEL_2M));
+
+	assert_int_equal(f->addr(0x8000000000005007ULL | (0x7ffULL << 52) | 0x3f8), 0x5000);
+	assert_int_equal(f->addr(0x000fffffffe00087ULL), 0xfffffffe00000ULL);
+	assert_int_equal(f->rights(0x1000 | 0x30 | 0x300 | 0x5), NPT_R | NPT_X);
+	assert_int_equal(f->rights(0x1000 | 0x30 | 0x2), NPT_W);
+
+	/* set_rights touches bits 2:0 only: memory type, PS, A, D, address stay */
+	assert_int_equal(f->set_rights(0x200000 | 0x7 | 0x30 | 0x80 | 0x300, NPT_R, NPT_LEVEL_2M),
+			 0x200000ULL | 0x1 | 0x30 | 0x80 | 0x300);
+	assert_int_equal(f->set_rights(0x3000 | 0x1 | 0x30 | 0x100, NPT_RWX, NPT_LEVEL_4K),
+			 0x3000ULL | 0x7 | 0x30 | 0x100);
+	assert_int_equal(f->accessed, 1ULL << 8);
+	assert_int_equal(f->dirty, 1ULL << 9);
+}
+
+/* The hardware header agrees with the SDM (the _Static_asserts cover the rest). */
+static void test_ept_bits(void **state)
+{
+	(void)state;
+	assert_int_equal(EPT_READ | EPT_WRITE | EPT_EXEC, 0x7);
+	assert_int_equal(EPT_MT_WB << EPT_MT_SHIFT, SDM_WB);
+	assert_int_equal(EPT_IGNORE_PAT, 1ULL << 6);
+	assert_int_equal(EPT_PAGE_SIZE, SDM_PS);
+	assert_int_equal(EPT_ACCESSED, SDM_A);
+	assert_int_equal(EPT_DIRTY, SDM_D);
+	assert_int_equal(EPT_ADDR_MASK, SDM_ADDR);
+}
+
+static void test_init_errors(void **state)
+{
+	struct npt_format no_leaf = npt_format_ept;
+	struct npt_ops no_free = pool_ops;
+	struct npt t;
+
+	(void)state;
+	memset(&pool, 0, sizeof(pool));
+	no_leaf.make_leaf = NULL;
+	no_free.free_table = NULL;
+	assert_int_equal(npt_init(NULL, &npt_format_ept, &pool_ops), -NPT_EINVAL);
+	assert_int_equal(npt_init(&t, NULL, &pool_ops), -NPT_EINVAL);
+	assert_int_equal(npt_init(&t, &no_leaf, &pool_ops), -NPT_EINVAL);
+	assert_int_equal(npt_init(&t, &npt_format_ept, NULL), -NPT_EINVAL);
+	assert_int_equal(npt_init(&t, &npt_format_ept, &no_free), -NPT_EINVAL);
+	assert_int_equal(pool.allocs, 0);
+
+	pool.fail_in = 1;
+	assert_int_equal(npt_init(&t, &npt_format_ept, &pool_ops), -NPT_ENOMEM);
+	assert_int_equal(t.tables, 0);
+	assert_int_equal(pool.allocs, 0);
+	/* a failed npt refuses everything and destroys to nothing */
+	assert_int_equal(npt_map(&t, 0, 0x1000, NPT_LEVEL_4K, NPT_RWX), -NPT_EINVAL);
+	assert_int_equal(npt_lookup(&t, 0, NULL, NULL, NULL), -NPT_EINVAL);
+	assert_false(npt_any_mapped(&t, 0, NPT_GPA_LIMIT));
+	npt_destroy(&t, NULL, NULL);
+	npt_destroy(NULL, NULL, NULL);
+
+	/* NULL npt everywhere */
+	assert_int_equal(npt_map(NULL, 0, 0x1000, NPT_LEVEL_4K, NPT_RWX), -NPT_EINVAL);
+	assert_int_equal(npt_unmap(NULL, 0, NULL, NULL), -NPT_EINVAL);
+	assert_int_equal(npt_lookup(NULL, 0, NULL, NULL, NULL), -NPT_EINVAL);
+	assert_int_equal(npt_protect(NULL, 0, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_split(NULL, 0), -NPT_EINVAL);
+	assert_int_equal(npt_merge(NULL, 0), -NPT_EINVAL);
+	assert_int_equal(npt_test_ad(NULL, 0, NULL, NULL, true), -NPT_EINVAL);
+	assert_false(npt_any_mapped(NULL, 0, K4));
+}
+
+static void test_map_4k(void **state)
+{
+	uint64_t gpa = 0x12345000;
+	paddr_t pa = 0;
+	unsigned level = 9;
+
+	(void)state;
+	assert_int_equal(npt_map(&nt, gpa, 0x7654321000ULL, NPT_LEVEL_4K, NPT_R | NPT_W), 0);
+	expect_tables(4);
+	assert_int_equal(nt.mapped, K4);
+	expect_leaf(gpa, 0x7654321000ULL, NPT_LEVEL_4K, NPT_R | NPT_W);
+	expect_leaf(gpa + 0xfff, 0x7654321000ULL, NPT_LEVEL_4K, NPT_R | NPT_W);
+	assert_int_equal(ept_value(gpa), 0x7654321000ULL | 0x3 | 0x30);
+	assert_int_equal(npt_lookup(&nt, gpa, NULL, NULL, NULL), 0);
+	expect_unmapped(gpa - 1);
+	expect_unmapped(gpa + K4);
+
+	/* a neighbour in the same page table adds no table */
+	assert_int_equal(npt_map(&nt, gpa + K4, 0x1000, NPT_LEVEL_4K, NPT_RWX), 0);
+	expect_tables(4);
+	assert_int_equal(nt.mapped, 2 * K4);
+
+	assert_int_equal(npt_unmap(&nt, gpa + 0x800, &pa, &level), 0);
+	assert_int_equal(pa, 0x7654321000ULL);
+	assert_int_equal(level, NPT_LEVEL_4K);
+	expect_unmapped(gpa);
+	expect_tables(4);
+	assert_int_equal(npt_unmap(&nt, gpa, &pa, &level), -NPT_ENOENT);
+	/* the last leaf takes its page table, directory and PDPT with it */
+	assert_int_equal(npt_unmap(&nt, gpa + K4, NULL, NULL), 0);
+	expect_tables(1);
+	assert_int_equal(nt.mapped, 0);
+	assert_int_equal(pool.frees, 3);
+}
+
+static void test_map_2m(void **state)
+{
+	uint64_t gpa = 0x40000000;
+	paddr_t pa = 0;
+	unsigned level = 9;
+
+	(void)state;
+	assert_int_equal(npt_map(&nt, gpa, 0x80000000, NPT_LEVEL_2M, NPT_RWX), 0);
+	expect_tables(3);
+	assert_int_equal(nt.mapped, M2);
+	assert_int_equal(ept_value(gpa), 0x80000000ULL | 0x7 | (6 << 3) | (1 << 7));
+	expect_leaf(gpa, 0x80000000, NPT_LEVEL_2M, NPT_RWX);
+	expect_leaf(gpa + 0x12345, 0x80000000, NPT_LEVEL_2M, NPT_RWX);
+	expect_leaf(gpa + M2 - 1, 0x80000000, NPT_LEVEL_2M, NPT_RWX);
+	expect_unmapped(gpa - 1);
+	expect_unmapped(gpa + M2);
+
+	assert_int_equal(npt_unmap(&nt, gpa + 0x1ff000, &pa, &level), 0);
+	assert_int_equal(pa, 0x80000000);
+	assert_int_equal(level, NPT_LEVEL_2M);
+	expect_unmapped(gpa);
+	expect_tables(1);
+	assert_int_equal(nt.mapped, 0);
+
+	/* the very top of the address space */
+	assert_int_equal(npt_map(&nt, NPT_GPA_LIMIT - M2, 0xfffffffe00000ULL, NPT_LEVEL_2M, NPT_R),
+			 0);
+	assert_int_equal(npt_map(&nt, NPT_GPA_LIMIT - 3 * M2 + K4, 0, NPT_LEVEL_4K, NPT_R), 0);
+	expect_leaf(NPT_GPA_LIMIT - 1, 0xfffffffe00000ULL, NPT_LEVEL_2M, NPT_R);
+	expect_leaf(NPT_GPA_LIMIT - 3 * M2 + K4, 0, NPT_LEVEL_4K, NPT_R);
+	expect_tables(4);
+}
+
+static void test_map_errors(void **state)
+{
+	static const unsigned good[] = { NPT_R, NPT_X, NPT_R | NPT_W, NPT_R | NPT_X, NPT_RWX };
+	static const unsigned bad[] = { 0, NPT_W, NPT_W | NPT_X, 8, NPT_RWX | 8, 0x80000007u };
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(npt_map(&nt, 0, 0x1000, NPT_LEVEL_4K, bad[i]), -NPT_EINVAL);
+		assert_int_equal(npt_map(&nt, 0, 0, NPT_LEVEL_2M, bad[i]), -NPT_EINVAL);
+	}
+	assert_int_equal(npt_map(&nt, 0x1800, 0x1000, NPT_LEVEL_4K, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_map(&nt, 0x1000, 0x1001, NPT_LEVEL_4K, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_map(&nt, 0x1000, FRAME_NONE, NPT_LEVEL_4K, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_map(&nt, 0x201000, 0x200000, NPT_LEVEL_2M, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_map(&nt, 0x200000, 0x201000, NPT_LEVEL_2M, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_map(&nt, NPT_GPA_LIMIT, 0x1000, NPT_LEVEL_4K, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_map(&nt, NPT_GPA_LIMIT, 0, NPT_LEVEL_2M, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_map(&nt, ~0xfffULL, 0x1000, NPT_LEVEL_4K, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_map(&nt, 0, 1ULL << 52, NPT_LEVEL_4K, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_map(&nt, 0, 1ULL << 63, NPT_LEVEL_2M, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_map(&nt, 0, 0, 2, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_map(&nt, 0, 0, ~0u, NPT_R), -NPT_EINVAL);
+	/* nothing was built by the refusals */
+	expect_tables(1);
+	assert_int_equal(pool.allocs, 1);
+	assert_int_equal(nt.mapped, 0);
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(npt_map(&nt, i * K4, 0x10000 + i * K4, NPT_LEVEL_4K, good[i]), 0);
+		expect_leaf(i * K4, 0x10000 + i * K4, NPT_LEVEL_4K, good[i]);
+		assert_int_equal(npt_map(&nt, (i + 1) * M2, i * M2, NPT_LEVEL_2M, good[i]), 0);
+		expect_leaf((i + 1) * M2, i * M2, NPT_LEVEL_2M, good[i]);
+	}
+	assert_int_equal(npt_map(&nt, NPT_GPA_LIMIT - K4, 0xffffffffff000ULL, NPT_LEVEL_4K, NPT_R),
+			 0);
+}
+
+/* Something mapped there already, either way round; nothing changes on refusal. */
+static void test_map_eexist(void **state)
+{
+	uint64_t big = 0x600000, small = 0xa00000;
+
+	(void)state;
+	assert_int_equal(npt_map(&nt, big, 0x40000000, NPT_LEVEL_2M, NPT_RWX), 0);
+	assert_int_equal(npt_map(&nt, small + 0x1ff000, 0x1000, NPT_LEVEL_4K, NPT_R), 0);
+	expect_tables(4);
+
+	/* a 4 KiB leaf inside a 2 MiB one */
+	assert_int_equal(npt_map(&nt, big, 0x1000, NPT_LEVEL_4K, NPT_R), -NPT_EEXIST);
+	assert_int_equal(npt_map(&nt, big + 0x1ff000, 0x1000, NPT_LEVEL_4K, NPT_R), -NPT_EEXIST);
+	/* a 2 MiB leaf over a 4 KiB one (the block's last page) */
+	assert_int_equal(npt_map(&nt, small, 0x200000, NPT_LEVEL_2M, NPT_R), -NPT_EEXIST);
+	/* the same leaf twice */
+	assert_int_equal(npt_map(&nt, big, 0x40000000, NPT_LEVEL_2M, NPT_RWX), -NPT_EEXIST);
+	assert_int_equal(npt_map(&nt, small + 0x1ff000, 0x1000, NPT_LEVEL_4K, NPT_R), -NPT_EEXIST);
+
+	expect_tables(4);
+	assert_int_equal(nt.mapped, M2 + K4);
+	expect_leaf(big, 0x40000000, NPT_LEVEL_2M, NPT_RWX);
+	expect_leaf(small + 0x1ff000, 0x1000, NPT_LEVEL_4K, NPT_R);
+	expect_unmapped(small);
+}
+
+/* An empty page table under a 2 MiB slot (left by someone else) is freed and replaced. */
+static void test_map_2m_over_empty_table(void **state)
+{
+	uint64_t gpa = 0x1400000;
+	unsigned level;
+	uint64_t *e;
+
+	(void)state;
+	assert_int_equal(npt_map(&nt, gpa + 0x5000, 0x5000, NPT_LEVEL_4K, NPT_RWX), 0);
+	expect_tables(4);
+	/* empty the page table behind the walker's back */
+	e = ept_entry(&nt, gpa + 0x5000, &level);
+	assert_non_null(e);
+	*e = 0;
+	nt.mapped -= K4;
+
+	assert_int_equal(npt_map(&nt, gpa, 0x800000, NPT_LEVEL_2M, NPT_R | NPT_X), 0);
+	expect_tables(3);
+	assert_int_equal(pool.frees, 1);
+	assert_int_equal(nt.mapped, M2);
+	expect_leaf(gpa + 0x5000, 0x800000, NPT_LEVEL_2M, NPT_R | NPT_X);
+}
+
+/* Every operation on a leaf: nothing there, or an address out of range. */
+static void test_enoent_einval(void **state)
+{
+	bool a, d;
+
+	(void)state;
+	assert_int_equal(npt_map(&nt, 0x3000, 0x3000, NPT_LEVEL_4K, NPT_RWX), 0);
+	assert_int_equal(npt_unmap(&nt, 0x4000, NULL, NULL), -NPT_ENOENT);
+	assert_int_equal(npt_lookup(&nt, 0x2fff, NULL, NULL, NULL), -NPT_ENOENT);
+	assert_int_equal(npt_protect(&nt, 0x4000, NPT_R), -NPT_ENOENT);
+	assert_int_equal(npt_test_ad(&nt, 0x4000, &a, &d, true), -NPT_ENOENT);
+	assert_int_equal(npt_split(&nt, 0x80000000), -NPT_ENOENT);
+	assert_int_equal(npt_merge(&nt, 0x80000000), -NPT_ENOENT);
+	assert_int_equal(npt_merge(&nt, 0x200000), -NPT_ENOENT); /* same directory, no table */
+
+	assert_int_equal(npt_unmap(&nt, NPT_GPA_LIMIT, NULL, NULL), -NPT_EINVAL);
+	assert_int_equal(npt_lookup(&nt, NPT_GPA_LIMIT + 0x3000, NULL, NULL, NULL), -NPT_EINVAL);
+	assert_int_equal(npt_protect(&nt, ~0ULL, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_test_ad(&nt, NPT_GPA_LIMIT, &a, &d, true), -NPT_EINVAL);
+	assert_int_equal(npt_split(&nt, NPT_GPA_LIMIT), -NPT_EINVAL);
+	assert_int_equal(npt_merge(&nt, NPT_GPA_LIMIT), -NPT_EINVAL);
+	assert_int_equal(npt_protect(&nt, 0x3000, 0), -NPT_EINVAL);
+	assert_int_equal(npt_protect(&nt, 0x3000, NPT_W), -NPT_EINVAL);
+	assert_int_equal(npt_protect(&nt, 0x3000, NPT_W | NPT_X), -NPT_EINVAL);
+	assert_int_equal(npt_protect(&nt, 0x3000, 0x10), -NPT_EINVAL);
+	assert_int_equal(npt_split(&nt, 0x3000), -NPT_ELEVEL);
+	expect_leaf(0x3000, 0x3000, NPT_LEVEL_4K, NPT_RWX);
+	expect_tables(4);
+}
+
+/* The n-th allocation of a map fails: the map is as before, no table kept. */
+static void test_alloc_failure(void **state)
+{
+	uint64_t gpa = 0x7fffe00000ULL + 0x3000, other = 0x8040000000ULL;
+	uint64_t before;
+	unsigned n;
+
+	(void)state;
+	for (n = 1; n <= 3; n++) {
+		pool.fail_in = n;
+		assert_int_equal(npt_map(&nt, gpa, 0x1000, NPT_LEVEL_4K, NPT_RWX), -NPT_ENOMEM);
+		pool.fail_in = 0;
+		expect_tables(1);
+		assert_int_equal(nt.mapped, 0);
+		expect_unmapped(gpa);
+		assert_false(npt_any_mapped(&nt, 0, NPT_GPA_LIMIT));
+	}
+	for (n = 1; n <= 2; n++) {
+		pool.fail_in = n;
+		assert_int_equal(npt_map(&nt, gpa, 0x200000, NPT_LEVEL_2M, NPT_RWX), -NPT_EINVAL);
+		assert_int_equal(npt_map(&nt, gpa & ~(M2 - 1), 0x200000, NPT_LEVEL_2M, NPT_RWX),
+				 -NPT_ENOMEM);
+		pool.fail_in = 0;
+		expect_tables(1);
+	}
+
+	/* with some tables already there, only the missing ones are asked for */
+	assert_int_equal(npt_map(&nt, gpa, 0x1000, NPT_LEVEL_4K, NPT_RWX), 0);
+	expect_tables(4);
+	before = pool.allocs;
+	pool.fail_in = 1;
+	assert_int_equal(npt_map(&nt, gpa + K4, 0x2000, NPT_LEVEL_4K, NPT_RWX), 0);
+	assert_int_equal(pool.allocs, before);
+	assert_int_equal(npt_map(&nt, gpa - M2, 0x2000, NPT_LEVEL_4K, NPT_RWX), -NPT_ENOMEM);
+	pool.fail_in = 2; /* the PDPT comes, the directory does not: the PDPT goes again */
+	assert_int_equal(npt_map(&nt, other, 0x2000, NPT_LEVEL_4K, NPT_RWX), -NPT_ENOMEM);
+	pool.fail_in = 0;
+	expect_tables(4);
+	assert_int_equal(nt.mapped, 2 * K4);
+	expect_unmapped(gpa - M2);
+	expect_unmapped(other);
+	expect_leaf(gpa, 0x1000, NPT_LEVEL_4K, NPT_RWX);
+
+	/* split needs one table; without it the 2 MiB leaf stays as it was */
+	assert_int_equal(npt_map(&nt, other, 0x400000, NPT_LEVEL_2M, NPT_R), 0);
+	expect_tables(6);
+	before = ept_value(other);
+	pool.fail_all = true;
+	assert_int_equal(npt_split(&nt, other + 0x1000), -NPT_ENOMEM);
+	/* while nothing can be allocated, what needs no table still works */
+	assert_int_equal(npt_map(&nt, other + M2, 0x600000, NPT_LEVEL_2M, NPT_R), 0);
+	assert_int_equal(npt_map(&nt, gpa + 2 * K4, 0x3000, NPT_LEVEL_4K, NPT_R), 0);
+	pool.fail_all = false;
+	assert_int_equal(ept_value(other), before);
+	expect_leaf(other + 0x1000, 0x400000, NPT_LEVEL_2M, NPT_R);
+	expect_tables(6);
+	assert_int_equal(npt_split(&nt, other + 0x1000), 0);
+	expect_tables(7);
+}
+
+/* Split a 2 MiB leaf and merge it back: the same lookups, A/D carried both ways. */
+static void test_split_merge(void **state)
+{
+	uint64_t gpa = 0x3fe00000, pa = 0x123400000ULL, e;
+	unsigned i, rights = NPT_R | NPT_X;
+	bool a, d;
+
+	(void)state;
+	assert_int_equal(npt_map(&nt, gpa, pa, NPT_LEVEL_2M, rights), 0);
+	*leaf_entry(gpa) |= SDM_A;
+	expect_tables(3);
+
+	assert_int_equal(npt_split(&nt, gpa + 0x7654), 0);
+	expect_tables(4);
+	assert_int_equal(nt.mapped, M2);
+	for (i = 0; i < 512; i++) {
+		expect_leaf(gpa + i * K4, pa + i * K4, NPT_LEVEL_4K, rights);
+		assert_int_equal(ept_value(gpa + i * K4), sdm_leaf(pa + i * K4, rights, 0) | SDM_A);
+	}
+	assert_int_equal(npt_split(&nt, gpa), -NPT_ELEVEL);
+
+	/* the dirty bit of one small page becomes the big page's */
+	*leaf_entry(gpa + 100 * K4) |= SDM_D;
+	assert_int_equal(npt_merge(&nt, gpa + 0x1fffff), 0);
+	expect_tables(3);
+	assert_int_equal(pool.frees, 1);
+	assert_int_equal(nt.mapped, M2);
+	e = ept_value(gpa);
+	assert_int_equal(e, pa | 0x5 | 0x30 | 0x80 | SDM_A | SDM_D);
+	for (i = 0; i < 512; i += 37)
+		expect_leaf(gpa + i * K4 + 5, pa, NPT_LEVEL_2M, rights);
+	assert_int_equal(npt_merge(&nt, gpa), -NPT_ELEVEL);
+
+	/* a split of a dirty leaf: every small page is dirty */
+	assert_int_equal(npt_split(&nt, gpa), 0);
+	assert_int_equal(npt_test_ad(&nt, gpa + 0x1ff000, &a, &d, false), 0);
+	assert_true(a);
+	assert_true(d);
+	/* clean ones merge clean */
+	for (i = 0; i < 512; i++)
+		assert_int_equal(npt_test_ad(&nt, gpa + i * K4, NULL, NULL, true), 0);
+	assert_int_equal(npt_merge(&nt, gpa), 0);
+	assert_int_equal(ept_value(gpa), pa | 0x5 | 0x30 | 0x80);
+}
+
+/* Fill the 2 MiB block at gpa with 4 KiB leaves: pa + i * 4 KiB, one rights. */
+static void fill_block(uint64_t gpa, paddr_t pa, unsigned rights)
+{
+	unsigned i;
+
+	for (i = 0; i < 512; i++)
+		assert_int_equal(npt_map(&nt, gpa + i * K4, pa + i * K4, NPT_LEVEL_4K, rights), 0);
+}
+
+/* Each reason a block is not mergeable; a refused merge changes nothing. */
+static void test_merge_errors(void **state)
+{
+	uint64_t gpa = 0x800000;
+	paddr_t pa = 0x40000000;
+
+	(void)state;
+	fill_block(gpa, pa, NPT_RWX);
+	expect_tables(4);
+
+	/* one page absent: the first, a middle one, the last */
+	assert_int_equal(npt_unmap(&nt, gpa, NULL, NULL), 0);
+	assert_int_equal(npt_merge(&nt, gpa + K4), -NPT_EMERGE);
+	assert_int_equal(npt_map(&nt, gpa, pa, NPT_LEVEL_4K, NPT_RWX), 0);
+	assert_int_equal(npt_unmap(&nt, gpa + 0x123000, NULL, NULL), 0);
+	assert_int_equal(npt_merge(&nt, gpa), -NPT_EMERGE);
+	assert_int_equal(npt_map(&nt, gpa + 0x123000, pa + 0x123000, NPT_LEVEL_4K, NPT_RWX), 0);
+	assert_int_equal(npt_unmap(&nt, gpa + 0x1ff000, NULL, NULL), 0);
+	assert_int_equal(npt_merge(&nt, gpa), -NPT_EMERGE);
+	assert_int_equal(npt_map(&nt, gpa + 0x1ff000, pa + 0x1ff000, NPT_LEVEL_4K, NPT_RWX), 0);
+
+	/* different rights */
+	assert_int_equal(npt_protect(&nt, gpa + 0x40000, NPT_R), 0);
+	assert_int_equal(npt_merge(&nt, gpa), -NPT_EMERGE);
+	assert_int_equal(npt_protect(&nt, gpa + 0x40000, NPT_RWX), 0);
+
+	/* not contiguous: one page elsewhere */
+	assert_int_equal(npt_unmap(&nt, gpa + 0x2000, NULL, NULL), 0);
+	assert_int_equal(npt_map(&nt, gpa + 0x2000, 0x99000, NPT_LEVEL_4K, NPT_RWX), 0);
+	assert_int_equal(npt_merge(&nt, gpa), -NPT_EMERGE);
+	assert_int_equal(npt_unmap(&nt, gpa + 0x2000, NULL, NULL), 0);
+	assert_int_equal(npt_map(&nt, gpa + 0x2000, pa + 0x2000, NPT_LEVEL_4K, NPT_RWX), 0);
+
+	expect_tables(4);
+	assert_int_equal(nt.mapped, M2);
+	assert_int_equal(npt_merge(&nt, gpa), 0);
+	expect_tables(3);
+
+	/* contiguous but starting 4 KiB past a 2 MiB boundary */
+	fill_block(gpa + M2, pa + K4, NPT_R);
+	assert_int_equal(npt_merge(&nt, gpa + M2), -NPT_EMERGE);
+	expect_leaf(gpa + M2 + 0x1ff000, pa + M2, NPT_LEVEL_4K, NPT_R);
+	expect_tables(4);
+}
+
+static void test_ad(void **state)
+{
+	uint64_t gpa = 0x5000, big = 0x20000000;
+	bool a = true, d = true;
+
+	(void)state;
+	assert_int_equal(npt_map(&nt, gpa, 0x9000, NPT_LEVEL_4K, NPT_RWX), 0);
+	assert_int_equal(npt_test_ad(&nt, gpa, &a, &d, false), 0);
+	assert_false(a);
+	assert_false(d);
+
+	/* as the processor would */
+	*leaf_entry(gpa) |= SDM_A;
+	assert_int_equal(npt_test_ad(&nt, gpa + 0xabc, &a, &d, false), 0);
+	assert_true(a);
+	assert_false(d);
+	assert_int_equal(npt_test_ad(&nt, gpa, &a, &d, false), 0);
+	assert_true(a); /* not cleared without asking */
+	*leaf_entry(gpa) |= SDM_D;
+	assert_int_equal(npt_test_ad(&nt, gpa, &a, &d, true), 0);
+	assert_true(a);
+	assert_true(d);
+	assert_int_equal(ept_value(gpa), 0x9000 | 0x7 | 0x30);
+	assert_int_equal(npt_test_ad(&nt, gpa, &a, &d, true), 0);
+	assert_false(a);
+	assert_false(d);
+
+	/* a 2 MiB leaf, asked anywhere inside; NULL outputs are fine */
+	assert_int_equal(npt_map(&nt, big, 0x40000000, NPT_LEVEL_2M, NPT_R), 0);
+	*leaf_entry(big) |= SDM_D;
+	assert_int_equal(npt_test_ad(&nt, big + 0x1fffff, &a, &d, false), 0);
+	assert_false(a);
+	assert_true(d);
+	assert_int_equal(npt_test_ad(&nt, big + 0x1000, NULL, NULL, true), 0);
+	assert_int_equal(ept_value(big), 0x40000000 | 0x1 | 0x30 | 0x80);
+}
+
+static void test_protect(void **state)
+{
+	uint64_t gpa = 0x10000, big = 0xc0000000;
+
+	(void)state;
+	assert_int_equal(npt_map(&nt, gpa, 0x9000, NPT_LEVEL_4K, NPT_RWX), 0);
+	assert_int_equal(npt_map(&nt, gpa + K4, 0xa000, NPT_LEVEL_4K, NPT_RWX), 0);
+	*leaf_entry(gpa) |= SDM_A | SDM_D;
+	assert_int_equal(npt_protect(&nt, gpa + 0x10, NPT_R), 0);
+	assert_int_equal(ept_value(gpa), 0x9000 | 0x1 | 0x30 | SDM_A | SDM_D);
+	expect_leaf(gpa, 0x9000, NPT_LEVEL_4K, NPT_R);
+	expect_leaf(gpa + K4, 0xa000, NPT_LEVEL_4K, NPT_RWX); /* the neighbour is untouched */
+	assert_int_equal(npt_protect(&nt, gpa, NPT_X), 0);
+	expect_leaf(gpa, 0x9000, NPT_LEVEL_4K, NPT_X);
+	assert_int_equal(npt_protect(&nt, gpa, NPT_R | NPT_W), 0);
+	expect_leaf(gpa, 0x9000, NPT_LEVEL_4K, NPT_R | NPT_W);
+	assert_int_equal(npt_protect(&nt, gpa, NPT_W), -NPT_EINVAL);
+	expect_leaf(gpa, 0x9000, NPT_LEVEL_4K, NPT_R | NPT_W);
+
+	/* a gpa inside a 2 MiB leaf changes the whole leaf */
+	assert_int_equal(npt_map(&nt, big, 0x40000000, NPT_LEVEL_2M, NPT_RWX), 0);
+	assert_int_equal(npt_protect(&nt, big + 0x1abcde, NPT_R | NPT_X), 0);
+	assert_int_equal(ept_value(big), 0x40000000 | 0x5 | 0x30 | 0x80);
+	expect_leaf(big, 0x40000000, NPT_LEVEL_2M, NPT_R | NPT_X);
+	expect_tables(5);
+	assert_int_equal(nt.mapped, 2 * K4 + M2);
+}
+
+static void test_any_mapped(void **state)
+{
+	uint64_t g = 0x40201000, big = 0x8000000000ULL, top = NPT_GPA_LIMIT - K4;
+
+	(void)state;
+	assert_false(npt_any_mapped(&nt, 0, NPT_GPA_LIMIT));
+	assert_false(npt_any_mapped(&nt, 0, ~0ULL));
+	assert_int_equal(npt_map(&nt, g, 0x1000, NPT_LEVEL_4K, NPT_R), 0);
+	assert_true(npt_any_mapped(&nt, g, K4));
+	assert_true(npt_any_mapped(&nt, g - K4, 2 * K4));
+	assert_true(npt_any_mapped(&nt, 0, NPT_GPA_LIMIT));
+	assert_true(npt_any_mapped(&nt, g - 0x1000, ~0xfffULL)); /* the end wraps: clipped */
+	assert_false(npt_any_mapped(&nt, g - K4, K4));
+	assert_false(npt_any_mapped(&nt, g + K4, K4));
+	assert_false(npt_any_mapped(&nt, g + K4, NPT_GPA_LIMIT - g - K4));
+	assert_false(npt_any_mapped(&nt, 0, g));
+	assert_false(npt_any_mapped(&nt, g, 0));
+	assert_false(npt_any_mapped(&nt, NPT_GPA_LIMIT, ~0ULL));
+
+	assert_int_equal(npt_map(&nt, big, 0x200000, NPT_LEVEL_2M, NPT_R), 0);
+	assert_true(npt_any_mapped(&nt, big + 0x1ff000, K4));
+	assert_true(npt_any_mapped(&nt, big - K4, 2 * K4));
+	assert_true(npt_any_mapped(&nt, g + K4, big - g));
+	assert_false(npt_any_mapped(&nt, g + K4, big - g - K4));
+	assert_false(npt_any_mapped(&nt, big + M2, NPT_GPA_LIMIT - big - M2));
+
+	assert_int_equal(npt_map(&nt, top, 0x1000, NPT_LEVEL_4K, NPT_R), 0);
+	assert_true(npt_any_mapped(&nt, big + M2, NPT_GPA_LIMIT - big - M2));
+	assert_true(npt_any_mapped(&nt, top, ~0ULL));
+	assert_false(npt_any_mapped(&nt, big + M2, top - big - M2));
+}
+
+struct seen {
+	uint64_t gpa;
+	paddr_t pa;
+	unsigned level;
+};
+
+struct seen_list {
+	struct seen s[16];
+	unsigned n;
+};
+
+static void record_leaf(void *ctx, uint64_t gpa, paddr_t pa, unsigned level)
+{
+	struct seen_list *l = ctx;
+
+	assert_true(l->n < 16);
+	l->s[l->n++] = (struct seen){ gpa, pa, level };
+}
+
+/* Destroy reports every leaf once, frees every table, and leaves an npt that refuses all. */
+static void test_destroy(void **state)
+{
+	static const struct seen want[] = {
+		{ 0, 0x5000, 0 },
+		{ 0x1000, 0x6000, 0 },
+		{ 0x200000, 0x400000, 1 },
+		{ 0x3fe01000, 0x1000, 0 },
+		{ 0x7fffe00000ULL, 0x600000, 1 },
+		{ 0x8000000000ULL, 0x2000, 0 },
+		{ 0xffffffc00000ULL, 0x800000, 1 },
+		{ 0xfffffffff000ULL, 0x3000, 0 },
+	};
+	const unsigned n = sizeof(want) / sizeof(want[0]);
+	struct seen_list got = { .n = 0 };
+	bool found[8] = { false };
+	unsigned i, j;
+
+	(void)state;
+	for (i = 0; i < n; i++)
+		assert_int_equal(npt_map(&nt, want[i].gpa, want[i].pa, want[i].level, NPT_R), 0);
+	assert_int_equal(npt_split(&nt, 0x200000), 0); /* 512 more leaves */
+	assert_int_equal(npt_merge(&nt, 0x200000), 0); /* ... and back to one */
+	/* root, PDPTs, directories, page tables */
+	expect_tables(1 + 3 + 4 + 4);
+	assert_int_equal(npt_map(&nt, 0xfffffffff000ULL, 0x3000, 0, NPT_R), -NPT_EEXIST);
+
+	npt_destroy(&nt, record_leaf, &got);
+	assert_int_equal(got.n, n);
+	for (i = 0; i < got.n; i++) {
+		for (j = 0; j < n && want[j].gpa != got.s[i].gpa; j++)
+			;
+		assert_true(j < n);
+		assert_false(found[j]);
+		found[j] = true;
+		assert_int_equal(got.s[i].pa, want[j].pa);
+		assert_int_equal(got.s[i].level, want[j].level);
+	}
+	expect_tables(0);
+	assert_int_equal(nt.mapped, 0);
+	assert_int_equal(nt.root, FRAME_NONE);
+
+	/* after destroy: refusals, no crash; a second destroy does nothing */
+	assert_int_equal(npt_map(&nt, 0, 0x1000, NPT_LEVEL_4K, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_unmap(&nt, 0, NULL, NULL), -NPT_EINVAL);
+	assert_int_equal(npt_split(&nt, 0x200000), -NPT_EINVAL);
+	assert_false(npt_any_mapped(&nt, 0, NPT_GPA_LIMIT));
+	npt_destroy(&nt, record_leaf, &got);
+	assert_int_equal(got.n, n);
+	assert_int_equal(pool.allocs, pool.frees);
+}
+
+static void test_strerror(void **state)
+{
+	int e, f;
+
+	(void)state;
+	for (e = 0; e < NPT_NERR; e++) {
+		assert_non_null(npt_strerror(e));
+		assert_string_equal(npt_strerror(e), npt_strerror(-e));
+		for (f = 0; f < e; f++)
+			assert_string_not_equal(npt_strerror(e), npt_strerror(f));
+	}
+	assert_string_equal(npt_strerror(0), "ok");
+	assert_string_equal(npt_strerror(-NPT_EEXIST), "already mapped");
+	assert_string_equal(npt_strerror(NPT_NERR), "unknown page-table error");
+	assert_string_equal(npt_strerror(-NPT_NERR), "unknown page-table error");
+	assert_string_equal(npt_strerror(-2147483647 - 1), "unknown page-table error");
+}
+
+/* ---- randomized run against a reference model ---- */
+
+/*
+ * Four 8 MiB windows of guest-physical space, placed so that they share a
+ * page directory (0 and 1), cross a 1 GiB boundary (1), cross a 512 GiB
+ * boundary (2) and reach the top of the address space (3). The model keeps
+ * one record per 4 KiB granule; a 2 MiB leaf is 512 equal records.
+ */
+#define RM_WINDOWS 4
+#define RM_WIN	   (8 * MIB)
+#define RM_BLOCKS  (RM_WINDOWS * RM_WIN / M2)
+#define RM_GRAN	   (RM_BLOCKS * 512)
+#define RM_OPS	   200000
+#define RM_AD_A	   1
+#define RM_AD_D	   2
+
+static const uint64_t rm_base[RM_WINDOWS] = {
+	0, GIB - 4 * MIB, 512 * GIB - 4 * MIB, NPT_GPA_LIMIT - RM_WIN,
+};
+
+struct gran {
+	bool present;
+	uint8_t level, rights, ad;
+	paddr_t pa; /* the leaf's frame: for a 2 MiB leaf, the same in its 512 records */
+};
+
+struct model {
+	struct gran g[RM_GRAN];
+	unsigned n4k[RM_BLOCKS]; /* 4 KiB leaves in the block */
+	bool big[RM_BLOCKS];	 /* the block is one 2 MiB leaf */
+	uint64_t mapped;
+};
+
+/* Outcomes seen, so a run that never reaches a case fails. */
+enum rm_case {
+	C_MAP4K, C_MAP2M, C_EEXIST, C_UNMAP, C_ENOENT, C_SPLIT, C_ELEVEL, C_MERGE, C_EMERGE,
+	C_ENOMEM, C_PROTECT, C_AD_SET, C_ANY_TRUE, C_ANY_FALSE, C_EINVAL, C_NCASES
+};
+
+static uint64_t rm_seen[C_NCASES];
+
+static uint64_t gran_gpa(unsigned g)
+{
+	return rm_base[g / (RM_WIN / K4)] + (uint64_t)(g % (RM_WIN / K4)) * K4;
+}
+
+static int gpa_gran(uint64_t gpa)
+{
+	unsigned w;
+
+	for (w = 0; w < RM_WINDOWS; w++)
+		if (gpa >= rm_base[w] && gpa - rm_base[w] < RM_WIN)
+			return (int)(w * (RM_WIN / K4) + (gpa - rm_base[w]) / K4);
+	return -1;
+}
+
+/* The 2 MiB-aligned frame a block's pages are "naturally" mapped to (mergeable). */
+static paddr_t natural_pa(unsigned block)
+{
+	return 0x100000000ULL + (uint64_t)block * 3 * M2;
+}
+
+static unsigned rnd_rights(void)
+{
+	static const unsigned r[] = { NPT_R, NPT_X, NPT_R | NPT_W, NPT_R | NPT_X };
+
+	return rnd_below(4) ? NPT_RWX : r[rnd_below(4)];
+}
+
+/* Tables the map should have: root, PDPTs, page directories and page tables in use. */
+static uint64_t model_tables(const struct model *m)
+{
+	uint64_t top[RM_BLOCKS], mid[RM_BLOCKS], n = 1;
+	unsigned b, i, nt_top = 0, nt_mid = 0;
+
+	for (b = 0; b < RM_BLOCKS; b++) {
+		uint64_t gpa = gran_gpa(b * 512);
+
+		if (!m->n4k[b] && !m->big[b])
+			continue;
+		for (i = 0; i < nt_top && top[i] != gpa >> 39; i++)
+			;
+		if (i == nt_top)
+			top[nt_top++] = gpa >> 39;
+		for (i = 0; i < nt_mid && mid[i] != gpa >> 30; i++)
+			;
+		if (i == nt_mid)
+			mid[nt_mid++] = gpa >> 30;
+		if (m->n4k[b])
+			n++;
+	}
+	return n + nt_top + nt_mid;
+}
+
+static void model_set_block(struct model *m, unsigned b, const struct gran *v)
+{
+	unsigned i;
+
+	for (i = 0; i < 512; i++)
+		m->g[b * 512 + i] = *v;
+}
+
+static int model_map4k(struct model *m, unsigned g, paddr_t pa, unsigned rights)
+{
+	if (m->g[g].present)
+		return -NPT_EEXIST;
+	m->g[g] = (struct gran){ true, NPT_LEVEL_4K, (uint8_t)rights, 0, pa };
+	m->n4k[g / 512]++;
+	m->mapped += K4;
+	return 0;
+}
+
+static int model_map2m(struct model *m, unsigned b, paddr_t pa, unsigned rights)
+{
+	struct gran v = { true, NPT_LEVEL_2M, (uint8_t)rights, 0, pa };
+
+	if (m->n4k[b] || m->big[b])
+		return -NPT_EEXIST;
+	model_set_block(m, b, &v);
+	m->big[b] = true;
+	m->mapped += M2;
+	return 0;
+}
+
+static int model_unmap(struct model *m, unsigned g)
+{
+	struct gran none = { 0 };
+	unsigned b = g / 512;
+
+	if (!m->g[g].present)
+		return -NPT_ENOENT;
+	if (m->big[b]) {
+		model_set_block(m, b, &none);
+		m->big[b] = false;
+		m->mapped -= M2;
+	} else {
+		m->g[g] = none;
+		m->n4k[b]--;
+		m->mapped -= K4;
+	}
+	return 0;
+}
+
+static int model_protect(struct model *m, unsigned g, unsigned rights)
+{
+	unsigned b = g / 512, i;
+
+	if (!m->g[g].present)
+		return -NPT_ENOENT;
+	if (!m->big[b])
+		m->g[g].rights = (uint8_t)rights;
+	else
+		for (i = 0; i < 512; i++)
+			m->g[b * 512 + i].rights = (uint8_t)rights;
+	return 0;
+}
+
+static int model_split(struct model *m, unsigned g)
+{
+	unsigned b = g / 512, i;
+
+	if (!m->g[g].present)
+		return -NPT_ENOENT;
+	if (!m->big[b])
+		return -NPT_ELEVEL;
+	for (i = 0; i < 512; i++) {
+		m->g[b * 512 + i].level = NPT_LEVEL_4K;
+		m->g[b * 512 + i].pa += i * K4;
+	}
+	m->big[b] = false;
+	m->n4k[b] = 512;
+	return 0;
+}
+
+static int model_merge(struct model *m, unsigned g)
+{
+	unsigned b = g / 512, i;
+	struct gran v = m->g[b * 512];
+
+	if (m->big[b])
+		return -NPT_ELEVEL;
+	if (!m->n4k[b])
+		return -NPT_ENOENT;
+	if (m->n4k[b] < 512 || (v.pa & (M2 - 1)))
+		return -NPT_EMERGE;
+	for (i = 0; i < 512; i++) {
+		const struct gran *s = &m->g[b * 512 + i];
+
+		if (s->rights != v.rights || s->pa != v.pa + i * K4)
+			return -NPT_EMERGE;
+		v.ad |= s->ad;
+	}
+	v.level = NPT_LEVEL_2M;
+	model_set_block(m, b, &v);
+	m->big[b] = true;
+	m->n4k[b] = 0;
+	return 0;
+}
+
+/* Set or clear A/D bits on the leaf holding g, in the model. */
+static void model_ad(struct model *m, unsigned g, unsigned set, bool clear)
+{
+	unsigned b = g / 512, i;
+
+	for (i = 0; i < 512; i++) {
+		struct gran *s = &m->g[b * 512 + i];
+
+		if (m->big[b] || b * 512 + i == g)
+			s->ad = (uint8_t)((clear ? 0 : s->ad) | set);
+	}
+}
+
+/* The real tables against the model at one granule, through the API and the raw entry. */
+static void rm_check_gran(const struct model *m, unsigned g)
+{
+	const struct gran *s = &m->g[g];
+	uint64_t gpa = gran_gpa(g), *e;
+	paddr_t pa;
+	unsigned level, rights;
+
+	if (!s->present) {
+		assert_int_equal(npt_lookup(&nt, gpa + rnd_below(K4), &pa, &level, &rights),
+				 -NPT_ENOENT);
+		assert_null(ept_entry(&nt, gpa, &level));
+		return;
+	}
+	assert_int_equal(npt_lookup(&nt, gpa + rnd_below(K4), &pa, &level, &rights), 0);
+	assert_int_equal(pa, s->pa);
+	assert_int_equal(level, s->level);
+	assert_int_equal(rights, s->rights);
+	e = ept_entry(&nt, gpa, &level);
+	assert_non_null(e);
+	assert_int_equal(level, s->level);
+	assert_int_equal(*e, sdm_leaf(s->pa, s->rights, s->level) | (s->ad & RM_AD_A ? SDM_A : 0) |
+				 (s->ad & RM_AD_D ? SDM_D : 0));
+}
+
+static void rm_check_counts(const struct model *m)
+{
+	assert_int_equal(nt.mapped, m->mapped);
+	expect_tables(model_tables(m));
+}
+
+static void rm_check_all(const struct model *m)
+{
+	unsigned g, b;
+
+	for (g = 0; g < RM_GRAN; g++)
+		rm_check_gran(m, g);
+	for (b = 0; b < RM_BLOCKS; b++)
+		assert_int_equal(npt_any_mapped(&nt, gran_gpa(b * 512), M2),
+				 m->n4k[b] || m->big[b]);
+	assert_int_equal(npt_any_mapped(&nt, 0, NPT_GPA_LIMIT), m->mapped != 0);
+	rm_check_counts(m);
+}
+
+static bool rm_any(const struct model *m, unsigned g, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (m->g[g + i].present)
+			return true;
+	return false;
+}
+
+/* A random range inside one window: npt_any_mapped() agrees with the model. */
+static void rm_any_mapped(const struct model *m, unsigned g)
+{
+	unsigned left = RM_WIN / K4 - g % (RM_WIN / K4);
+	unsigned n = 1 + (unsigned)rnd_below(rnd_below(2) ? 8 : 1100);
+	bool want;
+
+	if (n > left)
+		n = left;
+	want = rm_any(m, g, n);
+	assert_int_equal(npt_any_mapped(&nt, gran_gpa(g), n * K4), want);
+	rm_seen[want ? C_ANY_TRUE : C_ANY_FALSE]++;
+}
+
+/* A call with one bad argument: -NPT_EINVAL and no change. */
+static int rm_invalid(unsigned g)
+{
+	uint64_t gpa = gran_gpa(g);
+
+	switch (rnd_below(6)) {
+	case 0:
+		return npt_map(&nt, gpa | 0x1000, 0, NPT_LEVEL_2M, NPT_R);
+	case 1:
+		return npt_map(&nt, gpa, 0x1000, NPT_LEVEL_4K, NPT_W);
+	case 2:
+		return npt_map(&nt, gpa + NPT_GPA_LIMIT, 0x1000, NPT_LEVEL_4K, NPT_R);
+	case 3:
+		return npt_map(&nt, gpa, 0x1000, 2, NPT_R);
+	case 4:
+		return npt_protect(&nt, gpa, 0);
+	default:
+		return npt_map(&nt, gpa, 0x1800, NPT_LEVEL_4K, NPT_R);
+	}
+}
+
+/* Every leaf in a block removed, as an unmap of a range would. */
+static void rm_clear_block(struct model *m, unsigned b)
+{
+	unsigned i;
+
+	for (i = 0; i < 512; i++) {
+		int want = model_unmap(m, b * 512 + i);
+
+		assert_int_equal(npt_unmap(&nt, gran_gpa(b * 512 + i), NULL, NULL), want);
+	}
+}
+
+/* Every absent page of a block mapped, contiguously (sometimes from a misaligned start). */
+static void rm_fill_block(struct model *m, unsigned b)
+{
+	paddr_t pa = natural_pa(b) + (rnd_below(4) ? 0 : K4);
+	unsigned i, rights = rnd_below(8) ? NPT_RWX : NPT_R;
+
+	for (i = 0; i < 512; i++) {
+		unsigned g = b * 512 + i;
+
+		if (m->g[g].present)
+			continue;
+		assert_int_equal(model_map4k(m, g, pa + i * K4, rights), 0);
+		assert_int_equal(npt_map(&nt, gran_gpa(g), pa + i * K4, NPT_LEVEL_4K, rights), 0);
+	}
+}
+
+/* Set A/D bits in a present leaf as the processor would. */
+static void rm_set_ad(struct model *m, unsigned g)
+{
+	unsigned set = 1 + (unsigned)rnd_below(3), level;
+	uint64_t *e;
+
+	if (!m->g[g].present)
+		return;
+	e = ept_entry(&nt, gran_gpa(g), &level);
+	assert_non_null(e);
+	*e |= (set & RM_AD_A ? SDM_A : 0) | (set & RM_AD_D ? SDM_D : 0);
+	model_ad(m, g, set, false);
+	rm_seen[C_AD_SET]++;
+}
+
+static void rm_test_ad(struct model *m, unsigned g)
+{
+	bool a, d, clear = rnd_below(2);
+	int want = m->g[g].present ? 0 : -NPT_ENOENT;
+
+	assert_int_equal(npt_test_ad(&nt, gran_gpa(g) + rnd_below(K4), &a, &d, clear), want);
+	if (want)
+		return;
+	assert_int_equal(a, (m->g[g].ad & RM_AD_A) != 0);
+	assert_int_equal(d, (m->g[g].ad & RM_AD_D) != 0);
+	if (clear)
+		model_ad(m, g, 0, true);
+}
+
+static void rm_note(int rc, enum rm_case ok)
+{
+	static const enum rm_case err_case[NPT_NERR] = {
+		[NPT_EEXIST] = C_EEXIST, [NPT_ENOENT] = C_ENOENT, [NPT_ELEVEL] = C_ELEVEL,
+		[NPT_EMERGE] = C_EMERGE, [NPT_ENOMEM] = C_ENOMEM,
+	};
+
+	assert_true(rc <= 0 && rc > -NPT_NERR && rc != -NPT_EINVAL);
+	rm_seen[rc == 0 ? ok : err_case[-rc]]++;
+}
+
+/*
+ * One operation that may need a table: the model says what should happen;
+ * with allocation failing, anything that would add a table must give
+ * -NPT_ENOMEM and leave the model as it was.
+ */
+static void rm_change(struct model *m, unsigned op, unsigned g)
+{
+	static struct model before;
+	uint64_t gpa = gran_gpa(g), tables = model_tables(m);
+	bool fail = rnd_below(40) == 0;
+	unsigned rights = rnd_rights(), b = g / 512;
+	paddr_t pa = rnd_below(8) ? natural_pa(b) + (g % 512) * K4 : (rnd() & 0xffffffffff000ULL);
+	enum rm_case ok;
+	int want, rc;
+
+	if (fail)
+		before = *m;
+	switch (op) {
+	case 0:
+		want = model_map4k(m, g, pa, rights);
+		ok = C_MAP4K;
+		break;
+	case 1:
+		pa &= ~(M2 - 1);
+		gpa &= ~(M2 - 1);
+		want = model_map2m(m, b, pa, rights);
+		ok = C_MAP2M;
+		break;
+	case 2:
+		want = model_split(m, g);
+		ok = C_SPLIT;
+		break;
+	default:
+		want = model_merge(m, g);
+		ok = C_MERGE;
+		break;
+	}
+	if (fail && want == 0 && model_tables(m) > tables) {
+		*m = before;
+		want = -NPT_ENOMEM;
+	}
+	pool.fail_all = fail;
+	if (op == 0)
+		rc = npt_map(&nt, gpa, pa, NPT_LEVEL_4K, rights);
+	else if (op == 1)
+		rc = npt_map(&nt, gpa, pa, NPT_LEVEL_2M, rights);
+	else if (op == 2)
+		rc = npt_split(&nt, gpa + rnd_below(K4));
+	else
+		rc = npt_merge(&nt, gpa + rnd_below(K4));
+	pool.fail_all = false;
+	assert_int_equal(rc, want);
+	rm_note(rc, ok);
+}
+
+static void rm_step(struct model *m)
+{
+	unsigned g = (unsigned)rnd_below(RM_GRAN), r = (unsigned)rnd_below(100);
+	unsigned rights = rnd_rights();
+	paddr_t pa;
+	unsigned level;
+	int want, rc;
+
+	if (r < 24) {
+		rm_change(m, 0, g);
+	} else if (r < 32) {
+		rm_change(m, 1, g);
+	} else if (r < 50) {
+		want = m->g[g].present ? 0 : -NPT_ENOENT;
+		rc = npt_unmap(&nt, gran_gpa(g) + rnd_below(K4), &pa, &level);
+		assert_int_equal(rc, want);
+		if (!rc) {
+			assert_int_equal(pa, m->g[g].pa);
+			assert_int_equal(level, m->g[g].level);
+			model_unmap(m, g);
+		}
+		rm_note(rc, C_UNMAP);
+	} else if (r < 56) {
+		want = model_protect(m, g, rights);
+		assert_int_equal(npt_protect(&nt, gran_gpa(g) + rnd_below(K4), rights), want);
+		rm_note(want, C_PROTECT);
+	} else if (r < 62) {
+		rm_change(m, 2, g);
+	} else if (r < 72) {
+		rm_change(m, 3, g);
+	} else if (r < 78) {
+		rm_test_ad(m, g);
+	} else if (r < 84) {
+		rm_set_ad(m, g);
+	} else if (r < 92) {
+		rm_any_mapped(m, g);
+	} else if (r < 94) {
+		rm_clear_block(m, g / 512);
+	} else if (r < 96) {
+		rm_fill_block(m, g / 512);
+	} else if (r < 97) {
+		assert_int_equal(rm_invalid(g), -NPT_EINVAL);
+		rm_seen[C_EINVAL]++;
+	} /* else only the lookups below */
+	rm_check_gran(m, g);
+	rm_check_gran(m, (unsigned)rnd_below(RM_GRAN));
+	rm_check_counts(m);
+}
+
+static void rm_destroy_leaf(void *ctx, uint64_t gpa, paddr_t pa, unsigned level)
+{
+	struct model *m = ctx;
+	int g = gpa_gran(gpa);
+	unsigned i, n = level == NPT_LEVEL_2M ? 512 : 1;
+
+	assert_true(g >= 0);
+	assert_int_equal(gpa % (level == NPT_LEVEL_2M ? M2 : K4), 0);
+	for (i = 0; i < n; i++) {
+		struct gran *s = &m->g[g + i];
+
+		assert_true(s->present); /* and not reported before */
+		assert_int_equal(s->level, level);
+		assert_int_equal(s->pa, pa);
+		s->present = false;
+	}
+}
+
+static void test_random_model(void **state)
+{
+	struct model *m = calloc(1, sizeof(*m));
+	unsigned g, c;
+	uint64_t i;
+
+	(void)state;
+	assert_non_null(m);
+	memset(rm_seen, 0, sizeof(rm_seen));
+	rng_state = 0x6e7074;
+	for (i = 0; i < RM_OPS; i++) {
+		rm_step(m);
+		if (i % 2000 == 1999)
+			rm_check_all(m);
+	}
+	rm_check_all(m);
+	for (c = 0; c < C_NCASES; c++)
+		assert_true(rm_seen[c] > 0);
+
+	npt_destroy(&nt, rm_destroy_leaf, m);
+	for (g = 0; g < RM_GRAN; g++)
+		assert_false(m->g[g].present);
+	expect_tables(0);
+	assert_int_equal(nt.mapped, 0);
+	free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ept_encoding),
+		cmocka_unit_test(test_ept_bits),
+		cmocka_unit_test(test_init_errors),
+		cmocka_unit_test_setup_teardown(test_map_4k, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_2m, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_eexist, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_2m_over_empty_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enoent_einval, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alloc_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ad, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_protect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_any_mapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
+		cmocka_unit_test(test_strerror),
+		cmocka_unit_test_setup_teardown(test_random_model, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
