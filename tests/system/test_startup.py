@@ -28,3 +28,25 @@ def test_bad_startup_line_is_reported_and_boot_completes(emu, tmp_path):
         assert m.shutdown() == 0
     finally:
         m.close()
+
+
+@pytest.mark.parametrize("emu", [e for e in EMULATORS if e == "bochs"])  # VT-x guests
+def test_startup_creates_and_starts_vms(emu, tmp_path):
+    cfg = tmp_path / "startup.cfg"
+    cfg.write_text("vm create hi image=hello.elf min=4M max=64M\nvm start hi\n"
+                   "vm create broken image=hello.elf min=4M\n")
+    image = build_image(str(tmp_path / "vms.img"), str(cfg))
+    m = Machine(emu, image)
+    try:
+        boot = m.wait_prompt().replace("\r\n", "\n")
+        assert "vm 1 (hi) created: elastic, min 4M, max 64M, backed 4M" in boot, boot
+        assert "error: startup.cfg:3: vm create: image=FILE, min=SIZE and max=SIZE are required" in boot
+        for _ in range(60):
+            info = m.cmd_ok("vm info hi")
+            if "state:   exited" in info:
+                break
+        assert "reason:  exited with status 0" in info and "result hello = 1" in info, info
+        assert "hello from hi (vm 1)" in m.cmd_ok("vm console hi")
+        assert m.shutdown() == 0
+    finally:
+        m.close()
