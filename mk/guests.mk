@@ -19,7 +19,8 @@ GUEST_DIR := $(BUILD)/guests
 GUEST_ELFS := $(patsubst %,$(GUEST_DIR)/%.elf,$(GUEST_PROGS))
 
 GUEST_RT_SRCS := $(wildcard guests/runtime/*.c guests/runtime/*.S)
-GUEST_RT_OBJS := $(patsubst %,$(GUEST_DIR)/%.o,$(basename $(GUEST_RT_SRCS:guests/%=%)))
+GUEST_RT_OBJS := $(patsubst %,$(GUEST_DIR)/%.o,$(basename $(GUEST_RT_SRCS:guests/%=%))) \
+	$(GUEST_DIR)/newlib_glue.o
 GUEST_PROG_OBJS := $(patsubst %,$(GUEST_DIR)/%.o,$(GUEST_PROGS))
 
 GUEST_CFLAGS := -std=gnu11 $(WARN) -ffreestanding -fno-pie -fno-pic -mno-red-zone \
@@ -29,6 +30,12 @@ GUEST_LDFLAGS := -static -nostdlib -no-pie -z max-page-size=4096 -z noexecstack 
 	-T guests/guest.ld
 
 $(GUEST_RT_OBJS) $(GUEST_PROG_OBJS): | $(NEWLIB_HV_HEADERS)
+
+# newlib's OS stubs (_sbrk, errno) are the hypervisor's own: one copy for both.
+$(GUEST_DIR)/newlib_glue.o: hv/newlib_glue.c
+	@mkdir -p $(@D)
+	@echo "  CC      $< (guests)"
+	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
 
 $(GUEST_DIR)/%.o: guests/%.c
 	@mkdir -p $(@D)

@@ -333,16 +333,23 @@ int npt_unmap(struct npt *t, uint64_t gpa, paddr_t *pa, unsigned *level)
 /* ---- queries ---- */
 
 /* *pa is the leaf's frame (its first byte), not gpa's translation. */
+/* The leaf entry mapping gpa into *e; 0 or -error. */
+static int leaf_entry(const struct npt *t, uint64_t gpa, struct npt_path *p, uint64_t **e)
+{
+	if (!gpa_ok(t, gpa))
+		return -NPT_EINVAL;
+	*e = find_leaf(t, gpa, p);
+	return *e ? 0 : -NPT_ENOENT;
+}
+
 int npt_lookup(const struct npt *t, uint64_t gpa, paddr_t *pa, unsigned *level, unsigned *rights)
 {
 	struct npt_path p;
-	const uint64_t *e;
+	uint64_t *e;
+	int err = leaf_entry(t, gpa, &p, &e);
 
-	if (!gpa_ok(t, gpa))
-		return -NPT_EINVAL;
-	e = find_leaf(t, gpa, &p);
-	if (!e)
-		return -NPT_ENOENT;
+	if (err)
+		return err;
 	if (pa)
 		*pa = t->fmt->addr(*e);
 	if (level)
@@ -377,12 +384,10 @@ int npt_test_ad(struct npt *t, uint64_t gpa, bool *accessed, bool *dirty, bool c
 {
 	struct npt_path p;
 	uint64_t *e;
+	int err = leaf_entry(t, gpa, &p, &e);
 
-	if (!gpa_ok(t, gpa))
-		return -NPT_EINVAL;
-	e = find_leaf(t, gpa, &p);
-	if (!e)
-		return -NPT_ENOENT;
+	if (err)
+		return err;
 	if (accessed)
 		*accessed = (*e & t->fmt->accessed) != 0;
 	if (dirty)

@@ -11,6 +11,7 @@
 #define NPT_W 2u
 #define NPT_X 4u
 #define NPT_RWX (NPT_R | NPT_W | NPT_X)
+/* W without R is refused for every format (EPT would call it a misconfiguration). */
 
 /* Leaf sizes: level 0 maps 4 KiB, level 1 maps 2 MiB (no 1 GiB leaves yet). */
 #define NPT_LEVEL_4K 0
@@ -65,7 +66,7 @@ struct npt {
 	uint64_t mapped;   /* bytes mapped by leaves */
 };
 
-/* Called for each leaf removed by npt_destroy() or npt_unmap_range(). */
+/* Called for each leaf removed by npt_destroy(). */
 typedef void (*npt_leaf_fn)(void *ctx, uint64_t gpa, paddr_t pa, unsigned level);
 
 int npt_init(struct npt *t, const struct npt_format *fmt, const struct npt_ops *ops);
@@ -76,7 +77,8 @@ void npt_destroy(struct npt *t, npt_leaf_fn fn, void *ctx);
 int npt_map(struct npt *t, uint64_t gpa, paddr_t pa, unsigned level, unsigned rights);
 /* Remove the leaf containing gpa; returns its frame and level. -NPT_ENOENT if none. */
 int npt_unmap(struct npt *t, uint64_t gpa, paddr_t *pa, unsigned *level);
-/* Find the leaf containing gpa. 0, or -NPT_ENOENT. Any out pointer may be NULL. */
+/* Find the leaf containing gpa: its frame (not gpa's own address), level and rights.
+ * 0, or -NPT_ENOENT. Any out pointer may be NULL. */
 int npt_lookup(const struct npt *t, uint64_t gpa, paddr_t *pa, unsigned *level, unsigned *rights);
 /* Is any part of [gpa, gpa + size) mapped? (size a multiple of 4 KiB) */
 bool npt_any_mapped(const struct npt *t, uint64_t gpa, uint64_t size);

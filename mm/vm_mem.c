@@ -177,50 +177,45 @@ static uint64_t locate(const struct vm_mem *m, uint64_t gpa, uint8_t **host)
 	return size - (gpa & (size - 1));
 }
 
-int vm_mem_read(struct vm_mem *m, void *dst, uint64_t gpa, uint64_t len)
+/*
+ * Copy len bytes between buf and guest-physical gpa, leaf by leaf. Unbacked
+ * pages read as zero; a write backs them first (like the guest's own first touch).
+ */
+static int copy(struct vm_mem *m, uint64_t gpa, uint8_t *buf, uint64_t len, bool write)
 {
-	uint8_t *d = dst, *src;
-
 	if (!vm_mem_in_ram(m, gpa, len))
 		return -1;
 	while (len) {
-		uint64_t n = locate(m, gpa, &src);
+		uint8_t *host = NULL;
+		uint64_t n = locate(m, gpa, &host);
 
-		if (!n) {
-			n = NPT_SIZE_4K - (gpa & (NPT_SIZE_4K - 1));
-			n = n < len ? n : len;
-			memset(d, 0, n);
-		} else {
-			n = n < len ? n : len;
-			memcpy(d, src, n);
+		if (!n && write) {
+			if (vm_mem_fault(m, gpa) != VM_FAULT_MAPPED)
+				return -1;
+			continue;
 		}
-		d += n;
+		if (!n)
+			n = NPT_SIZE_4K - (gpa & (NPT_SIZE_4K - 1));
+		n = n < len ? n : len;
+		if (write)
+			memcpy(host, buf, n);
+		else if (host)
+			memcpy(buf, host, n);
+		else
+			memset(buf, 0, n);
+		buf += n;
 		gpa += n;
 		len -= n;
 	}
 	return 0;
 }
 
+int vm_mem_read(struct vm_mem *m, void *dst, uint64_t gpa, uint64_t len)
+{
+	return copy(m, gpa, dst, len, false);
+}
+
 int vm_mem_write(struct vm_mem *m, uint64_t gpa, const void *src, uint64_t len)
 {
-	const uint8_t *s = src;
-	uint8_t *dst;
-
-	if (!vm_mem_in_ram(m, gpa, len))
-		return -1;
-	while (len) {
-		uint64_t n = locate(m, gpa, &dst);
-
-		if (!n) {
-			if (vm_mem_fault(m, gpa) != VM_FAULT_MAPPED)
-				return -1;
-			continue;
-		}
-		n = n < len ? n : len;
-		memcpy(dst, s, n);
-		s += n;
-		gpa += n;
-		len -= n;
-	}
-	return 0;
+	return copy(m, gpa, (uint8_t *)src, len, true);
 }

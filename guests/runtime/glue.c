@@ -1,27 +1,8 @@
-/* glue.c -- what newlib needs from below (_sbrk, errno), plus exit, abort and assert. */
-/*
- * As in hv/newlib_glue.c: newlib's reent/sbrkr.c calls _sbrk() and copies
- * the OS-level `errno` defined here; the errno programs see is newlib's
- * (*__errno()). There is no heap: _sbrk always fails, so malloc returns NULL.
- */
+/* glue.c -- exit, abort and assert for newlib; _sbrk and errno come from hv/newlib_glue.c, linked in too. */
 #include <assert.h>
-#include <errno.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include "runtime.h"
 #include "internal.h"
-
-void *_sbrk(ptrdiff_t incr);
-
-#undef errno
-int errno;
-
-void *_sbrk(ptrdiff_t incr)
-{
-	(void)incr;
-	errno = ENOMEM;
-	return (void *)-1;
-}
 
 void exit(int status)
 {

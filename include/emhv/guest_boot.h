@@ -16,7 +16,8 @@
  * State at entry: 64-bit mode, CPL 0, CR0 = PE|MP|ET|NE|WP|PG, CR4 = PAE|
  * OSFXSR|OSXMMEXCPT, EFER = LME|LMA|NXE, CR3 = the PML4 above, which
  * identity-maps [0, max rounded up to 2 MiB) with 2 MiB pages, writable and
- * executable; CS = 0x08, DS = ES = SS = FS = GS = 0x10, TR = 0x18; RFLAGS = 0x2
+ * executable (the part at or above max is mapped but is not RAM: touching it
+ * stops the VM); CS = 0x08, DS = ES = SS = FS = GS = 0x10, TR = 0x18; RFLAGS = 0x2
  * (interrupts off); IDTR limit 0 (no IDT: the guest installs its own);
  * RSP = stack_top; RDI = EMHV_BOOT_PARAMS_GPA; other registers zero.
  */

@@ -2,6 +2,9 @@
  * The hypercall ABI: VMCALL (Intel) or VMMCALL (AMD), number in RAX,
  * arguments in RDI, RSI, RDX, R10, result in RAX (negative: an error below).
  * Pointers are guest-physical and must lie wholly inside the VM's RAM.
+ * RAX is compared as a full 64-bit number; every other register survives.
+ * A call that is refused changes nothing; when several arguments are bad,
+ * any of their errors may be the one returned.
  */
 #ifndef EMHV_HYPERCALL_H
 #define EMHV_HYPERCALL_H
@@ -10,9 +13,10 @@
 
 enum emhv_hypercall {
 	EMHV_HC_VERSION = 0, /* () -> EMHV_ABI_VERSION */
-	EMHV_HC_INFO = 1,    /* (struct emhv_vm_info *buf, size) -> bytes written */
+	EMHV_HC_INFO = 1,    /* (struct emhv_vm_info *buf, size > 0) -> bytes written: min(size, sizeof) */
 	EMHV_HC_LOG = 2,     /* (const char *text, len <= EMHV_HC_LOG_MAX) -> 0; a line in the hypervisor log */
-	EMHV_HC_RESULT = 3,  /* (const char *name, name_len <= EMHV_RESULT_NAME_MAX, int64 value) -> 0 */
+	EMHV_HC_RESULT = 3,  /* (const char *name, 1 <= name_len <= EMHV_RESULT_NAME_MAX, int64 value) -> 0;
+			      * name: letters, digits, '_', '-', '.'; a name reported again is overwritten */
 	EMHV_HC_EXIT = 4,    /* (int64 status) -> does not return: the VM stops as exited */
 	EMHV_HC_COUNT
 };

@@ -26,12 +26,17 @@ def build_image(out, startup_cfg=None, core=None):
     return out
 
 
-@pytest.fixture(scope="module", params=EMULATORS)
-def machine(request):
-    m = Machine(request.param, image_path())
+def booted(emu, mem=1024):
+    """A machine booted to the prompt, shut down and closed afterwards (for fixtures)."""
+    m = Machine(emu, image_path(), mem=mem)
     try:
         m.wait_prompt()
         yield m
         m.shutdown()
     finally:
         m.close()
+
+
+@pytest.fixture(scope="module", params=EMULATORS)
+def machine(request):
+    yield from booted(request.param)

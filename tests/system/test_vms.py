@@ -1,11 +1,10 @@
 """Guests under VT-x in Bochs: elastic growth, static twins, hostile guests, overcommit, no leaks."""
-import os
 import time
 
 import pytest
 
-from conftest import EMULATORS
-from machine import Machine, MonitorError, parse_mem, parse_vm_info, parse_vm_list
+from conftest import EMULATORS, booted
+from machine import parse_mem, parse_vm_info, parse_vm_list
 
 # VT-x runs in Bochs only (AMD-V in QEMU is issue 4).
 VT_EMULATORS = [e for e in EMULATORS if e == "bochs"]
@@ -14,14 +13,7 @@ DONE = ("exited", "stopped")
 
 @pytest.fixture(scope="module", params=VT_EMULATORS)
 def vmx(request):
-    from conftest import image_path
-    m = Machine(request.param, image_path(), mem=1024)
-    try:
-        m.wait_prompt()
-        yield m
-        m.shutdown()
-    finally:
-        m.close()
+    yield from booted(request.param)
 
 
 def vm_list(m):

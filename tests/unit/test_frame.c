@@ -37,23 +37,7 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-/* ---- deterministic PRNG (splitmix64) ---- */
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rnd_below(uint64_t n)
-{
-	return rnd() % n;
-}
+#include "test_rng.h"
 
 /* Order biased to small: half are 0, then each next order half as likely. */
 static unsigned rnd_order(unsigned max)

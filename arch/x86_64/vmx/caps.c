@@ -3,19 +3,10 @@
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/msr.h>
 
-#define BASIC_TRUE_CTLS (1ULL << 55)
-#define PROC_SECONDARY (1ULL << (32 + 31))
-#define PIN_PREEMPT_TIMER (1ULL << (32 + 6))
-#define PROC2_EPT (1ULL << (32 + 1))
-#define PROC2_VPID (1ULL << (32 + 5))
-#define PROC2_UNRESTRICTED (1ULL << (32 + 7))
-#define EPT_CAP_WALK4 (1ULL << 6)
-#define EPT_CAP_WB (1ULL << 14)
-#define EPT_CAP_2M (1ULL << 16)
-#define EPT_CAP_1G (1ULL << 17)
-#define EPT_CAP_INVEPT (1ULL << 20)
-#define EPT_CAP_AD (1ULL << 21)
-#define EPT_CAP_INVVPID (1ULL << 32)
+#include "vmx_hw.h"
+
+/* Control capability MSRs: a control may be 1 when its bit is set in the high half. */
+#define MAY(bit) CTL_ALLOWED1(__builtin_ctz(bit))
 
 /* Firmware may lock IA32_FEATURE_CONTROL with VMX off; then VMXON faults. */
 static const char *feature_control_state(void)
@@ -34,24 +25,24 @@ void vmx_describe_caps(cpu_print_fn print, int verbose)
 	uint64_t basic = rdmsr(MSR_IA32_VMX_BASIC), proc = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS);
 	uint64_t pin = rdmsr(MSR_IA32_VMX_PINBASED_CTLS), proc2 = 0, ept = 0;
 
-	if (proc & PROC_SECONDARY) {
+	if (proc & MAY(PROC_SECONDARY)) {
 		proc2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
-		if (proc2 & (PROC2_EPT | PROC2_VPID))
+		if (proc2 & (MAY(PROC2_EPT) | MAY(PROC2_VPID)))
 			ept = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
 	}
-	print("virtualization: VT-x %s EPT\n", (proc2 & PROC2_EPT) ? "with" : "without");
+	print("virtualization: VT-x %s EPT\n", (proc2 & MAY(PROC2_EPT)) ? "with" : "without");
 	if (!verbose)
 		return;
 	print("  vmx: VMCS revision 0x%x, %u-byte VMCS, TRUE control MSRs: %s\n",
 	      (unsigned)(basic & 0x7fffffff), (unsigned)((basic >> 32) & 0x1fff),
-	      cpu_yes_no(basic & BASIC_TRUE_CTLS));
+	      cpu_yes_no(basic & VMX_BASIC_TRUE_CTLS));
 	print("  feature control: %s\n", feature_control_state());
 	print("  ept: %s; 4-level walk: %s, write-back: %s, 2 MiB pages: %s, 1 GiB pages: %s, "
 	      "accessed/dirty bits: %s, INVEPT: %s\n",
-	      cpu_yes_no(proc2 & PROC2_EPT), cpu_yes_no(ept & EPT_CAP_WALK4), cpu_yes_no(ept & EPT_CAP_WB),
+	      cpu_yes_no(proc2 & MAY(PROC2_EPT)), cpu_yes_no(ept & EPT_CAP_WALK4), cpu_yes_no(ept & EPT_CAP_WB),
 	      cpu_yes_no(ept & EPT_CAP_2M), cpu_yes_no(ept & EPT_CAP_1G), cpu_yes_no(ept & EPT_CAP_AD),
 	      cpu_yes_no(ept & EPT_CAP_INVEPT));
 	print("  vpid: %s (INVVPID: %s), unrestricted guest: %s, preemption timer: %s\n",
-	      cpu_yes_no(proc2 & PROC2_VPID), cpu_yes_no(ept & EPT_CAP_INVVPID), cpu_yes_no(proc2 & PROC2_UNRESTRICTED),
-	      cpu_yes_no(pin & PIN_PREEMPT_TIMER));
+	      cpu_yes_no(proc2 & MAY(PROC2_VPID)), cpu_yes_no(ept & EPT_CAP_INVVPID), cpu_yes_no(proc2 & MAY(PROC2_UNRESTRICTED)),
+	      cpu_yes_no(pin & MAY(PIN_PREEMPT_TIMER)));
 }

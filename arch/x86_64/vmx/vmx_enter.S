@@ -41,18 +41,11 @@ vmx_enter:
 	vmlaunch
 	jmp	2f
 1:	vmresume
-2:	/* VM entry failed: CF = VMfailInvalid, ZF = VMfailValid; pops keep the flags */
-	pop	%rdi
-	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%rbx
-	pop	%rbp
+2:	/* VM entry failed: CF = VMfailInvalid, ZF = VMfailValid (mov keeps the flags) */
 	mov	$2, %eax
-	jnc	3f
+	jnc	.Lreturn
 	mov	$1, %eax
-3:	ret
+	jmp	.Lreturn
 	.size vmx_enter, . - vmx_enter
 
 	.globl vmx_exit_point
@@ -76,6 +69,8 @@ vmx_exit_point:
 	mov	%r15, 0x78(%rdi)
 	pop	%rax
 	mov	%rax, 0x38(%rdi)
+	xor	%eax, %eax
+.Lreturn:
 	pop	%rdi
 	pop	%r15
 	pop	%r14
@@ -83,7 +78,6 @@ vmx_exit_point:
 	pop	%r12
 	pop	%rbx
 	pop	%rbp
-	xor	%eax, %eax
 	ret
 	.size vmx_exit_point, . - vmx_exit_point
 
