@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
+#include <arch/x86_64/virt.h>
 #include "console.h"
 #include "version.h"
 #include <arch/x86_64/cpuinfo.h>
@@ -41,8 +42,14 @@ int cmd_version(struct cmd_ctx *ctx, int argc, char **argv)
 
 int cmd_cpu(struct cmd_ctx *ctx, int argc, char **argv)
 {
+	const struct virt_backend *b = virt_get();
+
 	(void)ctx, (void)argc, (void)argv;
 	cpu_describe(mprintf);
+	if (b)
+		mprintf("backend in use: %s\n", b->name);
+	else
+		mprintf("backend in use: none (%s)\n", virt_failure());
 	return 0;
 }
 

@@ -14,7 +14,8 @@ $(BUILD)/unit/test_frame: tests/unit/test_frame.c mm/frame.c mm/frame.h
 
 UNIT_TESTS += $(BUILD)/unit/test_npt
 
-$(BUILD)/unit/test_npt: tests/unit/test_npt.c mm/npt.c mm/npt_ept.c mm/npt.h mm/frame.h mm/ept_bits.h
+$(BUILD)/unit/test_npt: tests/unit/test_npt.c mm/npt.c mm/npt_ept.c mm/npt_npt.c mm/npt.h mm/frame.h \
+		mm/ept_bits.h mm/npt_bits.h tests/unit/test_rng.h
 	@mkdir -p $(@D)
 	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
 

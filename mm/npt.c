@@ -20,7 +20,9 @@
  *
  * Rights are a non-empty subset of NPT_RWX, and W needs R: W without R is
  * an EPT misconfiguration, so it is refused here (-NPT_EINVAL) for every
- * format. Execute-only (X alone) needs a CPU capability the caller checks.
+ * format. A format may need more (fmt->rights_need): NPT cannot express a
+ * present entry that is not readable, so it needs R. Execute-only (X alone,
+ * EPT only) needs a CPU capability the caller checks.
  *
  * Entries are changed with plain stores and no barriers. The caller
  * serializes all calls on one struct npt and, after any change to a
@@ -96,9 +98,11 @@ static bool gpa_ok(const struct npt *t, uint64_t gpa)
 	return npt_ready(t) && gpa < NPT_GPA_LIMIT;
 }
 
-static bool rights_ok(unsigned rights)
+static bool rights_ok(const struct npt *t, unsigned rights)
 {
-	if (rights == 0 || (rights & ~NPT_RWX))
+	unsigned need = t->fmt->rights_need;
+
+	if (rights == 0 || (rights & ~NPT_RWX) || (rights & need) != need)
 		return false;
 	return !(rights & NPT_W) || (rights & NPT_R);
 }
@@ -215,7 +219,7 @@ int npt_init(struct npt *t, const struct npt_format *fmt, const struct npt_ops *
 	t->mapped = 0;
 	t->fmt = NULL;
 	if (!fmt || !fmt->make_table || !fmt->make_leaf || !fmt->present || !fmt->is_leaf ||
-	    !fmt->addr || !fmt->rights || !fmt->set_rights)
+	    !fmt->addr || !fmt->rights || !fmt->set_rights || (fmt->rights_need & ~NPT_RWX))
 		return -NPT_EINVAL;
 	if (!ops || !ops->alloc_table || !ops->free_table)
 		return -NPT_EINVAL;
@@ -262,7 +266,7 @@ static int check_map(const struct npt *t, uint64_t gpa, paddr_t pa, unsigned lev
 {
 	uint64_t mask;
 
-	if (!npt_ready(t) || level > NPT_LEVEL_2M || !rights_ok(rights))
+	if (!npt_ready(t) || level > NPT_LEVEL_2M || !rights_ok(t, rights))
 		return -NPT_EINVAL;
 	mask = level_size(level) - 1;
 	if ((gpa & mask) || gpa >= NPT_GPA_LIMIT || (pa & mask))
@@ -404,7 +408,7 @@ int npt_protect(struct npt *t, uint64_t gpa, unsigned rights)
 	struct npt_path p;
 	uint64_t *e;
 
-	if (!gpa_ok(t, gpa) || !rights_ok(rights))
+	if (!gpa_ok(t, gpa) || !rights_ok(t, rights))
 		return -NPT_EINVAL;
 	e = find_leaf(t, gpa, &p);
 	if (!e)

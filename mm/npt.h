@@ -11,7 +11,11 @@
 #define NPT_W 2u
 #define NPT_X 4u
 #define NPT_RWX (NPT_R | NPT_W | NPT_X)
-/* W without R is refused for every format (EPT would call it a misconfiguration). */
+/*
+ * Rights are a non-empty subset of NPT_RWX. W without R is refused for every
+ * format (EPT would call it a misconfiguration); a format may need more
+ * (npt_format.rights_need: NPT has no "present but not readable", so R).
+ */
 
 /* Leaf sizes: level 0 maps 4 KiB, level 1 maps 2 MiB (no 1 GiB leaves yet). */
 #define NPT_LEVEL_4K 0
@@ -47,9 +51,12 @@ struct npt_format {
 	unsigned (*rights)(uint64_t e);                    /* NPT_R/W/X of a leaf */
 	uint64_t (*set_rights)(uint64_t e, unsigned rights, unsigned level);
 	uint64_t accessed, dirty;                          /* A/D bit masks in a leaf, 0 when the format has none */
+	unsigned rights_need;                              /* NPT_R/W/X every rights must include (0: none) */
 };
 
 extern const struct npt_format npt_format_ept;
+/* AMD NPT (mm/npt_npt.c): every mapping is readable, so rights without NPT_R are refused. */
+extern const struct npt_format npt_format_npt;
 
 /* Where table frames come from; tables are reached at their physical address (identity map). */
 struct npt_ops {

@@ -1,9 +1,28 @@
 /* Pick and enable the virtualization backend this CPU offers: VT-x (vmx/) or AMD-V (svm/). */
 #include <stdio.h>
+#include "cpu.h"
 #include "cpuinfo.h"
 #include "virt.h"
 
 static const struct virt_backend *active;
+static char failure[160];
+
+#define CPUID1_XSAVE (1u << 26)
+#define CR4_OSXSAVE (1ULL << 18)
+#define XCR0_X87_SSE 3ULL
+
+/*
+ * Guests share the FPU/SSE registers with each other, switched by FXSAVE,
+ * which covers x87 and SSE state only. Keep XCR0 at x87|SSE so that no guest
+ * can use AVX or later state (XSETBV exits, and guests see no XSAVE).
+ */
+static void limit_extended_state(void)
+{
+	if (!(cpuid(1, 0).ecx & CPUID1_XSAVE))
+		return;
+	write_cr4(read_cr4() | CR4_OSXSAVE);
+	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)XCR0_X87_SSE), "d"(0));
+}
 
 const struct virt_backend *virt_init(char *why, size_t n)
 {
@@ -14,14 +33,18 @@ const struct virt_backend *virt_init(char *why, size_t n)
 		b = &vmx_backend;
 		break;
 	case CPU_VIRT_SVM:
-		snprintf(why, n, "AMD-V is not supported by this build yet (VT-x only)");
-		return NULL;
+		b = &svm_backend;
+		break;
 	default:
 		snprintf(why, n, "the CPU offers neither VT-x nor AMD-V");
+		snprintf(failure, sizeof(failure), "%s", why);
 		return NULL;
 	}
-	if (b->probe(why, n) || b->enable_cpu(why, n))
+	limit_extended_state();
+	if (b->probe(why, n) || b->enable_cpu(why, n)) {
+		snprintf(failure, sizeof(failure), "%s", why);
 		return NULL;
+	}
 	active = b;
 	return b;
 }
@@ -29,4 +52,9 @@ const struct virt_backend *virt_init(char *why, size_t n)
 const struct virt_backend *virt_get(void)
 {
 	return active;
+}
+
+const char *virt_failure(void)
+{
+	return failure;
 }

@@ -118,9 +118,12 @@ struct virt_backend {
 };
 
 extern const struct virt_backend vmx_backend;
+extern const struct virt_backend svm_backend;
 
 /* The backend for this CPU, enabled on the boot CPU; NULL with why when there is none. */
 const struct virt_backend *virt_init(char *why, size_t n);
+/* Why virt_init() found no backend ("" when it did). */
+const char *virt_failure(void);
 /* The backend virt_init() chose, or NULL. */
 const struct virt_backend *virt_get(void);
 

@@ -30,7 +30,7 @@ def test_bad_startup_line_is_reported_and_boot_completes(emu, tmp_path):
         m.close()
 
 
-@pytest.mark.parametrize("emu", [e for e in EMULATORS if e == "bochs"])  # VT-x guests
+@pytest.mark.parametrize("emu", EMULATORS)
 def test_startup_creates_and_starts_vms(emu, tmp_path):
     cfg = tmp_path / "startup.cfg"
     cfg.write_text("vm create hi image=hello.elf min=4M max=64M\nvm start hi\n"

@@ -1,4 +1,4 @@
-/* Unit tests (cmocka) for the page-table walker mm/npt.c in the EPT format of mm/npt_ept.c. */
+/* Unit tests (cmocka) for the walker mm/npt.c in its EPT (npt_ept.c) and NPT (npt_npt.c) format. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +10,7 @@
 
 #include "mm/npt.h"
 #include "mm/ept_bits.h"
+#include "mm/npt_bits.h"
 
 #define KIB 1024ULL
 #define MIB (1024 * KIB)
@@ -28,6 +29,67 @@ static uint64_t sdm_leaf(paddr_t pa, unsigned rights, unsigned level)
 {
 	return pa | rights | SDM_WB | (level == NPT_LEVEL_2M ? SDM_PS : 0);
 }
+
+/*
+ * The APM's long-mode entry, spelled out independently of npt_bits.h:
+ * P 0, R/W 1, U/S 2 (set everywhere: nested accesses are user accesses),
+ * A 5, D 6, PS 7, NX 63.
+ */
+#define APM_P	 (1ULL << 0)
+#define APM_RW	 (1ULL << 1)
+#define APM_US	 (1ULL << 2)
+#define APM_A	 (1ULL << 5)
+#define APM_D	 (1ULL << 6)
+#define APM_PS	 (1ULL << 7)
+#define APM_NX	 (1ULL << 63)
+#define APM_ADDR 0x000ffffffffff000ULL
+
+static uint64_t apm_leaf(paddr_t pa, unsigned rights, unsigned level)
+{
+	return pa | APM_P | APM_US | (rights & NPT_W ? APM_RW : 0) | (rights & NPT_X ? 0 : APM_NX) |
+	       (level == NPT_LEVEL_2M ? APM_PS : 0);
+}
+
+/* ---- the format under test: each test runs once per format (a cmocka group each) ---- */
+
+static const struct npt_format *fmt;
+static bool fmt_is_ept;
+
+static int group_ept(void **state)
+{
+	(void)state;
+	fmt = &npt_format_ept;
+	fmt_is_ept = true;
+	print_message("[----------] format ept\n");
+	return 0;
+}
+
+static int group_npt(void **state)
+{
+	(void)state;
+	fmt = &npt_format_npt;
+	fmt_is_ept = false;
+	print_message("[----------] format npt\n");
+	return 0;
+}
+
+/* The raw value a test expects, written out for each format. */
+#define BY_FMT(ept, npt) (fmt_is_ept ? (uint64_t)(ept) : (uint64_t)(npt))
+
+/* Execute-only is an EPT thing: NPT cannot map a page that is not readable. */
+static bool rights_valid(unsigned rights)
+{
+	return fmt_is_ept || (rights & NPT_R);
+}
+
+/* The leaf the format should write, and its accessed and dirty bits. */
+static uint64_t ref_leaf(paddr_t pa, unsigned rights, unsigned level)
+{
+	return fmt_is_ept ? sdm_leaf(pa, rights, level) : apm_leaf(pa, rights, level);
+}
+
+#define REF_A BY_FMT(SDM_A, APM_A)
+#define REF_D BY_FMT(SDM_D, APM_D)
 
 /* ---- table frames from the heap, counted ---- */
 
@@ -68,7 +130,7 @@ static int setup(void **state)
 {
 	(void)state;
 	memset(&pool, 0, sizeof(pool));
-	assert_int_equal(npt_init(&nt, &npt_format_ept, &pool_ops), 0);
+	assert_int_equal(npt_init(&nt, fmt, &pool_ops), 0);
 	assert_int_equal(nt.tables, 1);
 	assert_int_equal(nt.mapped, 0);
 	return 0;
@@ -91,10 +153,10 @@ static void expect_tables(uint64_t n)
 	assert_int_equal(pool.allocs - pool.frees, n);
 }
 
-/* ---- an EPT walk written from the SDM, independent of npt.c ---- */
+/* ---- an EPT or NPT walk written from the SDM and the APM, independent of npt.c ---- */
 
 /* The leaf entry mapping gpa and its level, or NULL; checks every table entry on the way. */
-static uint64_t *ept_entry(const struct npt *t, uint64_t gpa, unsigned *level)
+static uint64_t *ref_entry(const struct npt *t, uint64_t gpa, unsigned *level)
 {
 	uint64_t table = t->root;
 	int l;
@@ -102,14 +164,22 @@ static uint64_t *ept_entry(const struct npt *t, uint64_t gpa, unsigned *level)
 	for (l = 3; l >= 0; l--) {
 		uint64_t *e = (uint64_t *)(uintptr_t)table + ((gpa >> (12 + 9 * l)) & 511);
 
-		if (!(*e & 7))
+		if (fmt_is_ept ? !(*e & 7) : !(*e & APM_P))
 			return NULL;
-		if (l == 0 || (l == 1 && (*e & SDM_PS))) {
+		/* PS (bit 7 in both) makes a leaf at the PD level only; a PTE's bit 7 is not PS */
+		if (l == 0 || (l == 1 && (*e & (fmt_is_ept ? SDM_PS : APM_PS)))) {
 			*level = (unsigned)l;
 			return e;
 		}
-		assert_int_equal(*e & ~SDM_ADDR, 7); /* a table entry: R|W|X, nothing else */
-		table = *e & SDM_ADDR;
+		if (fmt_is_ept) {
+			/* a table entry: R|W|X, nothing else */
+			assert_int_equal(*e & ~SDM_ADDR, 7);
+			table = *e & SDM_ADDR;
+		} else {
+			/* a table entry: P|R/W|U/S, no NX, nothing else */
+			assert_int_equal(*e & ~APM_ADDR, APM_P | APM_RW | APM_US);
+			table = *e & APM_ADDR;
+		}
 	}
 	return NULL;
 }
@@ -118,13 +188,13 @@ static uint64_t *ept_entry(const struct npt *t, uint64_t gpa, unsigned *level)
 static uint64_t *leaf_entry(uint64_t gpa)
 {
 	unsigned level;
-	uint64_t *e = ept_entry(&nt, gpa, &level);
+	uint64_t *e = ref_entry(&nt, gpa, &level);
 
 	assert_non_null(e);
 	return e;
 }
 
-static uint64_t ept_value(uint64_t gpa)
+static uint64_t leaf_value(uint64_t gpa)
 {
 	return *leaf_entry(gpa);
 }
@@ -140,10 +210,10 @@ static void expect_leaf(uint64_t gpa, paddr_t pa, unsigned level, unsigned right
 	assert_int_equal(got_pa, pa);
 	assert_int_equal(got_level, level);
 	assert_int_equal(got_rights, rights);
-	e = ept_entry(&nt, gpa, &l);
+	e = ref_entry(&nt, gpa, &l);
 	assert_non_null(e);
 	assert_int_equal(l, level);
-	assert_int_equal(*e & ~(SDM_A | SDM_D), sdm_leaf(pa, rights, level));
+	assert_int_equal(*e & ~(REF_A | REF_D), ref_leaf(pa, rights, level));
 }
 
 static void expect_unmapped(uint64_t gpa)
@@ -151,7 +221,7 @@ static void expect_unmapped(uint64_t gpa)
 	unsigned l;
 
 	assert_int_equal(npt_lookup(&nt, gpa, NULL, NULL, NULL), -NPT_ENOENT);
-	assert_null(ept_entry(&nt, gpa, &l));
+	assert_null(ref_entry(&nt, gpa, &l));
 }
 
 #include "test_rng.h"
@@ -165,6 +235,7 @@ static void test_ept_encoding(void **state)
 
 	(void)state;
 	assert_string_equal(f->name, "ept");
+	assert_int_equal(f->rights_need, 0); /* even X alone is expressible */
 	assert_int_equal(f->make_leaf(0x40000000, NPT_RWX, NPT_LEVEL_2M),
 			 0x40000000ULL | 0x7 | (6 << 3) | (1 << 7));
 	assert_int_equal(f->make_leaf(0x1234000, NPT_R, NPT_LEVEL_4K), 0x1234000ULL | 0x1 | 0x30);
@@ -213,25 +284,93 @@ static void test_ept_bits(void **state)
 	assert_int_equal(EPT_ADDR_MASK, SDM_ADDR);
 }
 
+/* Each callback against the APM's long-mode layout, bit by bit. */
+static void test_npt_encoding(void **state)
+{
+	const struct npt_format *f = &npt_format_npt;
+	const uint64_t nx = 1ULL << 63;
+
+	(void)state;
+	assert_string_equal(f->name, "npt");
+	assert_int_equal(f->rights_need, NPT_R);
+	/* leaves: P, U/S always; R/W for W; NX without X; PS at 2 MiB; PWT/PCD/PAT 0 */
+	assert_int_equal(f->make_leaf(0x40000000, NPT_RWX, NPT_LEVEL_2M),
+			 0x40000000ULL | 0x1 | 0x2 | 0x4 | 0x80);
+	assert_int_equal(f->make_leaf(0x1234000, NPT_R, NPT_LEVEL_4K),
+			 0x1234000ULL | 0x1 | 0x4 | nx);
+	assert_int_equal(f->make_leaf(0xffffffffff000ULL, NPT_R | NPT_X, NPT_LEVEL_4K),
+			 0xffffffffff000ULL | 0x1 | 0x4);
+	assert_int_equal(f->make_leaf(0x200000, NPT_R | NPT_W, NPT_LEVEL_2M),
+			 0x200000ULL | 0x1 | 0x2 | 0x4 | 0x80 | nx);
+	assert_int_equal(f->make_leaf(0x5000, NPT_RWX, NPT_LEVEL_4K), 0x5007ULL);
+	/* tables: P, R/W, U/S, nothing else */
+	assert_int_equal(f->make_table(0x5000), 0x5000ULL | 0x1 | 0x2 | 0x4);
+	assert_int_equal(f->make_table(0xabcdef0123000ULL), 0xabcdef0123007ULL);
+
+	assert_false(f->present(0));
+	assert_false(f->present(~1ULL)); /* P clear: nothing else counts */
+	assert_true(f->present(1));
+	assert_true(f->present(0x1000 | 0x1 | nx));
+
+	assert_true(f->is_leaf(0x1005, NPT_LEVEL_4K));
+	assert_true(f->is_leaf(0x1085, NPT_LEVEL_4K)); /* bit 7 of a PTE is PAT, not PS */
+	assert_false(f->is_leaf(0x1007, NPT_LEVEL_2M));
+	assert_true(f->is_leaf(0x200087, NPT_LEVEL_2M));
+
+	assert_int_equal(f->addr(nx | 0x0000000000005007ULL | (0x7ffULL << 52) | 0xff8), 0x5000);
+	assert_int_equal(f->addr(0x000fffffffe00087ULL | nx), 0xfffffffe00000ULL);
+	assert_int_equal(f->rights(0x1000 | 0x5 | 0x60), NPT_R | NPT_X);
+	assert_int_equal(f->rights(0x1000 | 0x5 | nx), NPT_R);
+	assert_int_equal(f->rights(0x1000 | 0x7 | nx), NPT_R | NPT_W);
+	assert_int_equal(f->rights(0x1000 | 0x87), NPT_RWX);
+
+	/* set_rights touches R/W and NX only: P, U/S, PS, A, D, address stay */
+	assert_int_equal(f->set_rights(0x200000 | 0x7 | 0x80 | 0x60, NPT_R, NPT_LEVEL_2M),
+			 0x200000ULL | 0x5 | 0x80 | 0x60 | nx);
+	assert_int_equal(f->set_rights(0x3000 | 0x5 | 0x20 | nx, NPT_RWX, NPT_LEVEL_4K),
+			 0x3000ULL | 0x7 | 0x20);
+	assert_int_equal(f->set_rights(0x3000 | 0x7 | 0x40, NPT_R | NPT_X, NPT_LEVEL_4K),
+			 0x3000ULL | 0x5 | 0x40);
+	assert_int_equal(f->accessed, 1ULL << 5);
+	assert_int_equal(f->dirty, 1ULL << 6);
+}
+
+/* The NPT hardware header agrees with the APM (the _Static_asserts cover the rest). */
+static void test_npt_bits(void **state)
+{
+	(void)state;
+	assert_int_equal(NPTE_PRESENT, APM_P);
+	assert_int_equal(NPTE_WRITE, APM_RW);
+	assert_int_equal(NPTE_USER, APM_US);
+	assert_int_equal(NPTE_PWT | NPTE_PCD, 0x18);
+	assert_int_equal(NPTE_ACCESSED, APM_A);
+	assert_int_equal(NPTE_DIRTY, APM_D);
+	assert_int_equal(NPTE_PS, APM_PS);
+	assert_int_equal(NPTE_NX, APM_NX);
+	assert_int_equal(NPTE_ADDR_MASK, APM_ADDR);
+}
+
 static void test_init_errors(void **state)
 {
-	struct npt_format no_leaf = npt_format_ept;
+	struct npt_format no_leaf = *fmt, bad_need = *fmt;
 	struct npt_ops no_free = pool_ops;
 	struct npt t;
 
 	(void)state;
 	memset(&pool, 0, sizeof(pool));
 	no_leaf.make_leaf = NULL;
+	bad_need.rights_need = 8; /* a right no rights can have */
 	no_free.free_table = NULL;
-	assert_int_equal(npt_init(NULL, &npt_format_ept, &pool_ops), -NPT_EINVAL);
+	assert_int_equal(npt_init(NULL, fmt, &pool_ops), -NPT_EINVAL);
 	assert_int_equal(npt_init(&t, NULL, &pool_ops), -NPT_EINVAL);
 	assert_int_equal(npt_init(&t, &no_leaf, &pool_ops), -NPT_EINVAL);
-	assert_int_equal(npt_init(&t, &npt_format_ept, NULL), -NPT_EINVAL);
-	assert_int_equal(npt_init(&t, &npt_format_ept, &no_free), -NPT_EINVAL);
+	assert_int_equal(npt_init(&t, &bad_need, &pool_ops), -NPT_EINVAL);
+	assert_int_equal(npt_init(&t, fmt, NULL), -NPT_EINVAL);
+	assert_int_equal(npt_init(&t, fmt, &no_free), -NPT_EINVAL);
 	assert_int_equal(pool.allocs, 0);
 
 	pool.fail_in = 1;
-	assert_int_equal(npt_init(&t, &npt_format_ept, &pool_ops), -NPT_ENOMEM);
+	assert_int_equal(npt_init(&t, fmt, &pool_ops), -NPT_ENOMEM);
 	assert_int_equal(t.tables, 0);
 	assert_int_equal(pool.allocs, 0);
 	/* a failed npt refuses everything and destroys to nothing */
@@ -264,7 +403,8 @@ static void test_map_4k(void **state)
 	assert_int_equal(nt.mapped, K4);
 	expect_leaf(gpa, 0x7654321000ULL, NPT_LEVEL_4K, NPT_R | NPT_W);
 	expect_leaf(gpa + 0xfff, 0x7654321000ULL, NPT_LEVEL_4K, NPT_R | NPT_W);
-	assert_int_equal(ept_value(gpa), 0x7654321000ULL | 0x3 | 0x30);
+	assert_int_equal(leaf_value(gpa), BY_FMT(0x7654321000ULL | 0x3 | 0x30,
+						 0x7654321000ULL | 0x7 | APM_NX));
 	assert_int_equal(npt_lookup(&nt, gpa, NULL, NULL, NULL), 0);
 	expect_unmapped(gpa - 1);
 	expect_unmapped(gpa + K4);
@@ -297,7 +437,8 @@ static void test_map_2m(void **state)
 	assert_int_equal(npt_map(&nt, gpa, 0x80000000, NPT_LEVEL_2M, NPT_RWX), 0);
 	expect_tables(3);
 	assert_int_equal(nt.mapped, M2);
-	assert_int_equal(ept_value(gpa), 0x80000000ULL | 0x7 | (6 << 3) | (1 << 7));
+	assert_int_equal(leaf_value(gpa), BY_FMT(0x80000000ULL | 0x7 | (6 << 3) | (1 << 7),
+						 0x80000000ULL | 0x7 | (1 << 7)));
 	expect_leaf(gpa, 0x80000000, NPT_LEVEL_2M, NPT_RWX);
 	expect_leaf(gpa + 0x12345, 0x80000000, NPT_LEVEL_2M, NPT_RWX);
 	expect_leaf(gpa + M2 - 1, 0x80000000, NPT_LEVEL_2M, NPT_RWX);
@@ -331,6 +472,11 @@ static void test_map_errors(void **state)
 		assert_int_equal(npt_map(&nt, 0, 0x1000, NPT_LEVEL_4K, bad[i]), -NPT_EINVAL);
 		assert_int_equal(npt_map(&nt, 0, 0, NPT_LEVEL_2M, bad[i]), -NPT_EINVAL);
 	}
+	/* execute-only: EPT maps it (the CPU capability is the caller's), NPT cannot */
+	if (!fmt_is_ept) {
+		assert_int_equal(npt_map(&nt, 0, 0x1000, NPT_LEVEL_4K, NPT_X), -NPT_EINVAL);
+		assert_int_equal(npt_map(&nt, 0, 0, NPT_LEVEL_2M, NPT_X), -NPT_EINVAL);
+	}
 	assert_int_equal(npt_map(&nt, 0x1800, 0x1000, NPT_LEVEL_4K, NPT_R), -NPT_EINVAL);
 	assert_int_equal(npt_map(&nt, 0x1000, 0x1001, NPT_LEVEL_4K, NPT_R), -NPT_EINVAL);
 	assert_int_equal(npt_map(&nt, 0x1000, FRAME_NONE, NPT_LEVEL_4K, NPT_R), -NPT_EINVAL);
@@ -349,6 +495,8 @@ static void test_map_errors(void **state)
 	assert_int_equal(nt.mapped, 0);
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (!rights_valid(good[i]))
+			continue;
 		assert_int_equal(npt_map(&nt, i * K4, 0x10000 + i * K4, NPT_LEVEL_4K, good[i]), 0);
 		expect_leaf(i * K4, 0x10000 + i * K4, NPT_LEVEL_4K, good[i]);
 		assert_int_equal(npt_map(&nt, (i + 1) * M2, i * M2, NPT_LEVEL_2M, good[i]), 0);
@@ -395,7 +543,7 @@ static void test_map_2m_over_empty_table(void **state)
 	assert_int_equal(npt_map(&nt, gpa + 0x5000, 0x5000, NPT_LEVEL_4K, NPT_RWX), 0);
 	expect_tables(4);
 	/* empty the page table behind the walker's back */
-	e = ept_entry(&nt, gpa + 0x5000, &level);
+	e = ref_entry(&nt, gpa + 0x5000, &level);
 	assert_non_null(e);
 	*e = 0;
 	nt.mapped -= K4;
@@ -432,6 +580,8 @@ static void test_enoent_einval(void **state)
 	assert_int_equal(npt_protect(&nt, 0x3000, NPT_W), -NPT_EINVAL);
 	assert_int_equal(npt_protect(&nt, 0x3000, NPT_W | NPT_X), -NPT_EINVAL);
 	assert_int_equal(npt_protect(&nt, 0x3000, 0x10), -NPT_EINVAL);
+	if (!fmt_is_ept)
+		assert_int_equal(npt_protect(&nt, 0x3000, NPT_X), -NPT_EINVAL);
 	assert_int_equal(npt_split(&nt, 0x3000), -NPT_ELEVEL);
 	expect_leaf(0x3000, 0x3000, NPT_LEVEL_4K, NPT_RWX);
 	expect_tables(4);
@@ -483,14 +633,14 @@ static void test_alloc_failure(void **state)
 	/* split needs one table; without it the 2 MiB leaf stays as it was */
 	assert_int_equal(npt_map(&nt, other, 0x400000, NPT_LEVEL_2M, NPT_R), 0);
 	expect_tables(6);
-	before = ept_value(other);
+	before = leaf_value(other);
 	pool.fail_all = true;
 	assert_int_equal(npt_split(&nt, other + 0x1000), -NPT_ENOMEM);
 	/* while nothing can be allocated, what needs no table still works */
 	assert_int_equal(npt_map(&nt, other + M2, 0x600000, NPT_LEVEL_2M, NPT_R), 0);
 	assert_int_equal(npt_map(&nt, gpa + 2 * K4, 0x3000, NPT_LEVEL_4K, NPT_R), 0);
 	pool.fail_all = false;
-	assert_int_equal(ept_value(other), before);
+	assert_int_equal(leaf_value(other), before);
 	expect_leaf(other + 0x1000, 0x400000, NPT_LEVEL_2M, NPT_R);
 	expect_tables(6);
 	assert_int_equal(npt_split(&nt, other + 0x1000), 0);
@@ -506,7 +656,7 @@ static void test_split_merge(void **state)
 
 	(void)state;
 	assert_int_equal(npt_map(&nt, gpa, pa, NPT_LEVEL_2M, rights), 0);
-	*leaf_entry(gpa) |= SDM_A;
+	*leaf_entry(gpa) |= REF_A;
 	expect_tables(3);
 
 	assert_int_equal(npt_split(&nt, gpa + 0x7654), 0);
@@ -514,18 +664,20 @@ static void test_split_merge(void **state)
 	assert_int_equal(nt.mapped, M2);
 	for (i = 0; i < 512; i++) {
 		expect_leaf(gpa + i * K4, pa + i * K4, NPT_LEVEL_4K, rights);
-		assert_int_equal(ept_value(gpa + i * K4), sdm_leaf(pa + i * K4, rights, 0) | SDM_A);
+		assert_int_equal(leaf_value(gpa + i * K4),
+				 ref_leaf(pa + i * K4, rights, 0) | REF_A);
 	}
 	assert_int_equal(npt_split(&nt, gpa), -NPT_ELEVEL);
 
 	/* the dirty bit of one small page becomes the big page's */
-	*leaf_entry(gpa + 100 * K4) |= SDM_D;
+	*leaf_entry(gpa + 100 * K4) |= REF_D;
 	assert_int_equal(npt_merge(&nt, gpa + 0x1fffff), 0);
 	expect_tables(3);
 	assert_int_equal(pool.frees, 1);
 	assert_int_equal(nt.mapped, M2);
-	e = ept_value(gpa);
-	assert_int_equal(e, pa | 0x5 | 0x30 | 0x80 | SDM_A | SDM_D);
+	e = leaf_value(gpa);
+	assert_int_equal(e, BY_FMT(pa | 0x5 | 0x30 | 0x80 | 0x100 | 0x200,
+				   pa | 0x5 | 0x80 | 0x20 | 0x40));
 	for (i = 0; i < 512; i += 37)
 		expect_leaf(gpa + i * K4 + 5, pa, NPT_LEVEL_2M, rights);
 	assert_int_equal(npt_merge(&nt, gpa), -NPT_ELEVEL);
@@ -539,7 +691,7 @@ static void test_split_merge(void **state)
 	for (i = 0; i < 512; i++)
 		assert_int_equal(npt_test_ad(&nt, gpa + i * K4, NULL, NULL, true), 0);
 	assert_int_equal(npt_merge(&nt, gpa), 0);
-	assert_int_equal(ept_value(gpa), pa | 0x5 | 0x30 | 0x80);
+	assert_int_equal(leaf_value(gpa), BY_FMT(pa | 0x5 | 0x30 | 0x80, pa | 0x5 | 0x80));
 }
 
 /* Fill the 2 MiB block at gpa with 4 KiB leaves: pa + i * 4 KiB, one rights. */
@@ -608,29 +760,30 @@ static void test_ad(void **state)
 	assert_false(d);
 
 	/* as the processor would */
-	*leaf_entry(gpa) |= SDM_A;
+	*leaf_entry(gpa) |= REF_A;
 	assert_int_equal(npt_test_ad(&nt, gpa + 0xabc, &a, &d, false), 0);
 	assert_true(a);
 	assert_false(d);
 	assert_int_equal(npt_test_ad(&nt, gpa, &a, &d, false), 0);
 	assert_true(a); /* not cleared without asking */
-	*leaf_entry(gpa) |= SDM_D;
+	*leaf_entry(gpa) |= REF_D;
 	assert_int_equal(npt_test_ad(&nt, gpa, &a, &d, true), 0);
 	assert_true(a);
 	assert_true(d);
-	assert_int_equal(ept_value(gpa), 0x9000 | 0x7 | 0x30);
+	assert_int_equal(leaf_value(gpa), BY_FMT(0x9000 | 0x7 | 0x30, 0x9000 | 0x7));
 	assert_int_equal(npt_test_ad(&nt, gpa, &a, &d, true), 0);
 	assert_false(a);
 	assert_false(d);
 
 	/* a 2 MiB leaf, asked anywhere inside; NULL outputs are fine */
 	assert_int_equal(npt_map(&nt, big, 0x40000000, NPT_LEVEL_2M, NPT_R), 0);
-	*leaf_entry(big) |= SDM_D;
+	*leaf_entry(big) |= REF_D;
 	assert_int_equal(npt_test_ad(&nt, big + 0x1fffff, &a, &d, false), 0);
 	assert_false(a);
 	assert_true(d);
 	assert_int_equal(npt_test_ad(&nt, big + 0x1000, NULL, NULL, true), 0);
-	assert_int_equal(ept_value(big), 0x40000000 | 0x1 | 0x30 | 0x80);
+	assert_int_equal(leaf_value(big), BY_FMT(0x40000000 | 0x1 | 0x30 | 0x80,
+						0x40000000 | 0x5 | 0x80 | APM_NX));
 }
 
 static void test_protect(void **state)
@@ -640,13 +793,19 @@ static void test_protect(void **state)
 	(void)state;
 	assert_int_equal(npt_map(&nt, gpa, 0x9000, NPT_LEVEL_4K, NPT_RWX), 0);
 	assert_int_equal(npt_map(&nt, gpa + K4, 0xa000, NPT_LEVEL_4K, NPT_RWX), 0);
-	*leaf_entry(gpa) |= SDM_A | SDM_D;
+	*leaf_entry(gpa) |= REF_A | REF_D;
 	assert_int_equal(npt_protect(&nt, gpa + 0x10, NPT_R), 0);
-	assert_int_equal(ept_value(gpa), 0x9000 | 0x1 | 0x30 | SDM_A | SDM_D);
+	assert_int_equal(leaf_value(gpa), BY_FMT(0x9000 | 0x1 | 0x30 | 0x100 | 0x200,
+						 0x9000 | 0x5 | 0x20 | 0x40 | APM_NX));
 	expect_leaf(gpa, 0x9000, NPT_LEVEL_4K, NPT_R);
 	expect_leaf(gpa + K4, 0xa000, NPT_LEVEL_4K, NPT_RWX); /* the neighbour is untouched */
-	assert_int_equal(npt_protect(&nt, gpa, NPT_X), 0);
-	expect_leaf(gpa, 0x9000, NPT_LEVEL_4K, NPT_X);
+	if (fmt_is_ept) {
+		assert_int_equal(npt_protect(&nt, gpa, NPT_X), 0);
+		expect_leaf(gpa, 0x9000, NPT_LEVEL_4K, NPT_X);
+	} else {
+		assert_int_equal(npt_protect(&nt, gpa, NPT_X), -NPT_EINVAL); /* not readable */
+		expect_leaf(gpa, 0x9000, NPT_LEVEL_4K, NPT_R);
+	}
 	assert_int_equal(npt_protect(&nt, gpa, NPT_R | NPT_W), 0);
 	expect_leaf(gpa, 0x9000, NPT_LEVEL_4K, NPT_R | NPT_W);
 	assert_int_equal(npt_protect(&nt, gpa, NPT_W), -NPT_EINVAL);
@@ -655,7 +814,8 @@ static void test_protect(void **state)
 	/* a gpa inside a 2 MiB leaf changes the whole leaf */
 	assert_int_equal(npt_map(&nt, big, 0x40000000, NPT_LEVEL_2M, NPT_RWX), 0);
 	assert_int_equal(npt_protect(&nt, big + 0x1abcde, NPT_R | NPT_X), 0);
-	assert_int_equal(ept_value(big), 0x40000000 | 0x5 | 0x30 | 0x80);
+	assert_int_equal(leaf_value(big),
+			 BY_FMT(0x40000000 | 0x5 | 0x30 | 0x80, 0x40000000 | 0x85));
 	expect_leaf(big, 0x40000000, NPT_LEVEL_2M, NPT_R | NPT_X);
 	expect_tables(5);
 	assert_int_equal(nt.mapped, 2 * K4 + M2);
@@ -847,8 +1007,9 @@ static paddr_t natural_pa(unsigned block)
 static unsigned rnd_rights(void)
 {
 	static const unsigned r[] = { NPT_R, NPT_X, NPT_R | NPT_W, NPT_R | NPT_X };
+	unsigned rights = rnd_below(4) ? NPT_RWX : r[rnd_below(4)];
 
-	return rnd_below(4) ? NPT_RWX : r[rnd_below(4)];
+	return rights_valid(rights) ? rights : rights | NPT_R;
 }
 
 /* Tables the map should have: root, PDPTs, page directories and page tables in use. */
@@ -1005,18 +1166,18 @@ static void rm_check_gran(const struct model *m, unsigned g)
 	if (!s->present) {
 		assert_int_equal(npt_lookup(&nt, gpa + rnd_below(K4), &pa, &level, &rights),
 				 -NPT_ENOENT);
-		assert_null(ept_entry(&nt, gpa, &level));
+		assert_null(ref_entry(&nt, gpa, &level));
 		return;
 	}
 	assert_int_equal(npt_lookup(&nt, gpa + rnd_below(K4), &pa, &level, &rights), 0);
 	assert_int_equal(pa, s->pa);
 	assert_int_equal(level, s->level);
 	assert_int_equal(rights, s->rights);
-	e = ept_entry(&nt, gpa, &level);
+	e = ref_entry(&nt, gpa, &level);
 	assert_non_null(e);
 	assert_int_equal(level, s->level);
-	assert_int_equal(*e, sdm_leaf(s->pa, s->rights, s->level) | (s->ad & RM_AD_A ? SDM_A : 0) |
-				 (s->ad & RM_AD_D ? SDM_D : 0));
+	assert_int_equal(*e, ref_leaf(s->pa, s->rights, s->level) | (s->ad & RM_AD_A ? REF_A : 0) |
+				 (s->ad & RM_AD_D ? REF_D : 0));
 }
 
 static void rm_check_counts(const struct model *m)
@@ -1067,7 +1228,7 @@ static int rm_invalid(unsigned g)
 {
 	uint64_t gpa = gran_gpa(g);
 
-	switch (rnd_below(6)) {
+	switch (rnd_below(7)) {
 	case 0:
 		return npt_map(&nt, gpa | 0x1000, 0, NPT_LEVEL_2M, NPT_R);
 	case 1:
@@ -1078,6 +1239,8 @@ static int rm_invalid(unsigned g)
 		return npt_map(&nt, gpa, 0x1000, 2, NPT_R);
 	case 4:
 		return npt_protect(&nt, gpa, 0);
+	case 5: /* rights the format cannot express */
+		return npt_protect(&nt, gpa, fmt_is_ept ? NPT_W | NPT_X : NPT_X);
 	default:
 		return npt_map(&nt, gpa, 0x1800, NPT_LEVEL_4K, NPT_R);
 	}
@@ -1119,9 +1282,9 @@ static void rm_set_ad(struct model *m, unsigned g)
 
 	if (!m->g[g].present)
 		return;
-	e = ept_entry(&nt, gran_gpa(g), &level);
+	e = ref_entry(&nt, gran_gpa(g), &level);
 	assert_non_null(e);
-	*e |= (set & RM_AD_A ? SDM_A : 0) | (set & RM_AD_D ? SDM_D : 0);
+	*e |= (set & RM_AD_A ? REF_A : 0) | (set & RM_AD_D ? REF_D : 0);
 	model_ad(m, g, set, false);
 	rm_seen[C_AD_SET]++;
 }
@@ -1300,28 +1463,39 @@ static void test_random_model(void **state)
 	free(m);
 }
 
+/* The tests that run for every format. */
+#define NPT_COMMON_TESTS                                                                   \
+	cmocka_unit_test(test_init_errors),                                                \
+	cmocka_unit_test_setup_teardown(test_map_4k, setup, teardown),                     \
+	cmocka_unit_test_setup_teardown(test_map_2m, setup, teardown),                     \
+	cmocka_unit_test_setup_teardown(test_map_errors, setup, teardown),                 \
+	cmocka_unit_test_setup_teardown(test_map_eexist, setup, teardown),                 \
+	cmocka_unit_test_setup_teardown(test_map_2m_over_empty_table, setup, teardown),    \
+	cmocka_unit_test_setup_teardown(test_enoent_einval, setup, teardown),              \
+	cmocka_unit_test_setup_teardown(test_alloc_failure, setup, teardown),              \
+	cmocka_unit_test_setup_teardown(test_split_merge, setup, teardown),                \
+	cmocka_unit_test_setup_teardown(test_merge_errors, setup, teardown),               \
+	cmocka_unit_test_setup_teardown(test_ad, setup, teardown),                         \
+	cmocka_unit_test_setup_teardown(test_protect, setup, teardown),                    \
+	cmocka_unit_test_setup_teardown(test_any_mapped, setup, teardown),                 \
+	cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),                    \
+	cmocka_unit_test(test_strerror),                                                   \
+	cmocka_unit_test_setup_teardown(test_random_model, setup, teardown)
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest ept[] = {
 		cmocka_unit_test(test_ept_encoding),
 		cmocka_unit_test(test_ept_bits),
-		cmocka_unit_test(test_init_errors),
-		cmocka_unit_test_setup_teardown(test_map_4k, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_map_2m, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_map_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_map_eexist, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_map_2m_over_empty_table, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_enoent_einval, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_alloc_failure, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_split_merge, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_merge_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ad, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_protect, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_any_mapped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
-		cmocka_unit_test(test_strerror),
-		cmocka_unit_test_setup_teardown(test_random_model, setup, teardown),
+		NPT_COMMON_TESTS,
 	};
+	const struct CMUnitTest npt[] = {
+		cmocka_unit_test(test_npt_encoding),
+		cmocka_unit_test(test_npt_bits),
+		NPT_COMMON_TESTS,
+	};
+	int failed = cmocka_run_group_tests_name("npt-ept", ept, group_ept, NULL);
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("npt-npt", npt, group_npt, NULL);
+	return failed != 0;
 }

@@ -401,6 +401,20 @@ static void vmx_inject_exception(struct virt_vcpu *vc, uint8_t vector, bool has_
 		vmwrite(VMCS_ENTRY_EXC_ERROR, error);
 }
 
+/* An event cut short by the exit (say, an EPT violation while delivering it) goes in again (SDM 28.2.4). */
+static void reinject_vectoring(struct vmx_vcpu *v)
+{
+	uint64_t info = vmread(VMCS_IDT_VECTORING_INFO);
+
+	(void)v;
+	if (!(info & INTR_INFO_VALID))
+		return;
+	vmwrite(VMCS_ENTRY_INTR_INFO, info & ~(1ULL << 12));
+	if (info & INTR_INFO_ERROR_VALID)
+		vmwrite(VMCS_ENTRY_EXC_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
+	vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
+}
+
 static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
 {
 	struct vmx_vcpu *v = vc->priv;
@@ -421,6 +435,7 @@ static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
 		return;
 	}
 	v->launched = 1;
+	reinject_vectoring(v);
 	vmx_decode_exit(vc, e);
 }
 

@@ -1,0 +1,273 @@
+/*
+ * The AMD-V backend: EFER.SVME, the host save area, one VMCB per vCPU with
+ * nested paging, I/O and MSR permission maps that intercept everything,
+ * ASIDs with TLB control, and the virt_backend operations. Exit decoding
+ * lives in svm_exit.c.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <arch/x86_64/cpu.h>
+#include <arch/x86_64/msr.h>
+#include "mm/frame.h"
+#include "svm.h"
+
+#define EFER_SVME_BIT (1ULL << 12)
+#define IOPM_ORDER 2  /* 12 KiB used of 16 */
+#define MSRPM_ORDER 1 /* 8 KiB */
+
+struct svm_caps svm;
+static paddr_t hsave = FRAME_NONE, host_state = FRAME_NONE, iopm = FRAME_NONE, msrpm = FRAME_NONE;
+/* Which vCPU last ran with each ASID: another one must flush before it runs. */
+static struct svm_vcpu *asid_owner[64];
+
+static int svm_probe(char *why, size_t n)
+{
+	struct cpuid_regs r;
+
+	if (!(cpuid(0x80000001, 0).ecx & (1u << 2))) {
+		snprintf(why, n, "the CPU has no AMD-V (CPUID 0x80000001:ECX.SVM = 0)");
+		return -1;
+	}
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+		snprintf(why, n, "the firmware disabled AMD-V (VM_CR.SVMDIS = 1)");
+		return -1;
+	}
+	r = cpuid(0x8000000a, 0);
+	svm.features = r.edx;
+	svm.asids = r.ebx;
+	if (!(svm.features & SVM_FEAT_NP)) {
+		snprintf(why, n, "AMD-V lacks nested paging");
+		return -1;
+	}
+	if (svm.asids < 2) {
+		snprintf(why, n, "AMD-V offers no ASID for guests");
+		return -1;
+	}
+	return 0;
+}
+
+static paddr_t zeroed(unsigned order, uint8_t fill)
+{
+	paddr_t pa = frame_alloc(order, FRAME_OWNER_HV);
+
+	if (pa != FRAME_NONE)
+		memset((void *)pa, fill, FRAME_SIZE << order);
+	return pa;
+}
+
+static int svm_enable_cpu(char *why, size_t n)
+{
+	if (hsave == FRAME_NONE) {
+		hsave = zeroed(0, 0);
+		host_state = zeroed(0, 0);
+		iopm = zeroed(IOPM_ORDER, 0xff);   /* every port intercepted */
+		msrpm = zeroed(MSRPM_ORDER, 0xff); /* every MSR intercepted */
+		if (hsave == FRAME_NONE || host_state == FRAME_NONE || iopm == FRAME_NONE || msrpm == FRAME_NONE) {
+			snprintf(why, n, "no frames for the host save area and permission maps");
+			return -1;
+		}
+	}
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME_BIT);
+	wrmsr(MSR_VM_HSAVE_PA, hsave);
+	return 0;
+}
+
+static bool svm_has_2m(void)
+{
+	return true; /* nested paging walks the host's long-mode format: 2 MiB pages always exist */
+}
+
+static uint32_t pick_asid(uint16_t tag)
+{
+	uint32_t usable = svm.asids - 1 < 64 ? svm.asids - 1 : 63;
+
+	return 1 + (tag - 1u) % usable;
+}
+
+/* VMCB segment attributes: type, S, DPL, P in bits 7:0; AVL, L, DB, G in 11:8. */
+#define ATTR_CODE64 0xa9b
+#define ATTR_DATA 0xc93
+#define ATTR_TSS64_BUSY 0x08b
+
+static void set_seg(struct vmcb_seg *s, uint16_t sel, uint16_t attrib, uint32_t limit, uint64_t base)
+{
+	*s = (struct vmcb_seg){ sel, attrib, limit, base };
+}
+
+static void setup_guest(struct vmcb_save *g, const struct vcpu_boot_state *s)
+{
+	set_seg(&g->cs, s->cs, ATTR_CODE64, 0xffffffff, 0);
+	set_seg(&g->ds, s->ds, ATTR_DATA, 0xffffffff, 0);
+	g->es = g->ss = g->fs = g->gs = g->ds;
+	set_seg(&g->tr, s->tr, ATTR_TSS64_BUSY, s->tr_limit, s->tr_base);
+	set_seg(&g->gdtr, 0, 0, s->gdt_limit, s->gdt_base);
+	set_seg(&g->idtr, 0, 0, 0, 0);
+	set_seg(&g->ldtr, 0, 0, 0, 0);
+	g->cpl = 0;
+	g->efer = s->efer | EFER_SVME_BIT; /* VMRUN requires it; guests read it as clear */
+	g->cr0 = s->cr0;
+	g->cr3 = s->cr3;
+	g->cr4 = s->cr4;
+	g->dr7 = 0x400;
+	g->dr6 = 0xffff0ff0;
+	g->rflags = s->rflags | 2;
+	g->rip = s->rip;
+	g->rsp = s->rsp;
+	g->g_pat = 0x0007040600070406ULL;
+}
+
+static struct virt_vcpu *svm_vcpu_create(paddr_t npt_root, uint16_t tag, const struct vcpu_boot_state *s,
+					 char *why, size_t n)
+{
+	paddr_t page = zeroed(0, 0), vmcb = zeroed(0, 0);
+	struct svm_vcpu *v = (struct svm_vcpu *)page;
+	struct vmcb_control *c;
+
+	_Static_assert(sizeof(struct svm_vcpu) <= FRAME_SIZE, "a vCPU fits one frame");
+	if (page == FRAME_NONE || vmcb == FRAME_NONE) {
+		if (page != FRAME_NONE)
+			frame_free(page, 0, FRAME_OWNER_HV);
+		if (vmcb != FRAME_NONE)
+			frame_free(vmcb, 0, FRAME_OWNER_HV);
+		snprintf(why, n, "no frame for the VMCB");
+		return NULL;
+	}
+	v->vmcb = (struct vmcb *)vmcb;
+	v->vcpu.tag = tag;
+	v->vcpu.priv = v;
+	v->vcpu.gprs.r[GPR_RDI] = s->rdi;
+	v->asid = pick_asid(tag);
+	v->flush = true;
+	c = &v->vmcb->control;
+	c->intercept3 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_CPUID |
+			INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_TASK_SWITCH |
+			INTERCEPT_SHUTDOWN;
+	c->intercept4 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
+			INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT | INTERCEPT_MONITOR |
+			INTERCEPT_MWAIT | INTERCEPT_XSETBV;
+	c->iopm_base_pa = iopm;
+	c->msrpm_base_pa = msrpm;
+	c->asid = v->asid;
+	c->v_intr = V_INTR_MASKING;
+	c->np_enable = NP_ENABLE;
+	c->n_cr3 = npt_root;
+	setup_guest(&v->vmcb->save, s);
+	return &v->vcpu;
+}
+
+static void svm_flush_npt(struct virt_vcpu *vc)
+{
+	((struct svm_vcpu *)vc->priv)->flush = true;
+}
+
+static void svm_vcpu_destroy(struct virt_vcpu *vc)
+{
+	struct svm_vcpu *v = vc->priv;
+
+	/* the next vCPU on this ASID flushes anyway: it is not the owner */
+	if (asid_owner[v->asid] == v)
+		asid_owner[v->asid] = NULL;
+	frame_free((paddr_t)v->vmcb, 0, FRAME_OWNER_HV);
+	frame_free((paddr_t)v, 0, FRAME_OWNER_HV);
+}
+
+static void svm_run(struct virt_vcpu *vc, struct virt_exit *e)
+{
+	struct svm_vcpu *v = vc->priv;
+	struct vmcb *vmcb = v->vmcb;
+
+	if (asid_owner[v->asid] != v) {
+		asid_owner[v->asid] = v;
+		v->flush = true;
+	}
+	vmcb->control.tlb_control = !v->flush ? TLB_CONTROL_NONE
+				    : (svm.features & SVM_FEAT_FLUSH_BY_ASID) ? TLB_CONTROL_FLUSH_ASID
+									      : TLB_CONTROL_FLUSH_ALL;
+	v->flush = false;
+	vmcb->control.clean_bits = 0; /* emhv rewrites what it changes; nothing is cached */
+	vmcb->save.rax = vc->gprs.r[GPR_RAX];
+	vmcb->save.cr2 = vc->cr2;
+	svm_enter((uint64_t)vmcb, &vc->gprs, host_state);
+	vc->gprs.r[GPR_RAX] = vmcb->save.rax;
+	vc->cr2 = vmcb->save.cr2;
+	/* an event cut short by the exit (say, a nested page fault while delivering it) goes in again */
+	vmcb->control.event_inj = (vmcb->control.exit_int_info & EVENTINJ_VALID) ? vmcb->control.exit_int_info : 0;
+	svm_decode_exit(v, e);
+}
+
+static uint64_t svm_get(struct virt_vcpu *vc, enum virt_reg r)
+{
+	struct vmcb_save *g = &((struct svm_vcpu *)vc->priv)->vmcb->save;
+
+	switch (r) {
+	case VREG_RSP: return g->rsp;
+	case VREG_RIP: return g->rip;
+	case VREG_RFLAGS: return g->rflags;
+	case VREG_CR0: return g->cr0;
+	case VREG_CR3: return g->cr3;
+	case VREG_CR4: return g->cr4;
+	case VREG_EFER: return g->efer & ~EFER_SVME_BIT;
+	case VREG_FS_BASE: return g->fs.base;
+	case VREG_GS_BASE: return g->gs.base;
+	case VREG_PAT: return g->g_pat;
+	case VREG_SYSENTER_CS: return g->sysenter_cs;
+	case VREG_SYSENTER_ESP: return g->sysenter_esp;
+	case VREG_SYSENTER_EIP: return g->sysenter_eip;
+	case VREG_CPL: return g->cpl;
+	default: return 0;
+	}
+}
+
+static void svm_set(struct virt_vcpu *vc, enum virt_reg r, uint64_t val)
+{
+	struct vmcb_save *g = &((struct svm_vcpu *)vc->priv)->vmcb->save;
+
+	switch (r) {
+	case VREG_RSP: g->rsp = val; break;
+	case VREG_RIP: g->rip = val; break;
+	case VREG_RFLAGS: g->rflags = val; break;
+	case VREG_CR0: g->cr0 = val; break;
+	case VREG_CR3: g->cr3 = val; break;
+	case VREG_CR4: g->cr4 = val; break;
+	case VREG_EFER: g->efer = val | EFER_SVME_BIT; break;
+	case VREG_FS_BASE: g->fs.base = val; break;
+	case VREG_GS_BASE: g->gs.base = val; break;
+	case VREG_PAT: g->g_pat = val; break;
+	case VREG_SYSENTER_CS: g->sysenter_cs = val; break;
+	case VREG_SYSENTER_ESP: g->sysenter_esp = val; break;
+	case VREG_SYSENTER_EIP: g->sysenter_eip = val; break;
+	default: break;
+	}
+}
+
+static void svm_advance_rip(struct virt_vcpu *vc)
+{
+	struct svm_vcpu *v = vc->priv;
+
+	v->vmcb->save.rip += v->insn_len;
+	v->vmcb->control.interrupt_shadow = 0;
+}
+
+static void svm_inject_exception(struct virt_vcpu *vc, uint8_t vector, bool has_error, uint32_t error)
+{
+	struct svm_vcpu *v = vc->priv;
+
+	v->vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | vector |
+				     (has_error ? EVENTINJ_ERROR_VALID | ((uint64_t)error << 32) : 0);
+}
+
+const struct virt_backend svm_backend = {
+	.name = "AMD-V with NPT",
+	.npt_format = &npt_format_npt,
+	.npt_2m = svm_has_2m,
+	.probe = svm_probe,
+	.enable_cpu = svm_enable_cpu,
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_destroy = svm_vcpu_destroy,
+	.run = svm_run,
+	.get = svm_get,
+	.set = svm_set,
+	.advance_rip = svm_advance_rip,
+	.inject_exception = svm_inject_exception,
+	.flush_npt = svm_flush_npt,
+};

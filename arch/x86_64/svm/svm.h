@@ -1,0 +1,27 @@
+/* The AMD-V backend's private state, shared by its files only. */
+#ifndef ARCH_X86_64_SVM_SVM_H
+#define ARCH_X86_64_SVM_SVM_H
+
+#include <stdint.h>
+#include <arch/x86_64/virt.h>
+#include "svm_hw.h"
+
+struct svm_caps {
+	uint32_t features; /* CPUID 0x8000000A EDX */
+	uint32_t asids;	   /* number of ASIDs, ASID 0 being the host's */
+};
+extern struct svm_caps svm;
+
+struct svm_vcpu {
+	struct virt_vcpu vcpu;
+	struct vmcb *vmcb; /* one page, also its physical address */
+	uint32_t asid;
+	uint8_t insn_len;  /* of the instruction behind the last exit; 0 when unknown */
+	bool flush;	   /* flush this ASID's translations at the next VMRUN */
+};
+
+void svm_enter(uint64_t vmcb_pa, struct vcpu_gprs *g, uint64_t host_state_pa);
+/* Fill e from the VMCB after #VMEXIT. */
+void svm_decode_exit(struct svm_vcpu *v, struct virt_exit *e);
+
+#endif
