@@ -1,6 +1,7 @@
 /* VM exit handling: one handler per normalized exit kind, from a table. */
 #include <stdio.h>
 #include "guest_cpu.h"
+#include "guest_insn.h"
 #include "hypercall.h"
 #include "stats.h"
 #include "vm_exit.h"
@@ -169,9 +170,33 @@ static bool cr0_valid(uint64_t v)
 	return !(v >> 32) && (v & CR0_PG) && (v & CR0_PE) && !((v & CR0_NW) && !(v & CR0_CD));
 }
 
+/* Without the CPU's decoding (e->cr.gpr == CR_GPR_UNKNOWN), read the instruction; 0 or -1. */
+static int decode_cr_write(struct vm *vm, struct virt_exit *e, uint64_t *next_rip)
+{
+	uint64_t rip = be()->get(vm->vcpu, VREG_RIP);
+	struct mov_cr m;
+
+	*next_rip = 0;
+	if (e->cr.gpr != CR_GPR_UNKNOWN)
+		return 0;
+	if (guest_decode_mov_cr(vm, rip, be()->get(vm->vcpu, VREG_CR3), &m) || m.cr != e->cr.cr)
+		return -1;
+	e->cr.gpr = m.gpr;
+	e->cr.value = m.gpr == GPR_RSP ? be()->get(vm->vcpu, VREG_RSP) : *gpr(vm, m.gpr);
+	*next_rip = rip + m.len;
+	return 0;
+}
+
 static enum exit_action on_cr_write(struct vm *vm, struct virt_exit *e)
 {
-	uint64_t v = e->cr.value;
+	uint64_t v, next_rip;
+
+	if (decode_cr_write(vm, e, &next_rip)) {
+		vm_stop(vm, VM_STOPPED, "cannot decode the write to CR%u at RIP 0x%llx", e->cr.cr,
+			(unsigned long long)be()->get(vm->vcpu, VREG_RIP));
+		return EXIT_STOP;
+	}
+	v = e->cr.value;
 
 	if (e->cr.cr == 0) {
 		if (!cr0_valid(v)) /* paging stays on in long mode; reserved bits stay clear */
@@ -182,7 +207,10 @@ static enum exit_action on_cr_write(struct vm *vm, struct virt_exit *e)
 			return inject(vm, VEC_GP, true);
 		be()->set(vm->vcpu, VREG_CR4, v);
 	}
-	return done(vm);
+	if (!next_rip)
+		return done(vm);
+	be()->set(vm->vcpu, VREG_RIP, next_rip);
+	return EXIT_RESUME;
 }
 
 static enum exit_action on_ud(struct vm *vm, struct virt_exit *e)

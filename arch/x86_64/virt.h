@@ -51,7 +51,7 @@ struct virt_exit {
 		} npf;
 		struct {
 			uint8_t cr;
-			uint8_t gpr; /* register number in ModRM order */
+			uint8_t gpr; /* register number in ModRM order; CR_GPR_UNKNOWN: the core decodes */
 			uint64_t value;
 		} cr;
 		struct {
@@ -63,6 +63,8 @@ struct virt_exit {
 	char why[128]; /* VEXIT_INVALID / VEXIT_UNHANDLED: in words */
 	uint8_t grew;  /* set by the core: a growth fault served (1: 4 KiB, 2: 2 MiB) */
 };
+
+#define CR_GPR_UNKNOWN 0xff
 
 /* General-purpose registers in ModRM order; rsp is kept by the backend (VREG_RSP). */
 struct vcpu_gprs {

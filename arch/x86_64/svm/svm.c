@@ -139,6 +139,8 @@ static struct virt_vcpu *svm_vcpu_create(paddr_t npt_root, uint16_t tag, const s
 	v->asid = pick_asid(tag);
 	v->flush = true;
 	c = &v->vmcb->control;
+	/* CR4 writes: VMXE, OSXSAVE and reserved bits are the hypervisor's to refuse */
+	c->cr_intercepts = INTERCEPT_CR_WRITE(4);
 	c->intercept3 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_CPUID |
 			INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_TASK_SWITCH |
 			INTERCEPT_SHUTDOWN;

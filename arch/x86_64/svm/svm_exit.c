@@ -15,6 +15,7 @@ struct exit_desc {
 };
 
 static const struct exit_desc exits[] = {
+	{ SVM_EXIT_CR4_WRITE, "CR4 write", VEXIT_CR_WRITE, 0 },
 	{ SVM_EXIT_INTR, "physical interrupt", VEXIT_EXTINT, 0 },
 	{ SVM_EXIT_NMI, "NMI", VEXIT_EXTINT, 0 },
 	{ SVM_EXIT_SMI, "SMI", VEXIT_EXTINT, 0 },
@@ -107,6 +108,17 @@ void svm_decode_exit(struct svm_vcpu *v, struct virt_exit *e)
 	case VEXIT_MSR_READ:
 		e->kind = c->exit_info1 ? VEXIT_MSR_WRITE : VEXIT_MSR_READ;
 		e->msr.index = (uint32_t)v->vcpu.gprs.r[GPR_RCX];
+		break;
+	case VEXIT_CR_WRITE:
+		e->cr.cr = 4;
+		/* without decode assists the core reads the instruction itself */
+		e->cr.gpr = (c->exit_info1 & CR_INFO_VALID) && (svm.features & SVM_FEAT_NRIPS)
+				    ? CR_INFO_GPR(c->exit_info1)
+				    : CR_GPR_UNKNOWN;
+		if (e->cr.gpr != CR_GPR_UNKNOWN)
+			e->cr.value = e->cr.gpr == GPR_RSP ? v->vmcb->save.rsp : v->vcpu.gprs.r[e->cr.gpr];
+		else
+			v->insn_len = 0;
 		break;
 	case VEXIT_NPF:
 		e->npf.gpa = c->exit_info2;

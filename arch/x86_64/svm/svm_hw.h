@@ -13,6 +13,9 @@
 #define SVM_FEAT_FLUSH_BY_ASID (1u << 6)
 #define SVM_FEAT_DECODE_ASSISTS (1u << 7)
 
+/* CR intercepts (VMCB offset 0x00): reads in bits 15:0, writes in 31:16 */
+#define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
+
 /* Intercept vector 3 (VMCB offset 0x0c) */
 #define INTERCEPT_INTR (1u << 0)
 #define INTERCEPT_NMI (1u << 1)
@@ -51,6 +54,7 @@
 
 /* Exit codes */
 enum svm_exit {
+	SVM_EXIT_CR4_WRITE = 0x14,
 	SVM_EXIT_INTR = 0x60,
 	SVM_EXIT_NMI = 0x61,
 	SVM_EXIT_SMI = 0x62,
@@ -86,6 +90,10 @@ enum svm_exit {
 #define IOIO_REP (1u << 3)
 #define IOIO_SIZE_SHIFT 4 /* bits 4..6: 8, 16, 32 bits */
 #define IOIO_PORT(i) ((uint16_t)((i) >> 16))
+
+/* CR access exit information 1 with decode assists */
+#define CR_INFO_VALID (1ULL << 63)
+#define CR_INFO_GPR(i) ((uint8_t)((i) & 15))
 
 /* NPF exit information 1 (a page-fault error code) */
 #define NPF_PRESENT (1ULL << 0)
