@@ -71,9 +71,10 @@ static int mem_stats(void)
 		const struct vm *vm = vm_slot(i);
 
 		if (vm->state != VM_FREE)
-			mprintf("vm %d %-16s %10llu frames backed, %llu frames of nested tables\n", vm->id,
-				vm->name, (unsigned long long)(vm->mem.backed / FRAME_SIZE),
-				(unsigned long long)vm_mem_table_frames(&vm->mem));
+			mprintf("vm %d %-16s %10llu frames backed, %llu frames of nested tables, %llu spare\n",
+				vm->id, vm->name, (unsigned long long)(vm->mem.backed / FRAME_SIZE),
+				(unsigned long long)vm_mem_table_frames(&vm->mem),
+				(unsigned long long)vm_mem_spare_frames(&vm->mem));
 	}
 	show_frames("firmware usable:", bm->usable_frames);
 	mprintf("frame metadata: %d bytes per 4 KiB frame, %s at 0x%llx\n", FRAME_META_ENTRY_BYTES,

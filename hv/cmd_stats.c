@@ -29,7 +29,7 @@ int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 			mprintf("%-16s %12llu %16llu %12llu\n", stats_exit_name(k), (unsigned long long)s->exits[k],
 				(unsigned long long)s->exit_tsc[k], avg(s->exit_tsc[k], s->exits[k]));
 	for (int k = 0; k < STAT_GROW_KINDS; k++)
-		mprintf("growth %s: %llu faults, %llu tsc/fault, %llu tsc/fault without zeroing\n", grow_names[k],
+		mprintf("growth %s: %llu faults, %llu tsc/fault, %llu tsc/fault without zeroing (VM exit to VM entry)\n", grow_names[k],
 			(unsigned long long)s->grow[k], avg(s->grow_tsc[k], s->grow[k]),
 			avg(s->grow_tsc[k] - s->grow_zero_tsc[k], s->grow[k]));
 	mprintf("io to ports without a device: %llu\n", (unsigned long long)s->io_unclaimed);

@@ -124,10 +124,11 @@ static int vm_info_cmd(struct cmd_ctx *ctx, int argc, char **argv)
 	mprintf("image:   %s\n", vm->image);
 	mprintf("state:   %s\n", vm_state_name(vm->state));
 	mprintf("reason:  %s\n", vm->reason[0] ? vm->reason : "-");
-	mprintf("memory:  %s, min %s, max %s, backed %s, nested tables %llu frames, 2 MiB growth %s\n",
+	mprintf("memory:  %s, min %s, max %s, backed %s, nested tables %llu frames, %llu spare frames, "
+		"2 MiB growth %s\n",
 		vm->mem.mode == VM_MEM_STATIC ? "static" : "elastic", sz(a, vm->mem.min), sz(b, vm->mem.max),
 		sz(c, vm->mem.backed), (unsigned long long)vm_mem_table_frames(&vm->mem),
-		vm->mem.grow_2m ? "on" : "off");
+		(unsigned long long)vm_mem_spare_frames(&vm->mem), vm->mem.grow_2m ? "on" : "off");
 	mprintf("growth:  %llu faults served with 4 KiB, %llu with 2 MiB\n", (unsigned long long)vm->mem.faults_4k,
 		(unsigned long long)vm->mem.faults_2m);
 	if (vm->state == VM_WAITING_MEM)
@@ -195,7 +196,7 @@ static int vm_destroy_cmd(struct cmd_ctx *ctx, const char *key)
 	if (!vm)
 		return -1;
 	id = vm->id;
-	frames = vm->mem.backed / FRAME_SIZE + vm_mem_table_frames(&vm->mem);
+	frames = vm->mem.backed / FRAME_SIZE + vm_mem_table_frames(&vm->mem) + vm_mem_spare_frames(&vm->mem);
 	snprintf(name, sizeof(name), "%s", vm->name);
 	sched_forget(vm);
 	vm_destroy(vm);

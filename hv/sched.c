@@ -37,46 +37,58 @@ void sched_forget(struct vm *vm)
 		fpu_owner = NULL;
 }
 
-static void account(struct vm *vm, const struct virt_exit *e, uint64_t exit_tsc, uint64_t zero_tsc)
-{
-	uint64_t cost = rdtsc() - exit_tsc;
+/* An exit being measured: from its VM exit to the next VM entry (or, when the slice ends, to the end of its handling). */
+struct pending {
+	bool valid;
+	enum virt_exit_kind kind;
+	uint8_t grew;
+	uint64_t exit_tsc, zero_tsc;
+};
 
-	hv_stats.exits[e->kind]++;
-	hv_stats.exit_tsc[e->kind] += cost;
-	if (e->grew) {
-		int k = e->grew == 2 ? STAT_GROW_2M : STAT_GROW_4K;
+static void account(struct pending *p, uint64_t until)
+{
+	uint64_t cost = until - p->exit_tsc;
+
+	if (!p->valid)
+		return;
+	p->valid = false;
+	hv_stats.exits[p->kind]++;
+	hv_stats.exit_tsc[p->kind] += cost;
+	if (p->grew) {
+		int k = p->grew == 2 ? STAT_GROW_2M : STAT_GROW_4K;
 
 		hv_stats.grow[k]++;
 		hv_stats.grow_tsc[k] += cost;
-		hv_stats.grow_zero_tsc[k] += vm->mem.zero_tsc - zero_tsc;
+		hv_stats.grow_zero_tsc[k] += p->zero_tsc;
 	}
-	vm->exits++;
 }
 
 static void run_slice(struct vm *vm)
 {
 	const struct virt_backend *b = virt_get();
+	struct virt_vcpu *vc = vm->vcpu;
 	uint64_t end = rdtsc() + tsc_hz() / 1000000 * SLICE_US;
+	struct pending p = { .valid = false };
 	struct virt_exit e;
 
 	fpu_switch(vm);
-	vm->vcpu->timer_ticks = tsc_hz() / 1000000 * TIMER_US;
+	vc->timer_ticks = tsc_hz() / 1000000 * TIMER_US;
 	while (vm->state == VM_RUNNING) {
-		uint64_t t_entry, t_exit, zero;
+		uint64_t zero = vm->mem.zero_tsc;
 		enum exit_action a;
 
 		irq_disable();
-		t_entry = rdtsc();
-		b->run(vm->vcpu, &e);
-		t_exit = rdtsc();
-		vm->guest_tsc += t_exit - t_entry;
-		zero = vm->mem.zero_tsc;
+		b->run(vc, &e);
+		account(&p, vc->entry_tsc);
+		vm->guest_tsc += vc->exit_tsc - vc->entry_tsc;
+		vm->exits++;
 		a = vm_handle_exit(vm, &e);
-		account(vm, &e, t_exit, zero);
+		p = (struct pending){ true, e.kind, e.grew, vc->exit_tsc, vm->mem.zero_tsc - zero };
 		irq_enable(); /* a pending host interrupt is taken here */
-		if (a != EXIT_RESUME || t_exit > end)
+		if (a != EXIT_RESUME || vc->exit_tsc > end)
 			break;
 	}
+	account(&p, rdtsc());
 }
 
 /* The next VM to run after the last one, round robin; parked VMs retry their fault. */

@@ -10,7 +10,7 @@ enum { STAT_GROW_4K, STAT_GROW_2M, STAT_GROW_KINDS };
 
 struct hv_stats {
 	uint64_t exits[VEXIT_NKINDS];
-	uint64_t exit_tsc[VEXIT_NKINDS]; /* ticks from VM exit to the end of its handling */
+	uint64_t exit_tsc[VEXIT_NKINDS]; /* ticks from VM exit to the next VM entry */
 	uint64_t grow[STAT_GROW_KINDS];
 	uint64_t grow_tsc[STAT_GROW_KINDS];  /* ticks per growth exit, zeroing included */
 	uint64_t grow_zero_tsc[STAT_GROW_KINDS]; /* of which zeroing the frame */

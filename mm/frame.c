@@ -399,17 +399,18 @@ int frame_reserve(paddr_t start, paddr_t end, unsigned owner)
 	return 0;
 }
 
-paddr_t frame_alloc(unsigned order, unsigned owner)
+/* Take a free block of 2^order frames off the lists (splitting a larger one); its index, or -1. */
+static int64_t take_block(unsigned order, unsigned owner)
 {
 	uint32_t avail;
 	unsigned k;
 	uint64_t i;
 
 	if (!fa.ready || order > FRAME_MAX_ORDER || owner >= FRAME_MAX_OWNERS)
-		return FRAME_NONE;
+		return -1;
 	avail = fa.nonempty >> order;
 	if (!avail)
-		return FRAME_NONE;
+		return -1;
 	k = order + (unsigned)__builtin_ctz(avail);
 	i = fa.head[k];
 	list_del(i);
@@ -417,10 +418,30 @@ paddr_t frame_alloc(unsigned order, unsigned owner)
 		k--;
 		list_push(i + (1ULL << k), k);
 	}
-	fa.meta[i] = mk_alloc(order, owner);
 	fa.free -= 1ULL << order;
 	fa.owner_frames[owner] += 1ULL << order;
-	return idx_to_pa(i);
+	return (int64_t)i;
+}
+
+paddr_t frame_alloc(unsigned order, unsigned owner)
+{
+	int64_t i = take_block(order, owner);
+
+	if (i < 0)
+		return FRAME_NONE;
+	fa.meta[i] = mk_alloc(order, owner);
+	return idx_to_pa((uint64_t)i);
+}
+
+paddr_t frame_alloc_frames(unsigned order, unsigned owner)
+{
+	int64_t i = take_block(order, owner);
+
+	if (i < 0)
+		return FRAME_NONE;
+	for (uint64_t f = 0; f < 1ULL << order; f++)
+		fa.meta[(uint64_t)i + f] = mk_alloc(0, owner);
+	return idx_to_pa((uint64_t)i);
 }
 
 /* Is pa the head of an allocated block of this order and owner? Its index, or -err. */

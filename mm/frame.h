@@ -83,6 +83,12 @@ int frame_reserve(paddr_t start, paddr_t end, unsigned owner);
 
 /* Allocate one naturally aligned block of 2^order frames for owner; FRAME_NONE when none. */
 paddr_t frame_alloc(unsigned order, unsigned owner);
+/*
+ * Take 2^order contiguous frames in one step but hand them out as 2^order
+ * separate 4 KiB blocks, each freed on its own with frame_free(pa, 0, owner)
+ * (cheaper than 2^order calls of frame_alloc(0)). The first frame, or FRAME_NONE.
+ */
+paddr_t frame_alloc_frames(unsigned order, unsigned owner);
 
 /*
  * Free a block returned by frame_alloc() (or a 4 KiB frame of frame_reserve())

@@ -129,6 +129,7 @@ static paddr_t table_alloc(struct npt *t)
 
 static void table_free(struct npt *t, paddr_t table)
 {
+	t->hint_pt = FRAME_NONE;
 	t->ops.free_table(t->ops.ctx, table);
 	t->tables--;
 }
@@ -215,11 +216,13 @@ int npt_init(struct npt *t, const struct npt_format *fmt, const struct npt_ops *
 	if (!t)
 		return -NPT_EINVAL;
 	t->root = FRAME_NONE;
+	t->hint_pt = FRAME_NONE;
 	t->tables = 0;
 	t->mapped = 0;
 	t->fmt = NULL;
 	if (!fmt || !fmt->make_table || !fmt->make_leaf || !fmt->present || !fmt->is_leaf ||
-	    !fmt->addr || !fmt->rights || !fmt->set_rights || (fmt->rights_need & ~NPT_RWX))
+	    !fmt->addr || !fmt->rights || !fmt->set_rights || (fmt->rights_need & ~NPT_RWX) ||
+	    !fmt->addr_mask || (fmt->addr_mask & 0xfff))
 		return -NPT_EINVAL;
 	if (!ops || !ops->alloc_table || !ops->free_table)
 		return -NPT_EINVAL;
@@ -272,7 +275,7 @@ static int check_map(const struct npt *t, uint64_t gpa, paddr_t pa, unsigned lev
 	if ((gpa & mask) || gpa >= NPT_GPA_LIMIT || (pa & mask))
 		return -NPT_EINVAL;
 	/* pa must fit the format's address field. */
-	if (t->fmt->addr(t->fmt->make_leaf(pa, rights, level)) != pa)
+	if (pa & ~t->fmt->addr_mask)
 		return -NPT_EINVAL;
 	return 0;
 }
@@ -298,10 +301,20 @@ int npt_map(struct npt *t, uint64_t gpa, paddr_t pa, unsigned level, unsigned ri
 	err = check_map(t, gpa, pa, level, rights);
 	if (err)
 		return err;
+	if (level == NPT_LEVEL_4K && t->hint_pt != FRAME_NONE && (gpa & ~(NPT_SIZE_2M - 1)) == t->hint_base) {
+		e = entry_ptr(t->hint_pt, gpa, NPT_LEVEL_4K);
+		if (present(t, *e))
+			return -NPT_EEXIST;
+		goto set;
+	}
 	err = make_path(t, gpa, level, &p);
 	if (err)
 		return err;
 	e = p.e[level];
+	if (level == NPT_LEVEL_4K) {
+		t->hint_base = gpa & ~(NPT_SIZE_2M - 1);
+		t->hint_pt = t->fmt->addr(*p.e[NPT_LEVEL_2M]);
+	}
 	if (present(t, *e)) {
 		if (is_leaf(t, *e, level))
 			return -NPT_EEXIST;
@@ -309,6 +322,7 @@ int npt_map(struct npt *t, uint64_t gpa, paddr_t pa, unsigned level, unsigned ri
 		if (err)
 			return err;
 	}
+set:
 	*e = t->fmt->make_leaf(pa, rights, level);
 	t->mapped += level_size(level);
 	return 0;

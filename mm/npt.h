@@ -52,6 +52,7 @@ struct npt_format {
 	uint64_t (*set_rights)(uint64_t e, unsigned rights, unsigned level);
 	uint64_t accessed, dirty;                          /* A/D bit masks in a leaf, 0 when the format has none */
 	unsigned rights_need;                              /* NPT_R/W/X every rights must include (0: none) */
+	uint64_t addr_mask;                                /* the address bits an entry holds */
 };
 
 extern const struct npt_format npt_format_ept;
@@ -71,6 +72,10 @@ struct npt {
 	paddr_t root;
 	uint64_t tables;   /* table frames in use, the root included */
 	uint64_t mapped;   /* bytes mapped by leaves */
+	/* The page table of the last 4 KiB map, so that the next one in the same 2 MiB skips the walk
+	 * (growth faults come in runs); dropped whenever any table is freed. */
+	uint64_t hint_base;
+	paddr_t hint_pt;
 };
 
 /* Called for each leaf removed by npt_destroy(). */

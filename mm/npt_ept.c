@@ -62,6 +62,7 @@ const struct npt_format npt_format_ept = {
 	.present = ept_present,
 	.is_leaf = ept_is_leaf,
 	.addr = ept_addr,
+	.addr_mask = 0x000ffffffffff000ULL,
 	.rights = ept_rights,
 	.set_rights = ept_set_rights,
 	.accessed = EPT_ACCESSED,

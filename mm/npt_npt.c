@@ -71,6 +71,7 @@ const struct npt_format npt_format_npt = {
 	.present = npt_present,
 	.is_leaf = npt_is_leaf,
 	.addr = npt_addr,
+	.addr_mask = 0x000ffffffffff000ULL,
 	.rights = npt_rights,
 	.set_rights = npt_set_rights,
 	.accessed = NPTE_ACCESSED,

@@ -23,10 +23,28 @@ static paddr_t alloc(unsigned order, unsigned owner)
 	return pa;
 }
 
+/* A 4 KiB frame for m: from its spares, refilled in one step, else one by one. */
+static paddr_t alloc_4k(struct vm_mem *m)
+{
+	paddr_t pa;
+
+	if (!m->spare_n) {
+		pa = frame_alloc_frames(VM_MEM_SPARE_ORDER, m->owner);
+		if (pa == FRAME_NONE)
+			return alloc(FRAME_ORDER_4K, m->owner);
+		m->spare = pa;
+		m->spare_n = 1u << VM_MEM_SPARE_ORDER;
+	}
+	pa = m->spare;
+	m->spare += FRAME_SIZE;
+	m->spare_n--;
+	return pa;
+}
+
 static paddr_t table_alloc(void *ctx)
 {
 	struct vm_mem *m = ctx;
-	paddr_t pa = alloc(FRAME_ORDER_4K, m->owner);
+	paddr_t pa = alloc_4k(m);
 
 	if (pa != FRAME_NONE)
 		memset((void *)pa, 0, FRAME_SIZE);
@@ -59,7 +77,7 @@ static int back(struct vm_mem *m, uint64_t gpa, unsigned level)
 	int r;
 
 	if (pa == FRAME_NONE) {
-		pa = alloc(order, m->owner);
+		pa = level == NPT_LEVEL_2M ? alloc(order, m->owner) : alloc_4k(m);
 		if (pa == FRAME_NONE)
 			return -NPT_ENOMEM;
 		t0 = rdtsc();
@@ -151,6 +169,8 @@ void vm_mem_release(struct vm_mem *m)
 		npt_destroy(&m->npt, leaf_free, m);
 	m->npt.root = 0;
 	m->backed = 0;
+	for (; m->spare_n; m->spare_n--, m->spare += FRAME_SIZE)
+		frame_free(m->spare, FRAME_ORDER_4K, m->owner);
 }
 
 bool vm_mem_in_ram(const struct vm_mem *m, uint64_t gpa, uint64_t len)

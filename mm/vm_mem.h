@@ -17,7 +17,12 @@ struct vm_mem {
 	uint64_t backed;    /* bytes of RAM backed */
 	uint64_t faults_4k, faults_2m;
 	uint64_t zero_tsc;  /* TSC ticks spent zeroing frames for faults */
+	paddr_t spare;	    /* next of spare_n frames taken from the pool in one step, not yet used */
+	unsigned spare_n;
 };
+
+/* 4 KiB frames are taken from the pool 2^VM_MEM_SPARE_ORDER at a time (they are the VM's meanwhile). */
+#define VM_MEM_SPARE_ORDER 4
 
 enum vm_fault_result {
 	VM_FAULT_MAPPED,  /* a frame was mapped: resume the vCPU */
@@ -47,5 +52,10 @@ int vm_mem_write(struct vm_mem *m, uint64_t gpa, const void *src, uint64_t len);
 bool vm_mem_in_ram(const struct vm_mem *m, uint64_t gpa, uint64_t len);
 /* Frames used for the nested tables. */
 uint64_t vm_mem_table_frames(const struct vm_mem *m);
+/* Frames the VM holds for its next 4 KiB faults and tables. */
+static inline uint64_t vm_mem_spare_frames(const struct vm_mem *m)
+{
+	return m->spare_n;
+}
 
 #endif

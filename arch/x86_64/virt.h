@@ -89,6 +89,7 @@ struct vcpu_boot_state {
 struct virt_vcpu {
 	struct vcpu_gprs gprs;
 	uint64_t cr2;
+	uint64_t entry_tsc, exit_tsc; /* TSC just before the last VM entry and just after its exit */
 	uint64_t timer_ticks; /* exit with VEXIT_TIMER after about this many TSC ticks (if the backend can) */
 	uint16_t tag;	      /* VPID / ASID, non-zero */
 	void *priv;   /* the backend's own state */

@@ -280,6 +280,33 @@ static void test_transfer(void **state)
 	assert_identity();
 }
 
+static void test_alloc_frames(void **state)
+{
+	paddr_t lo = 0x100000000ULL, a;
+	struct snap s0, s1;
+
+	(void)state;
+	span_init(lo, lo + 4 * MIB);
+	assert_int_equal(frame_add_free(lo, lo + 4 * MIB), 0);
+	take_snap(&s0);
+	a = frame_alloc_frames(4, 9);
+	assert_int_equal(a, lo);
+	assert_int_equal(frame_owner_frames(9), 16);
+	assert_identity();
+	/* sixteen separate 4 KiB blocks: not one of order 4 */
+	assert_int_equal(frame_free(a, 4, 9), -FRAME_EORDER);
+	for (int i = 15; i >= 0; i--)
+		assert_int_equal(frame_free(a + (paddr_t)i * FRAME_SIZE, 0, 9), 0);
+	assert_identity();
+	take_snap(&s1);
+	assert_snap_eq(&s0, &s1); /* and they merge back into the original block */
+	assert_int_equal(frame_alloc_frames(FRAME_MAX_ORDER, 9), FRAME_NONE);
+	assert_int_equal(frame_alloc_frames(FRAME_MAX_ORDER + 1, 9), FRAME_NONE);
+	assert_int_equal(frame_alloc_frames(0, FRAME_MAX_OWNERS), FRAME_NONE);
+	take_snap(&s1);
+	assert_snap_eq(&s0, &s1);
+}
+
 static void test_coalesce_any_order(void **state)
 {
 	paddr_t lo = 0x140000000ULL;
@@ -818,6 +845,7 @@ int main(void)
 		cmocka_unit_test(test_meta_and_init),
 		cmocka_unit_test(test_alloc_free_basic),
 		cmocka_unit_test(test_transfer),
+		cmocka_unit_test(test_alloc_frames),
 		cmocka_unit_test(test_coalesce_any_order),
 		cmocka_unit_test(test_every_order),
 		cmocka_unit_test(test_exhaustion),

@@ -189,7 +189,9 @@ static void svm_run(struct virt_vcpu *vc, struct virt_exit *e)
 	vmcb->control.clean_bits = 0; /* emhv rewrites what it changes; nothing is cached */
 	vmcb->save.rax = vc->gprs.r[GPR_RAX];
 	vmcb->save.cr2 = vc->cr2;
+	vc->entry_tsc = rdtsc();
 	svm_enter((uint64_t)vmcb, &vc->gprs, host_state);
+	vc->exit_tsc = rdtsc();
 	vc->gprs.r[GPR_RAX] = vmcb->save.rax;
 	vc->cr2 = vmcb->save.cr2;
 	/* an event cut short by the exit (say, a nested page fault while delivering it) goes in again */

@@ -428,7 +428,9 @@ static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
 	}
 	if (read_cr2() != vc->cr2)
 		write_cr2(vc->cr2);
+	vc->entry_tsc = rdtsc();
 	r = vmx_enter(&vc->gprs, v->launched);
+	vc->exit_tsc = rdtsc();
 	vc->cr2 = read_cr2();
 	if (r) {
 		vmx_decode_entry_failure(r, e);
