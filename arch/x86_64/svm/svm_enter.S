@@ -9,6 +9,7 @@
  *
  * void svm_enter(uint64_t vmcb_pa, struct vcpu_gprs *g, uint64_t host_state_pa)
  */
+#include "../vcpu_gprs.inc"
 	.text
 	.globl svm_enter
 	.type svm_enter, @function
@@ -28,36 +29,13 @@ svm_enter:
 	vmsave
 	mov	(%rsp), %rax
 	vmload
-	mov	0x08(%rsi), %rcx
-	mov	0x10(%rsi), %rdx
-	mov	0x18(%rsi), %rbx
-	mov	0x28(%rsi), %rbp
 	mov	0x38(%rsi), %rdi
-	mov	0x40(%rsi), %r8
-	mov	0x48(%rsi), %r9
-	mov	0x50(%rsi), %r10
-	mov	0x58(%rsi), %r11
-	mov	0x60(%rsi), %r12
-	mov	0x68(%rsi), %r13
-	mov	0x70(%rsi), %r14
-	mov	0x78(%rsi), %r15
+	GPRS_LOAD %rsi
 	mov	0x30(%rsi), %rsi
 	vmrun
 	push	%rdi
 	mov	16(%rsp), %rdi
-	mov	%rcx, 0x08(%rdi)
-	mov	%rdx, 0x10(%rdi)
-	mov	%rbx, 0x18(%rdi)
-	mov	%rbp, 0x28(%rdi)
-	mov	%rsi, 0x30(%rdi)
-	mov	%r8, 0x40(%rdi)
-	mov	%r9, 0x48(%rdi)
-	mov	%r10, 0x50(%rdi)
-	mov	%r11, 0x58(%rdi)
-	mov	%r12, 0x60(%rdi)
-	mov	%r13, 0x68(%rdi)
-	mov	%r14, 0x70(%rdi)
-	mov	%r15, 0x78(%rdi)
+	GPRS_SAVE %rdi
 	pop	%rax
 	mov	%rax, 0x38(%rdi)
 	mov	(%rsp), %rax
