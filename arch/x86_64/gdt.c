@@ -15,10 +15,7 @@ static uint64_t tss_low(uint64_t base, uint32_t limit)
 
 static void load_gdt(struct percpu *c)
 {
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) gdtr = { sizeof(c->gdt) - 1, (uint64_t)c->gdt };
+	struct x86_dtr gdtr = { sizeof(c->gdt) - 1, (uint64_t)c->gdt };
 
 	__asm__ volatile("lgdt %0\n\t"
 			 "pushq %1\n\t"

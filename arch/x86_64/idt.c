@@ -5,21 +5,11 @@
 #include "cpu.h"
 #include <hv/console.h>
 
-struct idt_gate {
-	uint16_t off0;
-	uint16_t sel;
-	uint8_t ist;
-	uint8_t type;
-	uint16_t off1;
-	uint32_t off2;
-	uint32_t reserved;
-} __attribute__((packed));
-_Static_assert(sizeof(struct idt_gate) == 16, "IDT gate layout (SDM 6.14.1)");
 
 extern const uint64_t isr_table[TRAP_STUBS];
 extern char __image_start[], __image_end[], boot_stack_bottom[], boot_stack_top[];
 
-static struct idt_gate idt[256] __attribute__((aligned(16)));
+static struct x86_gate idt[256] __attribute__((aligned(16)));
 static irq_handler_fn handlers[256];
 
 static const char *const exception_names[32] = {
@@ -34,20 +24,12 @@ static const char *const exception_names[32] = {
 
 static void set_gate(unsigned v, uint64_t fn, unsigned ist)
 {
-	idt[v].off0 = fn & 0xffff;
-	idt[v].sel = GDT_CODE;
-	idt[v].ist = ist;
-	idt[v].type = 0x8e; /* present, DPL 0, 64-bit interrupt gate */
-	idt[v].off1 = (fn >> 16) & 0xffff;
-	idt[v].off2 = fn >> 32;
+	idt[v] = x86_interrupt_gate(fn, GDT_CODE, (uint8_t)ist);
 }
 
 void trap_init(void)
 {
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint64_t)idt };
+	struct x86_dtr idtr = { sizeof(idt) - 1, (uint64_t)idt };
 	unsigned v;
 
 	percpu_init_boot();

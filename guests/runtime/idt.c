@@ -4,25 +4,7 @@
 #include "internal.h"
 
 #define IDT_VECTORS 32
-#define GATE_INTR   0x8e /* present, DPL 0, 64-bit interrupt gate */
 #define VEC_PF	    14
-
-struct idt_gate {
-	uint16_t off_lo;
-	uint16_t sel;
-	uint8_t ist;
-	uint8_t type;
-	uint16_t off_mid;
-	uint32_t off_hi;
-	uint32_t zero;
-} __attribute__((packed));
-_Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gate layout");
-
-struct idt_ptr {
-	uint16_t limit;
-	uint64_t base;
-} __attribute__((packed));
-_Static_assert(sizeof(struct idt_ptr) == 10, "IDTR operand layout");
 
 /* What idt_stubs.S pushes, lowest address first. */
 struct trap_frame {
@@ -36,24 +18,15 @@ _Static_assert(sizeof(struct trap_frame) == 22 * 8, "trap frame matches idt_stub
 extern const uint64_t idt_stubs[IDT_VECTORS];
 void idt_dispatch(struct trap_frame *f);
 
-static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
+static struct x86_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
 
 void idt_init(void)
 {
-	struct idt_ptr p = {sizeof(idt) - 1, (uint64_t)idt};
+	struct x86_dtr p = {sizeof(idt) - 1, (uint64_t)idt};
 	int v;
 
-	for (v = 0; v < IDT_VECTORS; v++) {
-		uint64_t a = idt_stubs[v];
-
-		idt[v] = (struct idt_gate){
-		    .off_lo = (uint16_t)a,
-		    .sel = EMHV_GUEST_CS,
-		    .type = GATE_INTR,
-		    .off_mid = (uint16_t)(a >> 16),
-		    .off_hi = (uint32_t)(a >> 32),
-		};
-	}
+	for (v = 0; v < IDT_VECTORS; v++)
+		idt[v] = x86_interrupt_gate(idt_stubs[v], EMHV_GUEST_CS, 0);
 	asm volatile("lidt %0" : : "m"(p));
 }
 

@@ -149,15 +149,10 @@ static void vmx_load(struct vmx_vcpu *v)
 	}
 }
 
-struct dtr {
-	uint16_t limit;
-	uint64_t base;
-} __attribute__((packed));
-
 static void setup_host_state(void)
 {
 	struct percpu *c = this_cpu();
-	struct dtr idtr;
+	struct x86_dtr idtr;
 
 	__asm__ volatile("sidt %0" : "=m"(idtr));
 	vmwrite(VMCS_HOST_CR0, read_cr0());
