@@ -179,3 +179,14 @@ char *format_size(char *buf, unsigned len, uint64_t bytes)
 			 (unsigned long long)((bytes % scale) * 10 / scale), units[u]);
 	return buf;
 }
+
+int is_name(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!(*s == '_' || *s == '-' || *s == '.' || (*s >= '0' && *s <= '9') ||
+		      ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z')))
+			return 0;
+	return 1;
+}

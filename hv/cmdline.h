@@ -29,6 +29,9 @@ int parse_uint(const char *s, uint64_t *out, const char **why);
  */
 int parse_size(const char *s, uint64_t *out, const char **why);
 
+/* Is s a name: one or more letters, digits, '_', '-' or '.' (VM names, result names)? */
+int is_name(const char *s);
+
 /* Format bytes as a short human size ("512 KiB", "1.5 GiB") into buf. */
 char *format_size(char *buf, unsigned len, uint64_t bytes);
 

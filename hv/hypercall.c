@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include "cmdline.h"
 #include "console.h"
 #include "hypercall.h"
 
@@ -34,9 +35,8 @@ static int64_t hc_info(struct vm *vm, const uint64_t *a)
 
 	if (!a[1])
 		return -EMHV_EINVAL;
-	if (!vm_mem_in_ram(&vm->mem, a[0], a[1]))
-		return -EMHV_EFAULT;
-	if (vm_mem_write(&vm->mem, a[0], &info, n))
+	/* the whole buffer must be RAM, though at most sizeof(info) bytes are written */
+	if (!vm_mem_in_ram(&vm->mem, a[0], a[1]) || vm_mem_write(&vm->mem, a[0], &info, n))
 		return -EMHV_EFAULT;
 	return (int64_t)n;
 }
@@ -46,7 +46,7 @@ static int64_t copy_in(struct vm *vm, char *buf, uint64_t gpa, uint64_t len, uin
 {
 	if (len > max)
 		return -EMHV_EINVAL;
-	if (!vm_mem_in_ram(&vm->mem, gpa, len) || vm_mem_read(&vm->mem, buf, gpa, len))
+	if (vm_mem_read(&vm->mem, buf, gpa, len))
 		return -EMHV_EFAULT;
 	buf[len] = 0;
 	return 0;
@@ -69,15 +69,6 @@ static int64_t hc_log(struct vm *vm, const uint64_t *a)
 	return 0;
 }
 
-static bool result_name_ok(const char *s)
-{
-	for (; *s; s++)
-		if (!(*s == '_' || *s == '-' || *s == '.' || (*s >= '0' && *s <= '9') ||
-		      ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z')))
-			return false;
-	return true;
-}
-
 static int64_t hc_result(struct vm *vm, const uint64_t *a)
 {
 	char name[EMHV_RESULT_NAME_MAX + 1];
@@ -89,7 +80,7 @@ static int64_t hc_result(struct vm *vm, const uint64_t *a)
 	r = copy_in(vm, name, a[0], a[1], EMHV_RESULT_NAME_MAX);
 	if (r)
 		return r;
-	if (strlen(name) != a[1] || !result_name_ok(name))
+	if (strlen(name) != a[1] || !is_name(name))
 		return -EMHV_EINVAL;
 	for (i = 0; i < vm->nresults && strcmp(vm->results[i].name, name); i++)
 		;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cmdline.h"
 #include "console.h"
 #include "hv.h"
 #include "vm.h"
@@ -80,18 +81,14 @@ void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...)
 
 static int check_name(const char *name, char *why, size_t n)
 {
-	size_t len = strlen(name);
-
-	if (!len || len >= EMHV_VM_NAME_MAX) {
+	if (!*name || strlen(name) >= EMHV_VM_NAME_MAX) {
 		snprintf(why, n, "VM name '%s' must have 1 to %d characters", name, EMHV_VM_NAME_MAX - 1);
 		return -1;
 	}
-	for (size_t i = 0; i < len; i++)
-		if (!(name[i] == '-' || name[i] == '_' || name[i] == '.' || (name[i] >= '0' && name[i] <= '9') ||
-		      ((name[i] | 0x20) >= 'a' && (name[i] | 0x20) <= 'z'))) {
-			snprintf(why, n, "VM name '%s': only letters, digits, '-', '_' and '.'", name);
-			return -1;
-		}
+	if (!is_name(name)) {
+		snprintf(why, n, "VM name '%s': only letters, digits, '-', '_' and '.'", name);
+		return -1;
+	}
 	if (name[0] >= '0' && name[0] <= '9') {
 		snprintf(why, n, "VM name '%s' must not start with a digit (digits name VM ids)", name);
 		return -1;

@@ -513,6 +513,19 @@ static void test_format_parse_roundtrip(void **state)
 	}
 }
 
+static void test_is_name(void **state)
+{
+	(void)state;
+	assert_true(is_name("a"));
+	assert_true(is_name("memtouch-2_b.v1"));
+	assert_true(is_name("touch_tsc"));
+	assert_false(is_name(""));
+	assert_false(is_name("a b"));
+	assert_false(is_name("a/b"));
+	assert_false(is_name("x="));
+	assert_false(is_name("caf\xc3\xa9"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -533,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_size_byte_suffixes),
 		cmocka_unit_test(test_size_limits),
 		cmocka_unit_test(test_size_errors),
+		cmocka_unit_test(test_is_name),
 		cmocka_unit_test(test_size_agrees_with_uint),
 		cmocka_unit_test(test_format_exact),
 		cmocka_unit_test(test_format_fraction),
