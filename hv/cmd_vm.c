@@ -26,6 +26,17 @@ static int parse_bound(struct cmd_ctx *ctx, const char *key, const char *val, ui
 	return 0;
 }
 
+/* If arg is "key=VALUE", *val points at VALUE. */
+static bool key_is(const char *arg, const char *key, const char **val)
+{
+	size_t n = strlen(key);
+
+	if (strncmp(arg, key, n) || arg[n] != '=')
+		return false;
+	*val = arg + n + 1;
+	return true;
+}
+
 static int vm_create_cmd(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	char *guest_argv[EMHV_BOOT_MAX_ARGS + 1];
@@ -35,37 +46,29 @@ static int vm_create_cmd(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vm *vm;
 
 	for (int i = 1; i < argc; i++) {
-		char *eq = strchr(argv[i], '=');
-		const char *val = eq ? eq + 1 : "";
-		size_t klen = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+		const char *val;
 
-		if (klen == 5 && !strncmp(argv[i], "image", 5)) {
+		if (key_is(argv[i], "image", &val)) {
 			c.image = val;
-		} else if (klen == 3 && !strncmp(argv[i], "min", 3)) {
+		} else if (key_is(argv[i], "min", &val)) {
 			if (parse_bound(ctx, "min", val, &c.min))
 				return -1;
 			have_min = true;
-		} else if (klen == 3 && !strncmp(argv[i], "max", 3)) {
+		} else if (key_is(argv[i], "max", &val)) {
 			if (parse_bound(ctx, "max", val, &c.max))
 				return -1;
 			have_max = true;
-		} else if (klen == 4 && !strncmp(argv[i], "mode", 4)) {
-			if (!strcmp(val, "elastic"))
-				c.mode = VM_MEM_ELASTIC;
-			else if (!strcmp(val, "static"))
-				c.mode = VM_MEM_STATIC;
-			else
+		} else if (key_is(argv[i], "mode", &val)) {
+			if (strcmp(val, "elastic") && strcmp(val, "static"))
 				return cmd_error(ctx, "vm create: mode='%s': elastic or static", val);
-		} else if (klen == 4 && !strncmp(argv[i], "grow", 4)) {
-			if (!strcmp(val, "2m"))
-				c.no_2m = false;
-			else if (!strcmp(val, "4k"))
-				c.no_2m = true;
-			else
+			c.mode = strcmp(val, "static") ? VM_MEM_ELASTIC : VM_MEM_STATIC;
+		} else if (key_is(argv[i], "grow", &val)) {
+			if (strcmp(val, "2m") && strcmp(val, "4k"))
 				return cmd_error(ctx, "vm create: grow='%s': 2m or 4k", val);
+			c.no_2m = !strcmp(val, "4k");
+		} else if (c.argc == EMHV_BOOT_MAX_ARGS) {
+			return cmd_error(ctx, "vm create: more than %d guest arguments", EMHV_BOOT_MAX_ARGS);
 		} else {
-			if (c.argc == EMHV_BOOT_MAX_ARGS)
-				return cmd_error(ctx, "vm create: more than %d guest arguments", EMHV_BOOT_MAX_ARGS);
 			guest_argv[c.argc++] = argv[i];
 		}
 	}
@@ -230,6 +233,7 @@ static uint64_t print_console(struct vm *vm, uint64_t from)
 	return to;
 }
 
+/* What 'vm console -f' follows: a VM by id, and how far its console has been printed. */
 static struct {
 	int id;
 	uint64_t pos;
@@ -237,18 +241,17 @@ static struct {
 
 static bool follow(void *ctx)
 {
-	struct vm *vm = vm_find(ctx);
+	struct vm *vm = vm_slot(following.id - 1);
 
 	(void)ctx;
-	if (!vm || vm->id != following.id)
-		return false;
+	if (vm->id != following.id || vm->state == VM_FREE)
+		return false; /* destroyed meanwhile */
 	following.pos = print_console(vm, following.pos);
 	return true;
 }
 
 static int vm_console_cmd(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static char key[EMHV_VM_NAME_MAX];
 	struct vm *vm = lookup(ctx, "console", argv[0]);
 
 	if (!vm)
@@ -259,9 +262,8 @@ static int vm_console_cmd(struct cmd_ctx *ctx, int argc, char **argv)
 	if (argc == 2) {
 		if (ctx->origin)
 			return cmd_error(ctx, "vm console -f: only at the console");
-		snprintf(key, sizeof(key), "%d", vm->id);
 		following.id = vm->id;
-		monitor_follow(follow, key);
+		monitor_follow(follow, NULL);
 	}
 	return 0;
 }

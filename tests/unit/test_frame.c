@@ -200,6 +200,14 @@ static void test_meta_and_init(void **state)
 	assert_int_equal(frame_check(), 0);
 }
 
+/* A 4 MiB span of free RAM at lo; its snapshot in s0. */
+static void free_span_4m(paddr_t lo, struct snap *s0)
+{
+	span_init(lo, lo + 4 * MIB);
+	assert_int_equal(frame_add_free(lo, lo + 4 * MIB), 0);
+	take_snap(s0);
+}
+
 static void test_alloc_free_basic(void **state)
 {
 	paddr_t lo = 0x100000000ULL, a, b, c, d;
@@ -207,9 +215,7 @@ static void test_alloc_free_basic(void **state)
 	struct frame_stats st;
 
 	(void)state;
-	span_init(lo, lo + 4 * MIB);
-	assert_int_equal(frame_add_free(lo, lo + 4 * MIB), 0);
-	take_snap(&s0);
+	free_span_4m(lo, &s0);
 	assert_int_equal(s0.st.owned, 1024);
 	assert_int_equal(s0.st.free, 1024);
 	assert_int_equal(s0.st.free_blocks[10], 1);
@@ -255,9 +261,7 @@ static void test_transfer(void **state)
 	struct snap s0, s1;
 
 	(void)state;
-	span_init(lo, lo + 4 * MIB);
-	assert_int_equal(frame_add_free(lo, lo + 4 * MIB), 0);
-	take_snap(&s0);
+	free_span_4m(lo, &s0);
 	a = frame_alloc(FRAME_ORDER_2M, FRAME_OWNER_HV);
 	assert_int_equal(frame_transfer(a, FRAME_ORDER_2M, FRAME_OWNER_HV, 5), 0);
 	assert_int_equal(frame_owner_frames(FRAME_OWNER_HV), 0);
@@ -286,9 +290,7 @@ static void test_alloc_frames(void **state)
 	struct snap s0, s1;
 
 	(void)state;
-	span_init(lo, lo + 4 * MIB);
-	assert_int_equal(frame_add_free(lo, lo + 4 * MIB), 0);
-	take_snap(&s0);
+	free_span_4m(lo, &s0);
 	a = frame_alloc_frames(4, 9);
 	assert_int_equal(a, lo);
 	assert_int_equal(frame_owner_frames(9), 16);

@@ -397,11 +397,10 @@ static void vmx_inject_exception(struct virt_vcpu *vc, uint8_t vector, bool has_
 }
 
 /* An event cut short by the exit (say, an EPT violation while delivering it) goes in again (SDM 28.2.4). */
-static void reinject_vectoring(struct vmx_vcpu *v)
+static void reinject_vectoring(void)
 {
 	uint64_t info = vmread(VMCS_IDT_VECTORING_INFO);
 
-	(void)v;
 	if (!(info & INTR_INFO_VALID))
 		return;
 	vmwrite(VMCS_ENTRY_INTR_INFO, info & ~(1ULL << 12));
@@ -432,7 +431,7 @@ static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
 		return;
 	}
 	v->launched = 1;
-	reinject_vectoring(v);
+	reinject_vectoring();
 	vmx_decode_exit(vc, e);
 }
 
