@@ -7,7 +7,6 @@
  */
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/timer.h"
-#include "mm/frame.h"
 #include "mm/zero_cache.h"
 #include "monitor.h"
 #include "sched.h"
@@ -91,24 +90,14 @@ static void run_slice(struct vm *vm)
 	account(&p, rdtsc());
 }
 
-/* The next VM to run after the last one, round robin; parked VMs retry their fault. */
+/* The next VM to run after the last one, round robin; parked VMs retry their fault (cheap when the pool is dry). */
 static struct vm *pick(void)
 {
-	struct frame_stats st;
-	bool have_free = false, checked = false;
-
 	for (int i = 0; i < VM_MAX; i++) {
 		struct vm *vm = vm_slot((next_slot + i) % VM_MAX);
 
-		if (vm->state == VM_WAITING_MEM) {
-			if (!checked) {
-				frame_get_stats(&st);
-				have_free = st.free > 0;
-				checked = true;
-			}
-			if (!have_free || !vm_retry_memory(vm))
-				continue;
-		}
+		if (vm->state == VM_WAITING_MEM && !vm_retry_memory(vm))
+			continue;
 		if (vm->state == VM_RUNNING) {
 			next_slot = (next_slot + i + 1) % VM_MAX;
 			return vm;

@@ -120,6 +120,7 @@ int vm_mem_init(struct vm_mem *m, uint8_t owner, uint64_t min, uint64_t max, enu
 		const struct npt_format *fmt, bool allow_2m, char *why, size_t n)
 {
 	struct npt_ops ops = { table_alloc, table_free, m };
+	uint64_t backed_at_start = mode == VM_MEM_STATIC ? max : min;
 	struct frame_stats st;
 
 	memset(m, 0, sizeof(*m));
@@ -132,10 +133,10 @@ int vm_mem_init(struct vm_mem *m, uint8_t owner, uint64_t min, uint64_t max, enu
 		snprintf(why, n, "no frame for the nested page table");
 		return -1;
 	}
-	if (back_range(m, mode == VM_MEM_STATIC ? max : min)) {
+	if (back_range(m, backed_at_start)) {
 		frame_get_stats(&st);
 		snprintf(why, n, "the pool cannot back %llu KiB (%llu KiB free)",
-			 (unsigned long long)((mode == VM_MEM_STATIC ? max : min) >> 10),
+			 (unsigned long long)(backed_at_start >> 10),
 			 (unsigned long long)((st.free * FRAME_SIZE) >> 10));
 		vm_mem_release(m);
 		return -1;
