@@ -1,4 +1,4 @@
-/* Monitor command 'mem': memory accounting, the firmware's map, and a write/verify check. */
+/* Monitor command 'mem': memory accounting, the firmware's map, a write/read check, a recount of every frame. */
 #include <string.h>
 #include "commands.h"
 #include "console.h"
@@ -46,18 +46,19 @@ static void show_free_blocks(const struct frame_stats *st)
 	mprintf("\n");
 }
 
-static int mem_stats(void)
+int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct boot_mem_info *bm = boot_mem_info();
 	struct frame_stats st;
 	char sz[24];
 
+	(void)ctx, (void)argc, (void)argv;
 	frame_get_stats(&st);
 	show_frames("owned:", st.owned);
 	show_frames("free:", st.free);
 	show_frames("hypervisor:", st.hv);
 	show_frames("vms:", st.vms);
-	mprintf("identity:    free + hypervisor + vms = %llu, owned = %llu (%s)\n",
+	mprintf("identity:    free + hypervisor + vms = %llu, owned = %llu (%s; 'mem verify' recounts the frames)\n",
 		(unsigned long long)(st.free + st.hv + st.vms), (unsigned long long)st.owned,
 		st.free + st.hv + st.vms == st.owned ? "holds" : "BROKEN");
 	mprintf("largest free block: %s\n",
@@ -82,11 +83,12 @@ static int mem_stats(void)
 	return 0;
 }
 
-static int mem_map(void)
+int cmd_mem_map(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct bootinfo *bi = hv_bootinfo();
 	uint32_t i;
 
+	(void)ctx, (void)argc, (void)argv;
 	mprintf("%-18s %-18s %10s  %-13s %s\n", "start", "end", "pages", "type", "attributes");
 	for (i = 0; i < bi->mmap_count; i++) {
 		const struct bootinfo_mmap_entry *e = &bi->mmap[i];
@@ -147,8 +149,9 @@ static uint64_t check_pattern(paddr_t pa, int order, int write)
 	return bad;
 }
 
-static int mem_check(struct cmd_ctx *ctx, const char *arg)
+int cmd_mem_check(struct cmd_ctx *ctx, int argc, char **argv)
 {
+	const char *arg = argv[0];
 	static paddr_t blk[CHECK_MAX_BLOCKS];
 	static int ord[CHECK_MAX_BLOCKS];
 	struct frame_stats st;
@@ -157,6 +160,7 @@ static int mem_check(struct cmd_ctx *ctx, const char *arg)
 	char sz[24];
 	int n, i;
 
+	(void)argc;
 	if (parse_size(arg, &bytes, &why))
 		return cmd_error(ctx, "mem check: '%s': %s", arg, why);
 	frames = (bytes + FRAME_SIZE - 1) / FRAME_SIZE;
@@ -182,11 +186,12 @@ static int mem_check(struct cmd_ctx *ctx, const char *arg)
 }
 
 /* How much pre-zeroed memory to hold for growth faults (a multiple of 2 MiB). */
-static int mem_zero_cache(struct cmd_ctx *ctx, const char *arg)
+int cmd_mem_zero_cache(struct cmd_ctx *ctx, int argc, char **argv)
 {
+	const char *arg = argv[0], *why;
 	uint64_t bytes;
-	const char *why;
 
+	(void)argc;
 	if (parse_size(arg, &bytes, &why))
 		return cmd_error(ctx, "mem zero-cache: '%s': %s", arg, why);
 	if (bytes % (2 << 20) || bytes / (2 << 20) > ZERO_CACHE_MAX_BLOCKS)
@@ -198,18 +203,42 @@ static int mem_zero_cache(struct cmd_ctx *ctx, const char *arg)
 	return 0;
 }
 
-int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv)
+/*
+ * Recount every frame from the allocator's metadata (not from its counters,
+ * which move in pairs and so always agree), and each VM's RAM and tables
+ * from its nested page tables; print every difference. Tests run it after
+ * every scenario.
+ */
+int cmd_mem_verify(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	if (argc == 0)
-		return mem_stats();
-	if (!strcmp(argv[0], "map") && argc == 1)
-		return mem_map();
-	if (!strcmp(argv[0], "check") && argc == 2)
-		return mem_check(ctx, argv[1]);
-	if (!strcmp(argv[0], "check"))
-		return cmd_error(ctx, "mem check: needs a SIZE");
-	if (!strcmp(argv[0], "zero-cache") && argc == 2)
-		return mem_zero_cache(ctx, argv[1]);
-	return cmd_error(ctx, "mem: unknown subcommand '%s' (usage: mem [map | check SIZE | zero-cache SIZE])",
-			 argv[0]);
+	struct frame_stats st;
+	int err = frame_check(), bad = 0;
+	char why[192];
+
+	(void)argc, (void)argv;
+	frame_get_stats(&st);
+	if (err) {
+		mprintf("mem verify: frame metadata: %s\n", frame_strerror(err));
+		bad++;
+	} else {
+		uint64_t vms = 0;
+
+		for (unsigned o = 1; o < FRAME_MAX_OWNERS; o++)
+			vms += frame_counted_frames(o);
+		mprintf("mem verify: frame metadata: %llu frames owned: %llu free, %llu hypervisor, %llu vms, as "
+			"counted\n", (unsigned long long)st.owned, (unsigned long long)st.free,
+			(unsigned long long)frame_counted_frames(FRAME_OWNER_HV), (unsigned long long)vms);
+	}
+	for (int i = 0; i < VM_MAX; i++) {
+		struct vm *vm = vm_slot(i);
+
+		if (vm->state == VM_FREE)
+			continue;
+		bad += vm_mem_verify(&vm->mem, why, sizeof(why)) != 0;
+		mprintf("mem verify: vm %d (%s): %s\n", vm->id, vm->name, why);
+	}
+	if (bad)
+		return cmd_error(ctx, "mem verify: %d difference%s found", bad, bad == 1 ? "" : "s");
+	mprintf("mem verify: ok\n");
+	return 0;
 }

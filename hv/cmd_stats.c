@@ -4,6 +4,8 @@
 #include "commands.h"
 #include "console.h"
 #include "stats.h"
+#include "vm_exit.h"
+#include "arch/x86_64/nmi.h"
 
 static unsigned long long avg(uint64_t sum, uint64_t n)
 {
@@ -34,5 +36,11 @@ int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 			avg(s->grow_tsc[k] - s->grow_zero_tsc[k], s->grow[k]));
 	mprintf("io to ports without a device: %llu\n", (unsigned long long)s->io_unclaimed);
 	mprintf("msr accesses answered with #GP: %llu\n", (unsigned long long)s->msr_gp);
+	mprintf("mmio accesses emulated: %llu\n", (unsigned long long)s->mmio);
+	for (int k = 0; k < VINSN_NKINDS; k++)
+		if (s->insn[k])
+			mprintf("instruction %s: %llu\n", vm_exit_insn_name(k), (unsigned long long)s->insn[k]);
+	mprintf("nmis taken by the host: %llu, machine checks: %llu\n", (unsigned long long)nmi_count(),
+		(unsigned long long)mce_count());
 	return 0;
 }

@@ -12,24 +12,50 @@
 
 #include "hv.h"
 
+/* One entry: usage and help on one line, or on two when the usage is long. */
+static void help_line(const char *prefix, const struct command *c)
+{
+	char usage[160];
+
+	snprintf(usage, sizeof(usage), "%s%s%s%s%s", prefix, *prefix ? " " : "", c->name, *c->args ? " " : "",
+		 c->args);
+	if (strlen(usage) <= 24)
+		mprintf("  %-24s %s\n", usage, c->help);
+	else
+		mprintf("  %s\n  %-24s %s\n", usage, "", c->help);
+}
+
 int cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	unsigned i;
+	const struct command *table = commands, *c = NULL;
+	unsigned n = command_count;
+	char prefix[48] = "";
 
-	for (i = 0; i < command_count; i++) {
-		const struct command *c = &commands[i];
-		char usage[48];
-
-		if (argc && strcmp(argv[0], c->name))
-			continue;
-		snprintf(usage, sizeof(usage), "%s %s", c->name, c->args);
-		mprintf("  %-24s %s\n", usage, c->help);
-		if (argc)
-			return 0;
+	if (!argc) {
+		for (unsigned i = 0; i < command_count; i++)
+			help_line("", &commands[i]);
+		mprintf("sizes take K, M, G or T suffixes (powers of 1024); 'help COMMAND' shows its subcommands\n");
+		return 0;
 	}
-	if (argc)
-		return cmd_error(ctx, "help: unknown command '%s'", argv[0]);
-	mprintf("sizes take K, M, G or T suffixes (powers of 1024)\n");
+	for (int i = 0; i < argc; i++) {
+		if (i) {
+			size_t len = strlen(prefix);
+
+			snprintf(prefix + len, sizeof(prefix) - len, "%s%s", len ? " " : "", c->name);
+		}
+		c = table ? monitor_find(table, n, argv[i]) : NULL;
+		if (!c)
+			return cmd_error(ctx, "help: unknown command '%s%s%s'", prefix, *prefix ? " " : "", argv[i]);
+		table = c->subs;
+		n = c->nsubs;
+	}
+	help_line(prefix, c);
+	if (*prefix)
+		snprintf(prefix + strlen(prefix), sizeof(prefix) - strlen(prefix), " %s", c->name);
+	else
+		snprintf(prefix, sizeof(prefix), "%s", c->name);
+	for (unsigned i = 0; i < c->nsubs; i++)
+		help_line(prefix, &c->subs[i]);
 	return 0;
 }
 

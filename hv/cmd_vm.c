@@ -1,4 +1,4 @@
-/* Monitor commands 'vm ...' (create, list, info, start, pause, resume, stop, destroy, console, send). */
+/* Monitor commands 'vm ...' (create, list, info, start, pause, resume, stop, destroy, console, log, send). */
 #include <stdio.h>
 #include <string.h>
 #include "cmdline.h"
@@ -37,7 +37,7 @@ static bool key_is(const char *arg, const char *key, const char **val)
 	return true;
 }
 
-static int vm_create_cmd(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_vm_create(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	char *guest_argv[EMHV_BOOT_MAX_ARGS + 1];
 	struct vm_config c = { .name = argv[0], .mode = VM_MEM_ELASTIC };
@@ -93,7 +93,7 @@ static void list_line(const struct vm *vm)
 		(unsigned long long)vm->mem.faults_4k, (unsigned long long)vm->mem.faults_2m);
 }
 
-static int vm_list_cmd(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_vm_list(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	(void)ctx;
 	(void)argc;
@@ -115,7 +115,7 @@ static struct vm *lookup(struct cmd_ctx *ctx, const char *cmd, const char *key)
 	return vm;
 }
 
-static int vm_info_cmd(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_vm_info(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct vm *vm = lookup(ctx, "info", argv[0]);
 	char a[24], b[24], c[24];
@@ -137,6 +137,7 @@ static int vm_info_cmd(struct cmd_ctx *ctx, int argc, char **argv)
 	if (vm->state == VM_WAITING_MEM)
 		mprintf("waiting: for a frame at guest-physical 0x%llx\n", (unsigned long long)vm->wait_gpa);
 	mprintf("exits:   %llu\n", (unsigned long long)vm->exits);
+	mprintf("log:     %llu bytes from the guest ('vm log %s')\n", (unsigned long long)vm->log_head, vm->name);
 	mprintf("guest tsc: %llu\n", (unsigned long long)vm->guest_tsc);
 	for (int i = 0; i < vm->nresults; i++)
 		mprintf("result %s = %lld\n", vm->results[i].name, (long long)vm->results[i].value);
@@ -177,10 +178,29 @@ static int vm_transition_cmd(struct cmd_ctx *ctx, const char *cmd, const char *k
 	return cmd_error(ctx, "vm: unknown subcommand '%s'", cmd);
 }
 
-static int vm_stop_cmd(struct cmd_ctx *ctx, const char *key)
+int cmd_vm_start(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = lookup(ctx, "stop", key);
+	(void)argc;
+	return vm_transition_cmd(ctx, "start", argv[0]);
+}
 
+int cmd_vm_pause(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	return vm_transition_cmd(ctx, "pause", argv[0]);
+}
+
+int cmd_vm_resume(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	return vm_transition_cmd(ctx, "resume", argv[0]);
+}
+
+int cmd_vm_stop(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct vm *vm = lookup(ctx, "stop", argv[0]);
+
+	(void)argc;
 	if (!vm)
 		return -1;
 	if (vm->state == VM_EXITED || vm->state == VM_STOPPED)
@@ -189,37 +209,41 @@ static int vm_stop_cmd(struct cmd_ctx *ctx, const char *key)
 	return 0;
 }
 
-static int vm_destroy_cmd(struct cmd_ctx *ctx, const char *key)
+int cmd_vm_destroy(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = lookup(ctx, "destroy", key);
+	struct vm *vm = lookup(ctx, "destroy", argv[0]);
 	uint64_t frames;
 	int id;
-	char name[EMHV_VM_NAME_MAX];
+	char name[EMHV_VM_NAME_MAX], why[160];
 
+	(void)argc;
 	if (!vm)
 		return -1;
 	id = vm->id;
 	frames = vm->mem.backed / FRAME_SIZE + vm_mem_table_frames(&vm->mem) + vm_mem_spare_frames(&vm->mem);
 	snprintf(name, sizeof(name), "%s", vm->name);
-	sched_forget(vm);
-	vm_destroy(vm);
+	if (vm_destroy(vm, why, sizeof(why)))
+		return cmd_error(ctx, "vm destroy %s: %s", name, why);
 	mprintf("vm %d (%s) destroyed: %llu frames back in the pool\n", id, name, (unsigned long long)frames);
 	return 0;
 }
 
-/* Print console bytes [from, to) of the ring: printable ASCII and newlines. */
-static uint64_t print_console(struct vm *vm, uint64_t from)
+/*
+ * Print bytes [from, head) of a ring of size bytes: printable ASCII and
+ * newlines; what the ring no longer holds is said, not silently skipped.
+ */
+static uint64_t print_ring(const uint8_t *ring, uint64_t size, uint64_t head, uint64_t from)
 {
-	uint64_t to = vm->con_head;
+	uint64_t to = head;
 	char buf[128];
 	unsigned n = 0;
 
-	if (to - from > VM_CONSOLE_BYTES) {
-		mprintf("[... %llu earlier bytes dropped]\n", (unsigned long long)(to - from - VM_CONSOLE_BYTES));
-		from = to - VM_CONSOLE_BYTES;
+	if (to - from > size) {
+		mprintf("[... %llu earlier bytes dropped]\n", (unsigned long long)(to - from - size));
+		from = to - size;
 	}
 	for (; from < to; from++) {
-		char c = (char)vm->console[from % VM_CONSOLE_BYTES];
+		char c = (char)ring[from % size];
 
 		if (c == '\r')
 			continue;
@@ -231,6 +255,11 @@ static uint64_t print_console(struct vm *vm, uint64_t from)
 	}
 	console_write(buf, n);
 	return to;
+}
+
+static uint64_t print_console(struct vm *vm, uint64_t from)
+{
+	return print_ring(vm->console, VM_CONSOLE_BYTES, vm->con_head, from);
 }
 
 /* What 'vm console -f' follows: a VM by id, and how far its console has been printed. */
@@ -250,7 +279,7 @@ static bool follow(void *ctx)
 	return true;
 }
 
-static int vm_console_cmd(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_vm_console(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct vm *vm = lookup(ctx, "console", argv[0]);
 
@@ -258,7 +287,7 @@ static int vm_console_cmd(struct cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 	if (argc == 2 && strcmp(argv[1], "-f"))
 		return cmd_error(ctx, "vm console: unknown option '%s' (usage: vm console VM [-f])", argv[1]);
-	following.pos = print_console(vm, vm->con_head > VM_CONSOLE_BYTES ? vm->con_head - VM_CONSOLE_BYTES : 0);
+	following.pos = print_console(vm, 0);
 	if (argc == 2) {
 		if (ctx->origin)
 			return cmd_error(ctx, "vm console -f: only at the console");
@@ -268,11 +297,24 @@ static int vm_console_cmd(struct cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-static int vm_send_cmd(struct cmd_ctx *ctx, const char *key, const char *text)
+int cmd_vm_log(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = lookup(ctx, "send", key);
+	struct vm *vm = lookup(ctx, "log", argv[0]);
+
+	(void)argc;
+	if (!vm)
+		return -1;
+	print_ring((const uint8_t *)vm->log, VM_LOG_BYTES, vm->log_head, 0);
+	return 0;
+}
+
+int cmd_vm_send(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct vm *vm = lookup(ctx, "send", argv[0]);
+	const char *text = argv[1];
 	unsigned n = (unsigned)strlen(text), done;
 
+	(void)argc;
 	if (!vm)
 		return -1;
 	done = vuart_input(&vm->uart, (const uint8_t *)text, n);
@@ -282,27 +324,3 @@ static int vm_send_cmd(struct cmd_ctx *ctx, const char *key, const char *text)
 	return 0;
 }
 
-int cmd_vm(struct cmd_ctx *ctx, int argc, char **argv)
-{
-	const char *sub = argv[0];
-
-	if (!strcmp(sub, "list") && argc == 1)
-		return vm_list_cmd(ctx, argc - 1, argv + 1);
-	if (!strcmp(sub, "create") && argc >= 3)
-		return vm_create_cmd(ctx, argc - 1, argv + 1);
-	if (!strcmp(sub, "info") && argc == 2)
-		return vm_info_cmd(ctx, argc - 1, argv + 1);
-	if (!strcmp(sub, "console") && (argc == 2 || argc == 3))
-		return vm_console_cmd(ctx, argc - 1, argv + 1);
-	if (!strcmp(sub, "send") && argc == 3)
-		return vm_send_cmd(ctx, argv[1], argv[2]);
-	if (!strcmp(sub, "stop") && argc == 2)
-		return vm_stop_cmd(ctx, argv[1]);
-	if (!strcmp(sub, "destroy") && argc == 2)
-		return vm_destroy_cmd(ctx, argv[1]);
-	if ((!strcmp(sub, "start") || !strcmp(sub, "pause") || !strcmp(sub, "resume")) && argc == 2)
-		return vm_transition_cmd(ctx, sub, argv[1]);
-	return cmd_error(ctx, "vm %s: unknown subcommand or wrong arguments (usage: vm create NAME image=FILE "
-			 "min=SIZE max=SIZE [mode=elastic|static] [grow=2m|4k] [ARGS...] | list | info VM | "
-			 "start|pause|resume|stop|destroy VM | console VM [-f] | send VM TEXT)", sub);
-}

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #define CMD_LINE_MAX 256 /* bytes of a line, NUL included */
-#define CMD_MAX_ARGS 16
+#define CMD_MAX_ARGS 32
 
 struct cmd_args {
 	int argc;

@@ -1,27 +1,49 @@
-/* The monitor's command table: one line per command, with its usage and help. */
+/* The monitor's command tables: one line per command or subcommand, with its usage and help. */
 #include "cmdline.h"
 #include "commands.h"
 
+static const struct command mem_cmds[] = {
+	{ "map", "", "the firmware's memory map", cmd_mem_map, 0, 0, NULL, 0 },
+	{ "check", "SIZE", "take SIZE from the pool, write and read back every word, give it back", cmd_mem_check, 1,
+	  1, NULL, 0 },
+	{ "verify", "", "recount every frame from the allocator's metadata and the VMs' nested tables",
+	  cmd_mem_verify, 0, 0, NULL, 0 },
+	{ "zero-cache", "SIZE", "hold SIZE of pre-zeroed 2 MiB blocks for growth faults", cmd_mem_zero_cache, 1, 1,
+	  NULL, 0 },
+};
+
+static const struct command vm_cmds[] = {
+	{ "create", "NAME image=FILE min=SIZE max=SIZE [mode=elastic|static] [grow=2m|4k] [ARGS...]",
+	  "load a guest from \\emhv\\: min backed at once, max the RAM it sees, ARGS for the guest", cmd_vm_create, 1,
+	  CMD_MAX_ARGS - 2, NULL, 0 },
+	{ "list", "", "every VM: state, bounds, backing, exits, growth faults", cmd_vm_list, 0, 0, NULL, 0 },
+	{ "info", "VM", "all about one VM, with why it stopped and its results", cmd_vm_info, 1, 1, NULL, 0 },
+	{ "start", "VM", "run a created VM", cmd_vm_start, 1, 1, NULL, 0 },
+	{ "pause", "VM", "stop scheduling it", cmd_vm_pause, 1, 1, NULL, 0 },
+	{ "resume", "VM", "schedule a paused VM again", cmd_vm_resume, 1, 1, NULL, 0 },
+	{ "stop", "VM", "stop it for good (its memory stays until destroy)", cmd_vm_stop, 1, 1, NULL, 0 },
+	{ "destroy", "VM", "return every frame of the VM to the pool", cmd_vm_destroy, 1, 1, NULL, 0 },
+	{ "console", "VM [-f]", "the guest's serial output; -f follows it until a key is pressed", cmd_vm_console, 1,
+	  2, NULL, 0 },
+	{ "log", "VM", "the lines the guest wrote with the log hypercall", cmd_vm_log, 1, 1, NULL, 0 },
+	{ "send", "VM TEXT", "type TEXT and Enter into the guest's serial port", cmd_vm_send, 2, 2, NULL, 0 },
+};
+
 const struct command commands[] = {
-	{ "help", "[COMMAND]", "list the commands, or show one", cmd_help, 0, 1 },
-	{ "version", "", "show the emhv version", cmd_version, 0, 0 },
-	{ "cpu", "", "show the CPU and its virtualization capabilities", cmd_cpu, 0, 0 },
-	{ "mem", "[map | check SIZE | zero-cache SIZE]",
-	  "show memory accounting; 'map': the firmware's memory map; "
-	  "'check SIZE': write and verify SIZE of free memory; "
-	  "'zero-cache SIZE': hold SIZE of pre-zeroed 2 MiB blocks for growth faults",
-	  cmd_mem, 0, 2 },
-	{ "vm", "create|list|info|start|pause|resume|stop|destroy|console|send ...",
-	  "VMs: 'vm create NAME image=FILE min=SIZE max=SIZE [mode=elastic|static] [grow=2m|4k] [ARGS...]', "
-	  "'vm list', 'vm info VM', 'vm start|pause|resume|stop|destroy VM', 'vm console VM [-f]', "
-	  "'vm send VM TEXT'",
-	  cmd_vm, 1, CMD_MAX_ARGS - 1 },
+	{ "help", "[COMMAND [SUBCOMMAND]]", "list the commands, or show one with its subcommands", cmd_help, 0, 2,
+	  NULL, 0 },
+	{ "version", "", "show the emhv version", cmd_version, 0, 0, NULL, 0 },
+	{ "cpu", "", "show the CPU and its virtualization capabilities", cmd_cpu, 0, 0, NULL, 0 },
+	{ "mem", "[SUBCOMMAND ...]", "memory accounting; subcommands: map, check, verify, zero-cache", cmd_mem, 0, 0,
+	  SUBCOMMANDS(mem_cmds) },
+	{ "vm", "SUBCOMMAND ...", "create, inspect and control VMs: create, list, info, start, ... ('help vm')", NULL,
+	  1, 1, SUBCOMMANDS(vm_cmds) },
 	{ "stats", "[reset]", "VM exits by kind with their cost in TSC ticks, growth faults; 'reset' zeroes them",
-	  cmd_stats, 0, 1 },
-	{ "log", "", "show the hypervisor log (boot messages)", cmd_log, 0, 0 },
-	{ "uptime", "", "show the time since the core started", cmd_uptime, 0, 0 },
-	{ "shutdown", "", "power the machine off", cmd_shutdown, 0, 0 },
-	{ "reboot", "", "reset the machine", cmd_reboot, 0, 0 },
+	  cmd_stats, 0, 1, NULL, 0 },
+	{ "log", "", "show the hypervisor log (the boot log, then later messages)", cmd_log, 0, 0, NULL, 0 },
+	{ "uptime", "", "show the time since the core started", cmd_uptime, 0, 0, NULL, 0 },
+	{ "shutdown", "", "power the machine off", cmd_shutdown, 0, 0, NULL, 0 },
+	{ "reboot", "", "reset the machine", cmd_reboot, 0, 0, NULL, 0 },
 };
 
 const unsigned command_count = sizeof(commands) / sizeof(commands[0]);

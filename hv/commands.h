@@ -11,8 +11,26 @@ int cmd_log(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_uptime(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_shutdown(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_reboot(struct cmd_ctx *ctx, int argc, char **argv);
-int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv);
-int cmd_vm(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv);
+
+/* mem (hv/cmd_mem.c) */
+int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_mem_map(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_mem_check(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_mem_verify(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_mem_zero_cache(struct cmd_ctx *ctx, int argc, char **argv);
+
+/* vm (hv/cmd_vm.c) */
+int cmd_vm_create(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_vm_list(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_vm_info(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_vm_start(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_vm_pause(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_vm_resume(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_vm_stop(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_vm_destroy(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_vm_console(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_vm_log(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_vm_send(struct cmd_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -24,8 +24,12 @@ int console_getc(void);
 /* Input bytes dropped: the ring was full, or the UART's FIFO overran (counted once each). */
 uint64_t console_input_dropped(void);
 
-/* The hypervisor log: everything kprintf printed, oldest lines dropped first. */
+/* The hypervisor log: the boot log kept whole, then everything kprintf printed, oldest dropped first. */
 void log_append(const char *s, size_t n);
+/* Append a line (a newline is added) to the log only: an unprompted line would cut into typing. */
+void log_line(const char *line);
+/* The boot log ends here (the monitor is up). */
+void log_boot_done(void);
 /* Call fn on the log's contents, in order, in at most two pieces. */
 void log_for_each(void (*fn)(const char *s, size_t n));
 

@@ -1,15 +1,15 @@
 /*
  * The MSRs a guest may read and write, from a table; every other MSR
- * raises #GP in the guest, as on a CPU without it. State the VMCS/VMCB holds
- * (EFER, FS/GS base, PAT, SYSENTER) goes through the backend.
+ * raises #GP in the guest, as on a CPU without it (emhv's CPUID hides the
+ * features they belong to). The state lives with the backend (VMCS, VMCB,
+ * or the per-vCPU state it switches): EFER, FS/GS base, KERNEL_GS_BASE,
+ * the SYSCALL and SYSENTER MSRs, PAT; the TSC is the host's plus the
+ * vCPU's offset, and writing it moves the offset.
  */
 #include <stddef.h>
+#include <emhv/x86_msr.h>
+#include <emhv/x86_regs.h>
 #include "guest_cpu.h"
-
-#define EFER_SCE (1ULL << 0)
-#define EFER_LME (1ULL << 8)
-#define EFER_LMA (1ULL << 10)
-#define EFER_NXE (1ULL << 11)
 
 static const struct virt_backend *be(void)
 {
@@ -19,12 +19,6 @@ static const struct virt_backend *be(void)
 static bool canonical(uint64_t a)
 {
 	return (uint64_t)(((int64_t)a << 16) >> 16) == a;
-}
-
-static int reg_read(struct virt_vcpu *v, enum virt_reg r, uint64_t *val)
-{
-	*val = be()->get(v, r);
-	return 0;
 }
 
 static int efer_write(struct virt_vcpu *v, uint64_t val)
@@ -50,21 +44,28 @@ static bool pat_valid(uint64_t val)
 	return true;
 }
 
+enum msr_check { CHECK_ANY, CHECK_CANONICAL, CHECK_PAT, CHECK_EFER, CHECK_TSC, CHECK_LOW32 };
+
 struct msr_desc {
 	uint32_t index;
-	enum virt_reg reg; /* VREG_COUNT: special */
-	enum { MSR_ANY, MSR_CANONICAL, MSR_PAT, MSR_EFER, MSR_RO } check;
+	enum virt_reg reg;
+	enum msr_check check;
 };
 
 static const struct msr_desc msrs[] = {
-	{ 0x10, VREG_COUNT, MSR_RO },			/* IA32_TIME_STAMP_COUNTER */
-	{ 0x174, VREG_SYSENTER_CS, MSR_ANY },
-	{ 0x175, VREG_SYSENTER_ESP, MSR_CANONICAL },
-	{ 0x176, VREG_SYSENTER_EIP, MSR_CANONICAL },
-	{ 0x277, VREG_PAT, MSR_PAT },
-	{ 0xc0000080, VREG_EFER, MSR_EFER },
-	{ 0xc0000100, VREG_FS_BASE, MSR_CANONICAL },
-	{ 0xc0000101, VREG_GS_BASE, MSR_CANONICAL },
+	{ MSR_IA32_TSC, VREG_TSC_OFFSET, CHECK_TSC },
+	{ MSR_IA32_SYSENTER_CS, VREG_SYSENTER_CS, CHECK_LOW32 },
+	{ MSR_IA32_SYSENTER_ESP, VREG_SYSENTER_ESP, CHECK_CANONICAL },
+	{ MSR_IA32_SYSENTER_EIP, VREG_SYSENTER_EIP, CHECK_CANONICAL },
+	{ MSR_IA32_PAT, VREG_PAT, CHECK_PAT },
+	{ MSR_EFER, VREG_EFER, CHECK_EFER },
+	{ MSR_STAR, VREG_STAR, CHECK_ANY },
+	{ MSR_LSTAR, VREG_LSTAR, CHECK_CANONICAL },
+	{ MSR_CSTAR, VREG_CSTAR, CHECK_CANONICAL },
+	{ MSR_SFMASK, VREG_SFMASK, CHECK_LOW32 },
+	{ MSR_FS_BASE, VREG_FS_BASE, CHECK_CANONICAL },
+	{ MSR_GS_BASE, VREG_GS_BASE, CHECK_CANONICAL },
+	{ MSR_KERNEL_GS_BASE, VREG_KERNEL_GS_BASE, CHECK_CANONICAL },
 };
 
 static const struct msr_desc *find(uint32_t index)
@@ -81,30 +82,36 @@ int guest_msr_read(struct virt_vcpu *v, uint32_t msr, uint64_t *val)
 
 	if (!d)
 		return -1;
-	if (d->reg == VREG_COUNT) {
-		*val = rdtsc();
-		return 0;
-	}
-	return reg_read(v, d->reg, val);
+	*val = be()->get(v, d->reg);
+	if (d->check == CHECK_TSC)
+		*val += rdtsc();
+	return 0;
 }
 
 int guest_msr_write(struct virt_vcpu *v, uint32_t msr, uint64_t val)
 {
 	const struct msr_desc *d = find(msr);
 
-	if (!d || d->check == MSR_RO)
+	if (!d)
 		return -1;
 	switch (d->check) {
-	case MSR_CANONICAL:
+	case CHECK_CANONICAL:
 		if (!canonical(val))
 			return -1;
 		break;
-	case MSR_PAT:
+	case CHECK_LOW32:
+		if (val >> 32)
+			return -1;
+		break;
+	case CHECK_PAT:
 		if (!pat_valid(val))
 			return -1;
 		break;
-	case MSR_EFER:
+	case CHECK_EFER:
 		return efer_write(v, val);
+	case CHECK_TSC:
+		val -= rdtsc(); /* the offset that makes the guest's TSC read val now */
+		break;
 	default:
 		break;
 	}

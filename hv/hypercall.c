@@ -36,8 +36,12 @@ static int64_t hc_info(struct vm *vm, const uint64_t *a)
 	if (!a[1])
 		return -EMHV_EINVAL;
 	/* the whole buffer must be RAM, though at most sizeof(info) bytes are written */
-	if (!vm_mem_in_ram(&vm->mem, a[0], a[1]) || vm_mem_write(&vm->mem, a[0], &info, n))
+	if (!vm_mem_in_ram(&vm->mem, a[0], a[1]))
 		return -EMHV_EFAULT;
+	/* back every page first, so that a dry pool refuses the call before a byte is written */
+	if (vm_mem_back(&vm->mem, a[0], n))
+		return -EMHV_ENOMEM;
+	vm_mem_write(&vm->mem, a[0], &info, n);
 	return (int64_t)n;
 }
 
@@ -63,9 +67,9 @@ static int64_t hc_log(struct vm *vm, const uint64_t *a)
 	for (char *p = text; *p; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
 			*p = '?';
-	/* into the log ring only: a guest must not be able to flood the console */
-	n = snprintf(line, sizeof(line), "vm %d (%s) log: %s\n", vm->id, vm->name, text);
-	log_append(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	/* into the VM's own log: a guest can crowd out neither the console nor the hypervisor's log */
+	n = snprintf(line, sizeof(line), "%s\n", text);
+	vm_log_line(vm, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 	return 0;
 }
 

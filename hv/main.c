@@ -9,6 +9,7 @@
 #include "version.h"
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/trap.h>
+#include <arch/x86_64/nmi.h>
 #include <arch/x86_64/paging.h>
 #include <arch/x86_64/timer.h>
 #include <arch/x86_64/power.h>
@@ -107,6 +108,7 @@ void hv_main(struct bootinfo *loader_bi)
 	console_init();
 	kprintf("\nemhv %s (git %s) starting\n", EMHV_VERSION, EMHV_GIT);
 	trap_init();
+	nmi_init();
 	copy_bootinfo(loader_bi);
 	top = paging_init(&bi);
 	kprintf("paging: identity map up to 0x%llx, image W^X\n", (unsigned long long)top);
@@ -130,5 +132,6 @@ void hv_main(struct bootinfo *loader_bi)
 	stats_reset();
 	run_startup_script();
 	log_boot_times();
+	log_boot_done();
 	sched_loop();
 }

@@ -25,14 +25,31 @@ int cmd_error(struct cmd_ctx *ctx, const char *fmt, ...)
 	return -1;
 }
 
-static const struct command *find_command(const char *name)
+const struct command *monitor_find(const struct command *table, unsigned n, const char *name)
 {
-	unsigned i;
-
-	for (i = 0; i < command_count; i++)
-		if (!strcmp(commands[i].name, name))
-			return &commands[i];
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(table[i].name, name))
+			return &table[i];
 	return NULL;
+}
+
+/* Run c with the words after its name, descending into subcommands; prefix names the command so far. */
+static int exec_command(struct cmd_ctx *ctx, const struct command *c, const char *prefix, int argc, char **argv)
+{
+	char name[48];
+	const struct command *sub;
+
+	snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix ? " " : "", c->name);
+	if (c->subs && argc > 0) {
+		sub = monitor_find(c->subs, c->nsubs, argv[0]);
+		if (!sub)
+			return cmd_error(ctx, "%s: unknown subcommand '%s' (see 'help %s')", name, argv[0], name);
+		return exec_command(ctx, sub, name, argc - 1, argv + 1);
+	}
+	if (argc < c->min_args || argc > c->max_args)
+		return cmd_error(ctx, "%s: %s arguments (usage: %s %s)", name, argc < c->min_args ? "missing" : "too many",
+				 name, c->args);
+	return c->fn(ctx, argc, argv);
 }
 
 int monitor_exec(struct cmd_ctx *ctx, char *line)
@@ -46,13 +63,10 @@ int monitor_exec(struct cmd_ctx *ctx, char *line)
 		return cmd_error(ctx, "%s", why);
 	if (n == 0)
 		return 0;
-	c = find_command(a.argv[0]);
+	c = monitor_find(commands, command_count, a.argv[0]);
 	if (!c)
 		return cmd_error(ctx, "unknown command '%s' (type 'help')", a.argv[0]);
-	if (n - 1 < c->min_args || n - 1 > c->max_args)
-		return cmd_error(ctx, "%s: %s arguments (usage: %s %s)", c->name,
-				 n - 1 < c->min_args ? "missing" : "too many", c->name, c->args);
-	return c->fn(ctx, n - 1, a.argv + 1);
+	return exec_command(ctx, c, "", n - 1, a.argv + 1);
 }
 
 int monitor_run_script(const char *name, const char *text, size_t len)

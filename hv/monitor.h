@@ -17,14 +17,20 @@ struct command {
 	const char *name;
 	const char *args; /* usage after the name */
 	const char *help; /* one line */
-	cmd_fn fn;
+	cmd_fn fn;	  /* NULL when the command has subcommands */
 	int min_args, max_args; /* words after the name */
+	const struct command *subs; /* subcommands ("vm create", ...): a table like this one */
+	unsigned nsubs;
 };
+
+#define SUBCOMMANDS(table) table, sizeof(table) / sizeof((table)[0])
 
 /* The command table (hv/commands.c). */
 extern const struct command commands[];
 extern const unsigned command_count;
 
+/* The entry named name in a command table, or NULL. */
+const struct command *monitor_find(const struct command *table, unsigned n, const char *name);
 /* Print "error: [origin:line: ]message" on one line; returns -1. */
 int cmd_error(struct cmd_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Run one command line; 0, or -1 after printing the error. */

@@ -2,14 +2,19 @@
  * The scheduler: VMs share the CPU in round-robin time slices. A slice ends
  * when it has run SLICE_US, when the guest halts or stops, or when the VM
  * parks waiting for memory; host interrupts (the timer tick, the serial
- * port) exit the guest and are taken between exits, and the monitor gets
- * its turn between slices, so it answers while guests run.
+ * port) exit the guest and are taken while the exit is handled, and the
+ * monitor gets its turn between slices, so it answers while guests run.
+ * Before each entry the vCPU's event queue says what to inject.
  */
+#include <stdio.h>
+#include <emhv/x86_regs.h>
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/nmi.h"
 #include "arch/x86_64/timer.h"
 #include "mm/zero_cache.h"
 #include "monitor.h"
 #include "sched.h"
+#include "console.h"
 #include "stats.h"
 #include "vm_exit.h"
 
@@ -18,23 +23,6 @@
 #define TIMER_US 1000
 
 static int next_slot;
-static struct vm *fpu_owner;
-
-static void fpu_switch(struct vm *vm)
-{
-	if (fpu_owner == vm)
-		return;
-	if (fpu_owner)
-		__asm__ volatile("fxsave64 %0" : "=m"(fpu_owner->fpu));
-	__asm__ volatile("fxrstor64 %0" : : "m"(vm->fpu));
-	fpu_owner = vm;
-}
-
-void sched_forget(struct vm *vm)
-{
-	if (fpu_owner == vm)
-		fpu_owner = NULL;
-}
 
 /* An exit being measured: from its VM exit to the next VM entry (or, when the slice ends, to the end of its handling). */
 struct pending {
@@ -62,6 +50,25 @@ static void account(struct pending *p, uint64_t until)
 	}
 }
 
+/* Give the backend the event the queue says goes in at this entry, and ask for an interrupt window if one waits. */
+static void deliver_events(struct vm *vm, bool *window)
+{
+	const struct virt_backend *b = virt_get();
+	struct virt_vcpu *vc = vm->vcpu;
+	struct virt_event ev;
+	bool can_intr, want;
+
+	if (!event_pending(&vm->ev) && !*window)
+		return;
+	can_intr = (b->get(vc, VREG_RFLAGS) & RFLAGS_IF) && !b->get(vc, VREG_INTR_SHADOW);
+	if (event_next(&vm->ev, can_intr, &ev, &want))
+		b->inject(vc, &ev);
+	if (want != *window) {
+		b->intr_window(vc, want);
+		*window = want;
+	}
+}
+
 static void run_slice(struct vm *vm)
 {
 	const struct virt_backend *b = virt_get();
@@ -70,24 +77,35 @@ static void run_slice(struct vm *vm)
 	struct pending p = { .valid = false };
 	struct virt_exit e;
 
-	fpu_switch(vm);
 	vc->timer_ticks = tsc_hz() / 1000000 * TIMER_US;
 	while (vm->state == VM_RUNNING) {
 		uint64_t zero = vm->mem.zero_tsc;
 		enum exit_action a;
 
 		irq_disable();
+		deliver_events(vm, &vm->intr_window);
 		b->run(vc, &e);
 		account(&p, vc->entry_tsc);
+		/* host interrupts wait no longer than the exit they caused: the handling may take a while */
+		irq_enable();
 		vm->guest_tsc += vc->exit_tsc - vc->entry_tsc;
 		vm->exits++;
 		a = vm_handle_exit(vm, &e);
 		p = (struct pending){ true, e.kind, e.grew, vc->exit_tsc, vm->mem.zero_tsc - zero };
-		irq_enable(); /* a pending host interrupt is taken here */
 		if (a != EXIT_RESUME || vc->exit_tsc > end)
 			break;
 	}
 	account(&p, rdtsc());
+}
+
+/* NMIs are counted in the handler and written to the log here, outside NMI context. */
+static void report_nmis(void)
+{
+	char line[160];
+
+	nmi_report(line, sizeof(line));
+	if (line[0])
+		log_line(line);
 }
 
 /* The next VM to run after the last one, round robin; parked VMs retry their fault (cheap when the pool is dry). */
@@ -114,6 +132,7 @@ void sched_loop(void)
 		struct vm *vm;
 
 		monitor_poll();
+		report_nmis();
 		vm = pick();
 		if (vm)
 			run_slice(vm);

@@ -6,7 +6,5 @@
 
 /* Run VMs and the monitor forever. */
 void sched_loop(void) __attribute__((noreturn));
-/* The VM is going away: drop any CPU state cached for it. */
-void sched_forget(struct vm *vm);
 
 #endif

@@ -10,10 +10,11 @@ static const char *const exit_names[VEXIT_NKINDS] = {
 	[VEXIT_MSR_READ] = "rdmsr",	 [VEXIT_MSR_WRITE] = "wrmsr",
 	[VEXIT_HLT] = "hlt",		 [VEXIT_NPF] = "npf",
 	[VEXIT_HYPERCALL] = "hypercall", [VEXIT_EXTINT] = "extint",
+	[VEXIT_NMI] = "nmi",		 [VEXIT_MCE] = "machine-check",
 	[VEXIT_TIMER] = "timer",	 [VEXIT_CR_WRITE] = "cr-write",
-	[VEXIT_UD] = "undefined-insn",	 [VEXIT_NOP] = "nop-insn",
-	[VEXIT_EXCEPTION] = "exception", [VEXIT_SHUTDOWN] = "shutdown",
-	[VEXIT_INVALID] = "invalid",	 [VEXIT_UNHANDLED] = "unhandled",
+	[VEXIT_INSN] = "instruction",	 [VEXIT_INTR_WINDOW] = "intr-window",
+	[VEXIT_SHUTDOWN] = "shutdown",	 [VEXIT_INVALID] = "invalid",
+	[VEXIT_UNHANDLED] = "unhandled",
 };
 
 void stats_reset(void)

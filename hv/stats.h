@@ -16,6 +16,8 @@ struct hv_stats {
 	uint64_t grow_zero_tsc[STAT_GROW_KINDS]; /* of which zeroing the frame */
 	uint64_t io_unclaimed;		     /* guest I/O to ports with no device */
 	uint64_t msr_gp;		     /* guest RDMSR/WRMSR answered with #GP */
+	uint64_t insn[VINSN_NKINDS];	     /* intercepted instructions by kind */
+	uint64_t mmio;			     /* MMIO accesses emulated */
 	uint64_t start_tsc;		     /* when the counters were last reset */
 };
 

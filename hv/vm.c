@@ -5,6 +5,7 @@
 #include <string.h>
 #include "cmdline.h"
 #include "console.h"
+#include "guest_cpu.h"
 #include "hv.h"
 #include "vm.h"
 #include "vm_load.h"
@@ -15,7 +16,8 @@ static struct vm vms[VM_MAX];
 static const char *const state_names[] = {
 	[VM_FREE] = "free",	       [VM_CREATED] = "created", [VM_RUNNING] = "running",
 	[VM_PAUSED] = "paused",	       [VM_WAITING_MEM] = "waiting-for-memory",
-	[VM_EXITED] = "exited",	       [VM_STOPPED] = "stopped",
+	[VM_HALTED] = "halted",	       [VM_EXITED] = "exited",
+	[VM_STOPPED] = "stopped",
 };
 
 const char *vm_state_name(enum vm_state s)
@@ -44,19 +46,15 @@ struct vm *vm_find(const char *key)
 	return NULL;
 }
 
-uint64_t vm_total_backed(void)
-{
-	uint64_t sum = 0;
-
-	for (int i = 0; i < VM_MAX; i++)
-		if (vms[i].state != VM_FREE)
-			sum += vms[i].mem.backed;
-	return sum;
-}
-
 void vm_console_put(struct vm *vm, uint8_t c)
 {
 	vm->console[vm->con_head++ % VM_CONSOLE_BYTES] = c;
+}
+
+void vm_log_line(struct vm *vm, const char *line, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		vm->log[vm->log_head++ % VM_LOG_BYTES] = line[i];
 }
 
 static void uart_tx(void *ctx, uint8_t c)
@@ -127,18 +125,27 @@ static struct vm *free_slot(void)
 	return NULL;
 }
 
-/* Undo a partial creation. */
-static void release(struct vm *vm)
+/* Undo a partial creation, or all of a VM; the frames the pool refused to take back, or 0. */
+static uint64_t release(struct vm *vm, char *why, size_t n)
 {
 	const struct virt_backend *b = virt_get();
+	uint64_t refused;
 
 	if (vm->vcpu)
 		b->vcpu_destroy(vm->vcpu);
 	vm_mem_release(&vm->mem);
+	refused = vm->mem.free_errors;
+	if (refused && why)
+		snprintf(why, n, "%llu frames were refused by the pool (the last, 0x%llx: %s)",
+			 (unsigned long long)refused, (unsigned long long)vm->mem.bad_frame,
+			 frame_strerror(vm->mem.bad_err));
 	if (vm->console)
 		frame_free((paddr_t)vm->console, 2, FRAME_OWNER_HV);
+	if (vm->log)
+		frame_free((paddr_t)vm->log, 0, FRAME_OWNER_HV);
 	memset(vm, 0, sizeof(*vm));
 	vm->state = VM_FREE;
+	return refused;
 }
 
 struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
@@ -147,7 +154,7 @@ struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 	const struct bootinfo_module *mod;
 	struct vcpu_boot_state bs;
 	struct vm *vm;
-	paddr_t con;
+	paddr_t con, log;
 	int id;
 
 	_Static_assert(VM_CONSOLE_BYTES == 4 * FRAME_SIZE, "the console ring is one order-2 block");
@@ -175,32 +182,34 @@ struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 	snprintf(vm->name, sizeof(vm->name), "%s", c->name);
 	snprintf(vm->image, sizeof(vm->image), "%s", c->image);
 	con = frame_alloc(2, FRAME_OWNER_HV);
-	if (con == FRAME_NONE) {
-		snprintf(why, n, "no memory for the console buffer");
+	log = frame_alloc(0, FRAME_OWNER_HV);
+	vm->console = con == FRAME_NONE ? NULL : (uint8_t *)con;
+	vm->log = log == FRAME_NONE ? NULL : (char *)log;
+	if (!vm->console || !vm->log) {
+		snprintf(why, n, "no memory for the console and log buffers");
 		goto fail;
 	}
-	vm->console = (uint8_t *)con;
 	vuart_init(&vm->uart, uart_tx, vm);
+	event_reset(&vm->ev);
+	if (devbus_claim(&vm->bus, BUS_PIO, VUART_BASE, VUART_PORTS, &vuart_ops, &vm->uart, why, n))
+		goto fail;
 	if (vm_mem_init(&vm->mem, (uint8_t)id, c->min, c->max, c->mode, b->npt_format, b->npt_2m() && !c->no_2m, why, n) ||
 	    vm_load(vm, c, (const void *)mod->phys, mod->size, &bs, why, n))
 		goto fail;
+	bs.cr4_guest_owned = guest_cr4_allowed();
 	vm->vcpu = b->vcpu_create(vm->mem.npt.root, (uint16_t)id, &bs, why, n);
 	if (!vm->vcpu)
 		goto fail;
-	/* a clean FPU/SSE state: FCW 0x37f, MXCSR 0x1f80 */
-	memset(vm->fpu, 0, sizeof(vm->fpu));
-	vm->fpu[0] = 0x7f;
-	vm->fpu[1] = 0x03;
-	vm->fpu[24] = 0x80;
-	vm->fpu[25] = 0x1f;
 	return vm;
 fail:
-	release(vm);
+	release(vm, NULL, 0);
 	return NULL;
 }
 
-void vm_destroy(struct vm *vm)
+int vm_destroy(struct vm *vm, char *why, size_t n)
 {
-	release(vm);
+	uint64_t refused = release(vm, why, n);
+
 	zero_cache_fill(); /* so that the pool looks as it did before the VM */
+	return refused ? -1 : 0;
 }

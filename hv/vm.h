@@ -7,12 +7,15 @@
 #include <emhv/guest_boot.h>
 #include <emhv/hypercall.h>
 #include "arch/x86_64/virt.h"
-#include "drivers/vuart.h"
+#include "devbus.h"
+#include "drivers/vdev/vuart.h"
 #include "mm/vm_mem.h"
+#include "vcpu_event.h"
 
 #define VM_MAX 16
 #define VM_CONSOLE_BYTES 16384
 #define VM_REASON_MAX 160
+#define VM_LOG_BYTES 4096 /* the guest's own log lines (EMHV_HC_LOG), one frame */
 
 enum vm_state {
 	VM_FREE,	    /* unused slot */
@@ -20,6 +23,7 @@ enum vm_state {
 	VM_RUNNING,	    /* runnable */
 	VM_PAUSED,
 	VM_WAITING_MEM,	    /* parked until the pool has frames again */
+	VM_HALTED,	    /* HLT with interrupts off: only an NMI, SMI, INIT or reset would wake it */
 	VM_EXITED,	    /* the guest exited through the hypercall */
 	VM_STOPPED,	    /* stopped by the monitor or for a reason */
 };
@@ -41,12 +45,16 @@ struct vm {
 	struct vuart uart;
 	uint8_t *console; /* VM_CONSOLE_BYTES ring */
 	uint64_t con_head; /* bytes ever written; the ring keeps the last VM_CONSOLE_BYTES */
+	char *log;	   /* VM_LOG_BYTES ring of the guest's log lines */
+	uint64_t log_head; /* bytes ever written */
+	struct devbus bus;
+	struct vcpu_events ev;
+	bool intr_window; /* the backend exits when the guest can take an interrupt */
 	struct vm_result results[EMHV_MAX_RESULTS];
 	int nresults;
 	uint64_t exits;
 	uint64_t guest_tsc; /* TSC ticks inside the guest (entry to exit) */
 	uint64_t wait_gpa;  /* the fault it waits to have served, when VM_WAITING_MEM */
-	uint8_t fpu[512] __attribute__((aligned(16)));
 };
 
 /* Parsed `vm create` arguments. */
@@ -61,7 +69,8 @@ struct vm_config {
 
 /* Create a VM in VM_CREATED; NULL with why. */
 struct vm *vm_create(const struct vm_config *c, char *why, size_t n);
-void vm_destroy(struct vm *vm);
+/* Return all of the VM to the pool; 0, or -1 with why when the pool refused frames (they stay lost). */
+int vm_destroy(struct vm *vm, char *why, size_t n);
 /* Stop the VM with a reason (printed on the monitor and logged). */
 void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* By name or by id; NULL if none. */
@@ -71,7 +80,7 @@ struct vm *vm_slot(int i);
 const char *vm_state_name(enum vm_state s);
 /* Append guest output to the VM's console ring. */
 void vm_console_put(struct vm *vm, uint8_t c);
-/* Sum of RAM backed by all VMs, in bytes. */
-uint64_t vm_total_backed(void);
+/* Append a line from the guest to its log ring. */
+void vm_log_line(struct vm *vm, const char *line, size_t n);
 
 #endif

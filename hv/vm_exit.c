@@ -1,25 +1,21 @@
-/* VM exit handling: one handler per normalized exit kind, from a table. */
+/*
+ * VM exit handling: one handler per normalized exit kind, from a table, and
+ * one policy for both backends: the instructions emhv intercepts are
+ * completed or refused from a table, as a real CPU without the feature
+ * would; an instruction the hypervisor completes is stepped past with its
+ * true length (prefixes included, decoded from guest memory when the CPU
+ * does not say) and a single-step trap follows it when the guest asked for
+ * one; exceptions go through the vCPU's event queue (hv/vcpu_event.c).
+ */
 #include <stdio.h>
+#include <emhv/x86_regs.h>
+#include "arch/x86_64/nmi.h"
 #include "guest_cpu.h"
 #include "guest_insn.h"
 #include "hypercall.h"
+#include "mmio.h"
 #include "stats.h"
 #include "vm_exit.h"
-
-#define VEC_UD 6
-#define VEC_GP 13
-#define VEC_NMI 2
-#define CR0_PE (1ULL << 0)
-#define CR0_NW (1ULL << 29)
-#define CR0_CD (1ULL << 30)
-#define CR0_PG (1ULL << 31)
-#define CR4_PAE (1ULL << 5)
-#define CR4_VMXE (1ULL << 13)
-#define CR4_SMXE (1ULL << 14)
-#define CR4_OSXSAVE (1ULL << 18)
-/* CR4 bits a guest may set: everything architectural up to PKS except VMXE, SMXE, OSXSAVE, CET. */
-#define CR4_ALLOWED (0x1ffffffULL & ~(CR4_VMXE | CR4_SMXE | CR4_OSXSAVE | (1ULL << 23) | (1ULL << 19) | \
-				       (1ULL << 15)))
 
 typedef enum exit_action (*exit_fn)(struct vm *vm, struct virt_exit *e);
 
@@ -33,29 +29,101 @@ static uint64_t *gpr(struct vm *vm, int r)
 	return &vm->vcpu->gprs.r[r];
 }
 
-static enum exit_action done(struct vm *vm)
+static uint64_t rip(struct vm *vm)
 {
-	be()->advance_rip(vm->vcpu);
+	return be()->get(vm->vcpu, VREG_RIP);
+}
+
+/* Queue a hardware exception for the guest; a triple fault stops the VM. */
+static enum exit_action guest_raise(struct vm *vm, uint8_t vector, bool has_error, uint32_t error)
+{
+	if (event_raise(&vm->ev, vector, has_error, error) == EVENT_TRIPLE_FAULT) {
+		vm_stop(vm, VM_STOPPED, "triple fault (exception %u while delivering a double fault) at RIP 0x%llx",
+			vector, (unsigned long long)rip(vm));
+		return EXIT_STOP;
+	}
 	return EXIT_RESUME;
 }
 
-static enum exit_action inject(struct vm *vm, uint8_t vector, bool has_error)
+/* The opcode bytes (after prefixes) of the instructions whose exits the core completes. */
+struct opcode {
+	uint8_t map, op, modrm; /* modrm: 0 when any */
+};
+
+static const struct opcode exit_opcodes[VEXIT_NKINDS] = {
+	[VEXIT_CPUID] = { INSN_MAP_0F, 0xa2, 0 },
+	[VEXIT_HLT] = { INSN_MAP_1B, 0xf4, 0 },
+	[VEXIT_MSR_READ] = { INSN_MAP_0F, 0x32, 0 },
+	[VEXIT_MSR_WRITE] = { INSN_MAP_0F, 0x30, 0 },
+	[VEXIT_CR_WRITE] = { INSN_MAP_0F, 0x22, 0 },
+};
+
+static const struct opcode insn_opcodes[VINSN_NKINDS] = {
+	[VINSN_INVD] = { INSN_MAP_0F, 0x08, 0 },
+	[VINSN_WBINVD] = { INSN_MAP_0F, 0x09, 0 },
+	[VINSN_PAUSE] = { INSN_MAP_1B, 0x90, 0 },
+};
+
+static bool is_hypercall_insn(const struct insn *in)
 {
-	be()->inject_exception(vm->vcpu, vector, has_error, 0);
-	return EXIT_RESUME;
+	return in->map == INSN_MAP_0F && in->opcode == 0x01 && (in->modrm == 0xc1 || in->modrm == 0xd9);
+}
+
+/* The length of the instruction behind the exit, decoded from guest memory; 0 if it is not the one expected. */
+static unsigned decoded_length(struct vm *vm, const struct virt_exit *e)
+{
+	const struct opcode *want = e->kind == VEXIT_INSN ? &insn_opcodes[e->insn.id] : &exit_opcodes[e->kind];
+	uint8_t bytes[INSN_MAX_LEN];
+	struct insn in;
+	unsigned n;
+
+	if (guest_decode(vm, rip(vm), be()->get(vm->vcpu, VREG_CR3), &in, bytes, &n))
+		return 0;
+	if (e->kind == VEXIT_HYPERCALL)
+		return is_hypercall_insn(&in) ? in.len : 0;
+	if (!want->op || in.map != want->map || in.opcode != want->op || (want->modrm && in.modrm != want->modrm))
+		return 0;
+	return in.len;
+}
+
+/*
+ * The instruction behind the exit has done its work: step past it, end a
+ * STI/MOV SS interrupt shadow and RF, and deliver the single-step trap
+ * RFLAGS.TF asks for (SDM vol. 3B 17.3.1.4), as the CPU would have.
+ */
+enum exit_action vm_exit_complete(struct vm *vm, const struct virt_exit *e)
+{
+	struct virt_vcpu *v = vm->vcpu;
+	unsigned len = e->insn_len ? e->insn_len : decoded_length(vm, e);
+	uint64_t rflags;
+
+	if (!len) {
+		vm_stop(vm, VM_STOPPED, "cannot decode the instruction at RIP 0x%llx behind a %s exit",
+			(unsigned long long)rip(vm), stats_exit_name(e->kind));
+		return EXIT_STOP;
+	}
+	be()->set(v, VREG_RIP, rip(vm) + len);
+	if (be()->get(v, VREG_INTR_SHADOW))
+		be()->set(v, VREG_INTR_SHADOW, 0);
+	rflags = be()->get(v, VREG_RFLAGS);
+	if (rflags & RFLAGS_RF)
+		be()->set(v, VREG_RFLAGS, rflags & ~RFLAGS_RF);
+	if (!(rflags & RFLAGS_TF))
+		return EXIT_RESUME;
+	be()->set(v, VREG_DR6, be()->get(v, VREG_DR6) | DR6_BS);
+	return guest_raise(vm, VEC_DB, false, 0);
 }
 
 static enum exit_action on_cpuid(struct vm *vm, struct virt_exit *e)
 {
 	struct cpuid_regs r;
 
-	(void)e;
-	guest_cpuid((uint32_t)*gpr(vm, GPR_RAX), (uint32_t)*gpr(vm, GPR_RCX), false, &r);
+	guest_cpuid((uint32_t)*gpr(vm, GPR_RAX), (uint32_t)*gpr(vm, GPR_RCX), &r);
 	*gpr(vm, GPR_RAX) = r.eax;
 	*gpr(vm, GPR_RBX) = r.ebx;
 	*gpr(vm, GPR_RCX) = r.ecx;
 	*gpr(vm, GPR_RDX) = r.edx;
-	return done(vm);
+	return vm_exit_complete(vm, e);
 }
 
 static enum exit_action on_io(struct vm *vm, struct virt_exit *e)
@@ -67,18 +135,17 @@ static enum exit_action on_io(struct vm *vm, struct virt_exit *e)
 		vm_stop(vm, VM_STOPPED, "string I/O (INS/OUTS) on port 0x%x is not emulated", e->io.port);
 		return EXIT_STOP;
 	}
-	if (!vuart_claims(e->io.port)) {
-		hv_stats.io_unclaimed++;
-		val = mask; /* no device answers: the bus reads all ones, writes vanish */
-	} else if (e->io.in) {
-		val = vuart_read(&vm->uart, e->io.port) | (mask & ~0xffULL);
-	} else {
-		vuart_write(&vm->uart, e->io.port, (uint8_t)*rax);
-		return done(vm);
-	}
-	if (e->io.in)
+	if (e->io.in) {
+		if (!devbus_read(&vm->bus, BUS_PIO, e->io.port, e->io.size, &val)) {
+			hv_stats.io_unclaimed++;
+			val = mask; /* no device answers: the bus reads all ones */
+		}
+		val &= mask;
 		*rax = e->io.size == 4 ? val : (*rax & ~mask) | val; /* a 32-bit IN zero-extends */
-	return done(vm);
+	} else if (!devbus_write(&vm->bus, BUS_PIO, e->io.port, e->io.size, *rax & mask)) {
+		hv_stats.io_unclaimed++; /* writes to no device vanish */
+	}
+	return vm_exit_complete(vm, e);
 }
 
 static enum exit_action on_rdmsr(struct vm *vm, struct virt_exit *e)
@@ -87,11 +154,11 @@ static enum exit_action on_rdmsr(struct vm *vm, struct virt_exit *e)
 
 	if (guest_msr_read(vm->vcpu, e->msr.index, &val)) {
 		hv_stats.msr_gp++;
-		return inject(vm, VEC_GP, true);
+		return guest_raise(vm, VEC_GP, true, 0);
 	}
 	*gpr(vm, GPR_RAX) = (uint32_t)val;
 	*gpr(vm, GPR_RDX) = val >> 32;
-	return done(vm);
+	return vm_exit_complete(vm, e);
 }
 
 static enum exit_action on_wrmsr(struct vm *vm, struct virt_exit *e)
@@ -100,15 +167,23 @@ static enum exit_action on_wrmsr(struct vm *vm, struct virt_exit *e)
 
 	if (guest_msr_write(vm->vcpu, e->msr.index, val)) {
 		hv_stats.msr_gp++;
-		return inject(vm, VEC_GP, true);
+		return guest_raise(vm, VEC_GP, true, 0);
 	}
-	return done(vm);
+	return vm_exit_complete(vm, e);
 }
 
+/* With interrupts off only an NMI, SMI, INIT or reset ends a halt (SDM vol. 2A, HLT): none comes. */
 static enum exit_action on_hlt(struct vm *vm, struct virt_exit *e)
 {
-	(void)e;
-	done(vm);
+	enum exit_action a = vm_exit_complete(vm, e);
+
+	if (a != EXIT_RESUME)
+		return a;
+	if (!(be()->get(vm->vcpu, VREG_RFLAGS) & RFLAGS_IF)) {
+		vm_stop(vm, VM_HALTED, "halted with interrupts off at RIP 0x%llx (nothing can wake it)",
+			(unsigned long long)rip(vm));
+		return EXIT_STOP;
+	}
 	return EXIT_YIELD;
 }
 
@@ -126,6 +201,8 @@ static enum exit_action on_npf(struct vm *vm, struct virt_exit *e)
 			(unsigned long long)e->npf.gpa);
 		return EXIT_STOP;
 	}
+	if (devbus_find(&vm->bus, BUS_MMIO, e->npf.gpa, 1))
+		return mmio_exit(vm, e);
 	switch (vm_mem_fault(&vm->mem, e->npf.gpa)) {
 	case VM_FAULT_MAPPED:
 		e->grew = vm->mem.faults_2m != f2m ? 2 : vm->mem.faults_4k != f4k ? 1 : 0;
@@ -149,12 +226,11 @@ static enum exit_action on_hypercall(struct vm *vm, struct virt_exit *e)
 {
 	uint64_t args[4] = { *gpr(vm, GPR_RDI), *gpr(vm, GPR_RSI), *gpr(vm, GPR_RDX), *gpr(vm, GPR_R10) };
 	unsigned cpl = (unsigned)be()->get(vm->vcpu, VREG_CPL);
-	int64_t r;
+	enum exit_action a = vm_exit_complete(vm, e);
 
-	(void)e;
-	be()->advance_rip(vm->vcpu);
-	r = hypercall_dispatch(vm, *gpr(vm, GPR_RAX), args, cpl);
-	*gpr(vm, GPR_RAX) = (uint64_t)r;
+	if (a != EXIT_RESUME)
+		return a;
+	*gpr(vm, GPR_RAX) = (uint64_t)hypercall_dispatch(vm, *gpr(vm, GPR_RAX), args, cpl);
 	return vm->state == VM_RUNNING ? EXIT_RESUME : EXIT_STOP;
 }
 
@@ -165,85 +241,103 @@ static enum exit_action on_resume(struct vm *vm, struct virt_exit *e)
 	return EXIT_RESUME;
 }
 
-static bool cr0_valid(uint64_t v)
+/* The host's NMI handler ran already (arch/x86_64/nmi.c counted it); the guest goes on. */
+static enum exit_action on_nmi(struct vm *vm, struct virt_exit *e)
 {
-	return !(v >> 32) && (v & CR0_PG) && (v & CR0_PE) && !((v & CR0_NW) && !(v & CR0_CD));
+	(void)e;
+	nmi_note_guest(vm->id);
+	return EXIT_RESUME;
+}
+
+/* The host's machine-check handler ran already and logged the banks; the VM's state cannot be trusted. */
+static enum exit_action on_mce(struct vm *vm, struct virt_exit *e)
+{
+	(void)e;
+	vm_stop(vm, VM_STOPPED, "machine check while it ran (%s)", mce_last());
+	return EXIT_STOP;
 }
 
 /* Without the CPU's decoding (e->cr.gpr == CR_GPR_UNKNOWN), read the instruction; 0 or -1. */
-static int decode_cr_write(struct vm *vm, struct virt_exit *e, uint64_t *next_rip)
+static int decode_cr_write(struct vm *vm, struct virt_exit *e)
 {
-	uint64_t rip = be()->get(vm->vcpu, VREG_RIP);
 	struct mov_cr m;
 
-	*next_rip = 0;
 	if (e->cr.gpr != CR_GPR_UNKNOWN)
 		return 0;
-	if (guest_decode_mov_cr(vm, rip, be()->get(vm->vcpu, VREG_CR3), &m) || m.cr != e->cr.cr)
+	if (guest_decode_mov_cr(vm, rip(vm), be()->get(vm->vcpu, VREG_CR3), &m) || !m.to_cr || m.cr != e->cr.cr)
 		return -1;
 	e->cr.gpr = m.gpr;
 	e->cr.value = m.gpr == GPR_RSP ? be()->get(vm->vcpu, VREG_RSP) : *gpr(vm, m.gpr);
-	*next_rip = rip + m.len;
+	e->insn_len = m.len;
 	return 0;
 }
 
 static enum exit_action on_cr_write(struct vm *vm, struct virt_exit *e)
 {
-	uint64_t v, next_rip;
-
-	if (decode_cr_write(vm, e, &next_rip)) {
+	if (decode_cr_write(vm, e)) {
 		vm_stop(vm, VM_STOPPED, "cannot decode the write to CR%u at RIP 0x%llx", e->cr.cr,
-			(unsigned long long)be()->get(vm->vcpu, VREG_RIP));
+			(unsigned long long)rip(vm));
 		return EXIT_STOP;
 	}
-	v = e->cr.value;
+	if (guest_cr_write(vm->vcpu, e->cr.cr, e->cr.value))
+		return guest_raise(vm, VEC_GP, true, 0);
+	return vm_exit_complete(vm, e);
+}
 
-	if (e->cr.cr == 0) {
-		if (!cr0_valid(v)) /* paging stays on in long mode; reserved bits stay clear */
-			return inject(vm, VEC_GP, true);
-		be()->set(vm->vcpu, VREG_CR0, v);
-	} else {
-		if ((v & ~CR4_ALLOWED) || !(v & CR4_PAE))
-			return inject(vm, VEC_GP, true);
-		be()->set(vm->vcpu, VREG_CR4, v);
+/* Intercepted instructions: what a real CPU without the feature (as emhv's CPUID describes it) does. */
+enum insn_action { INSN_NOP, INSN_UD, INSN_GP };
+
+static const struct {
+	const char *name;
+	enum insn_action act;
+} insn_policy[VINSN_NKINDS] = {
+	[VINSN_INVD] = { "INVD", INSN_NOP },	     /* caches are coherent: nothing to write back or drop */
+	[VINSN_WBINVD] = { "WBINVD", INSN_NOP },
+	[VINSN_MONITOR] = { "MONITOR", INSN_UD },    /* CPUID.1:ECX.MONITOR = 0 */
+	[VINSN_MWAIT] = { "MWAIT", INSN_UD },
+	[VINSN_RDPMC] = { "RDPMC", INSN_GP },	     /* no counters (CPUID leaf 0xA is zero): every ECX is invalid */
+	[VINSN_RDTSCP] = { "RDTSCP", INSN_UD },	     /* CPUID.80000001H:EDX.RDTSCP = 0 */
+	[VINSN_INVPCID] = { "INVPCID", INSN_UD },    /* CPUID.7:EBX.INVPCID = 0 */
+	[VINSN_INVLPGA] = { "INVLPGA", INSN_UD },    /* no SVM for guests */
+	[VINSN_XSETBV] = { "XSETBV", INSN_UD },	     /* no XSAVE: CR4.OSXSAVE stays clear */
+	[VINSN_PAUSE] = { "PAUSE", INSN_NOP },
+	[VINSN_VMX] = { "a VMX instruction", INSN_UD },
+	[VINSN_SVM] = { "an SVM instruction", INSN_UD },
+	[VINSN_GETSEC] = { "GETSEC", INSN_UD },
+	[VINSN_RSM] = { "RSM", INSN_UD },	     /* outside SMM */
+	[VINSN_ENCLS] = { "ENCLS", INSN_UD },
+	[VINSN_XSAVES] = { "XSAVES/XRSTORS", INSN_UD },
+	[VINSN_VMFUNC] = { "VMFUNC", INSN_UD },
+};
+
+static enum exit_action on_insn(struct vm *vm, struct virt_exit *e)
+{
+	hv_stats.insn[e->insn.id]++;
+	switch (insn_policy[e->insn.id].act) {
+	case INSN_NOP:
+		return vm_exit_complete(vm, e);
+	case INSN_GP:
+		return guest_raise(vm, VEC_GP, true, 0);
+	default:
+		return guest_raise(vm, VEC_UD, false, 0);
 	}
-	if (!next_rip)
-		return done(vm);
-	be()->set(vm->vcpu, VREG_RIP, next_rip);
-	return EXIT_RESUME;
 }
 
-static enum exit_action on_ud(struct vm *vm, struct virt_exit *e)
+const char *vm_exit_insn_name(enum virt_insn id)
 {
-	(void)e;
-	return inject(vm, VEC_UD, false);
-}
-
-static enum exit_action on_nop(struct vm *vm, struct virt_exit *e)
-{
-	(void)e;
-	return done(vm);
-}
-
-static enum exit_action on_exception(struct vm *vm, struct virt_exit *e)
-{
-	if (e->exc.vector == VEC_NMI)
-		return EXIT_RESUME; /* a host NMI: nothing of the guest's */
-	vm_stop(vm, VM_STOPPED, "unexpected exception %u intercepted", e->exc.vector);
-	return EXIT_STOP;
+	return insn_policy[id].name;
 }
 
 static enum exit_action on_shutdown(struct vm *vm, struct virt_exit *e)
 {
 	(void)e;
-	vm_stop(vm, VM_STOPPED, "triple fault (the guest shut down) at RIP 0x%llx",
-		(unsigned long long)be()->get(vm->vcpu, VREG_RIP));
+	vm_stop(vm, VM_STOPPED, "triple fault (the guest shut down) at RIP 0x%llx", (unsigned long long)rip(vm));
 	return EXIT_STOP;
 }
 
 static enum exit_action on_failure(struct vm *vm, struct virt_exit *e)
 {
-	vm_stop(vm, VM_STOPPED, "%s at RIP 0x%llx", e->why, (unsigned long long)be()->get(vm->vcpu, VREG_RIP));
+	vm_stop(vm, VM_STOPPED, "%s at RIP 0x%llx", e->why, (unsigned long long)rip(vm));
 	return EXIT_STOP;
 }
 
@@ -252,15 +346,17 @@ static const exit_fn handlers[VEXIT_NKINDS] = {
 	[VEXIT_MSR_READ] = on_rdmsr,	  [VEXIT_MSR_WRITE] = on_wrmsr,
 	[VEXIT_HLT] = on_hlt,		  [VEXIT_NPF] = on_npf,
 	[VEXIT_HYPERCALL] = on_hypercall, [VEXIT_EXTINT] = on_resume,
+	[VEXIT_NMI] = on_nmi,		  [VEXIT_MCE] = on_mce,
 	[VEXIT_TIMER] = on_resume,	  [VEXIT_CR_WRITE] = on_cr_write,
-	[VEXIT_UD] = on_ud,		  [VEXIT_NOP] = on_nop,
-	[VEXIT_EXCEPTION] = on_exception, [VEXIT_SHUTDOWN] = on_shutdown,
-	[VEXIT_INVALID] = on_failure,	  [VEXIT_UNHANDLED] = on_failure,
+	[VEXIT_INSN] = on_insn,		  [VEXIT_INTR_WINDOW] = on_resume,
+	[VEXIT_SHUTDOWN] = on_shutdown,	  [VEXIT_INVALID] = on_failure,
+	[VEXIT_UNHANDLED] = on_failure,
 };
 
 enum exit_action vm_handle_exit(struct vm *vm, struct virt_exit *e)
 {
 	e->grew = 0;
+	event_requeue(&vm->ev, &e->vectoring);
 	return handlers[e->kind](vm, e);
 }
 

@@ -11,6 +11,14 @@ enum exit_action {
 };
 
 enum exit_action vm_handle_exit(struct vm *vm, struct virt_exit *e);
+/*
+ * The instruction behind e has done its work: step past it (e->insn_len,
+ * or its length decoded from guest memory), end an interrupt shadow, and
+ * raise the single-step trap RFLAGS.TF asks for.
+ */
+enum exit_action vm_exit_complete(struct vm *vm, const struct virt_exit *e);
+/* The name of an intercepted instruction (statistics). */
+const char *vm_exit_insn_name(enum virt_insn id);
 /* A VM parked as waiting-for-memory: try its fault again; true when it runs again. */
 bool vm_retry_memory(struct vm *vm);
 

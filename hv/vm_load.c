@@ -6,15 +6,14 @@
 #include "hv.h"
 #include "vm.h"
 #include "vm_load.h"
+#include <emhv/x86_paging.h>
+#include <emhv/x86_regs.h>
 
-#define PTE_P 0x1ULL
-#define PTE_W 0x2ULL
-#define PTE_PS 0x80ULL
 #define GDT_TSS_SEL 0x18
 #define GUEST_TSS_GPA (EMHV_GUEST_GDT_GPA + 0x100)
-#define CR0_BOOT 0x80010033ULL /* PG WP NE ET MP PE */
-#define CR4_BOOT 0x620ULL      /* OSXMMEXCPT OSFXSR PAE */
-#define EFER_BOOT 0xd00ULL     /* NXE LMA LME */
+#define CR0_BOOT (CR0_PG | CR0_WP | CR0_NE | CR0_ET | CR0_MP | CR0_PE)
+#define CR4_BOOT (CR4_OSXMMEXCPT | CR4_OSFXSR | CR4_PAE)
+#define EFER_BOOT (EFER_NXE | EFER_LMA | EFER_LME)
 
 /* Identity-map [0, max rounded up to 2 MiB) with 2 MiB pages: PML4 -> PDPT -> one PD per GiB. */
 static int build_page_tables(struct vm *vm)

@@ -43,6 +43,13 @@ $(BUILD)/unit/test_elf64: tests/unit/test_elf64.c hv/elf64.c include/emhv/elf64.
 	@mkdir -p $(@D)
 	$(HOSTCC) $(UNIT_CFLAGS) -DELF64_TINY='"$(ELF64_TINY)"' -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
 
+UNIT_TESTS += $(BUILD)/unit/test_insn_decode
+
+$(BUILD)/unit/test_insn_decode: tests/unit/test_insn_decode.c tests/unit/insn_vectors.S hv/insn_decode.c \
+		hv/insn_decode.h tests/unit/test_rng.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c %.S,$^) $(UNIT_LDLIBS)
+
 $(BUILD)/bench/bench_frame: tests/bench/bench_frame.c mm/frame.c mm/frame.h
 	@mkdir -p $(@D)
 	$(HOSTCC) $(BENCH_CFLAGS) -o $@ $(filter %.c,$^)

@@ -497,6 +497,34 @@ int frame_transfer(paddr_t pa, unsigned order, unsigned from, unsigned to)
 	return 0;
 }
 
+int frame_block_of(paddr_t pa, unsigned *order, unsigned *owner)
+{
+	uint64_t i, h, e;
+
+	if (!fa.ready)
+		return -FRAME_ENOINIT;
+	if (pa & (FRAME_SIZE - 1))
+		return -FRAME_EALIGN;
+	if ((pa >> FRAME_SHIFT) < fa.base || (pa >> FRAME_SHIFT) - fa.base >= fa.nframes)
+		return -FRAME_ERANGE;
+	i = (pa >> FRAME_SHIFT) - fa.base;
+	if (!find_head(i, &h))
+		return -FRAME_EABSENT;
+	e = fa.meta[h];
+	if (e_state(e) != ST_ALLOC)
+		return -FRAME_EFREE;
+	if (h != i)
+		return -FRAME_ENOTHEAD;
+	*order = e_order(e);
+	*owner = e_owner(e);
+	return 0;
+}
+
+uint64_t frame_counted_frames(unsigned owner)
+{
+	return owner < FRAME_MAX_OWNERS ? fa.scratch[owner] : 0;
+}
+
 uint64_t frame_owner_frames(unsigned owner)
 {
 	return owner < FRAME_MAX_OWNERS ? fa.owner_frames[owner] : 0;

@@ -98,6 +98,11 @@ int frame_free(paddr_t pa, unsigned order, unsigned owner);
 /* Give the allocated block at pa (this order, owned by from) to owner to. 0 or -err. */
 int frame_transfer(paddr_t pa, unsigned order, unsigned from, unsigned to);
 
+/* The allocated block whose head is pa: its order and owner. 0, or -err (free, absent, not a head, ...). */
+int frame_block_of(paddr_t pa, unsigned *order, unsigned *owner);
+/* Frames of owner as the last frame_check() counted them from the metadata (not from the counters). */
+uint64_t frame_counted_frames(unsigned owner);
+
 /* Frames currently allocated to owner (0 for an owner id out of range). */
 uint64_t frame_owner_frames(unsigned owner);
 

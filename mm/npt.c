@@ -13,10 +13,13 @@
  *
  * Tables are reached at their physical address (identity map).
  *
- * Invariant: no table but the root is ever empty. npt_unmap and a failed
- * npt_map free the tables they leave empty, npt_merge frees the page table
- * it replaces, so t->tables counts exactly the root and the tables that
- * hold something.
+ * Invariant: no table but the root is ever empty. npt_unmap and an unmap
+ * by npt_scan free the tables they leave empty, a failed npt_fill_hole (and
+ * so npt_map) frees the tables it made, npt_merge frees the page table it
+ * replaces, so t->tables counts exactly the root and the tables that hold
+ * something. Hence one walk says how much is free around a gpa: stopping
+ * at an absent entry of level l, nothing is mapped in the level_size(l)
+ * block around it (npt_find_hole).
  *
  * Rights are a non-empty subset of NPT_RWX, and W needs R: W without R is
  * an EPT misconfiguration, so it is refused here (-NPT_EINVAL) for every
@@ -32,7 +35,6 @@
  * entry may be lost.
  */
 
-#define NPT_LEVELS  4
 #define NPT_TOP	    (NPT_LEVELS - 1)
 #define NPT_ENTRIES 512
 #define NPT_BITS    9
@@ -107,6 +109,22 @@ static bool rights_ok(const struct npt *t, unsigned rights)
 	return !(rights & NPT_W) || (rights & NPT_R);
 }
 
+/* A leaf of `level` at gpa -> pa with these rights is well-formed (not whether there is room). */
+static int check_map(const struct npt *t, uint64_t gpa, paddr_t pa, unsigned level, unsigned rights)
+{
+	uint64_t mask;
+
+	if (!npt_ready(t) || level > NPT_LEVEL_2M || !rights_ok(t, rights))
+		return -NPT_EINVAL;
+	mask = level_size(level) - 1;
+	if ((gpa & mask) || gpa >= NPT_GPA_LIMIT || (pa & mask))
+		return -NPT_EINVAL;
+	/* pa must fit the format's address field. */
+	if (pa & ~t->fmt->addr_mask)
+		return -NPT_EINVAL;
+	return 0;
+}
+
 static bool table_empty(const struct npt *t, paddr_t table)
 {
 	const uint64_t *tb = table_ptr(table);
@@ -118,6 +136,16 @@ static bool table_empty(const struct npt *t, paddr_t table)
 	return true;
 }
 
+static unsigned table_count(const struct npt *t, paddr_t table)
+{
+	const uint64_t *tb = table_ptr(table);
+	unsigned i, n = 0;
+
+	for (i = 0; i < NPT_ENTRIES; i++)
+		n += present(t, tb[i]);
+	return n;
+}
+
 static paddr_t table_alloc(struct npt *t)
 {
 	paddr_t pa = t->ops.alloc_table(t->ops.ctx);
@@ -127,9 +155,11 @@ static paddr_t table_alloc(struct npt *t)
 	return pa;
 }
 
+/* Unlink it first. The hint goes with its page table (tables above it go only after it). */
 static void table_free(struct npt *t, paddr_t table)
 {
-	t->hint_pt = FRAME_NONE;
+	if (table == t->hint_pt)
+		t->hint_pt = FRAME_NONE;
 	t->ops.free_table(t->ops.ctx, table);
 	t->tables--;
 }
@@ -175,37 +205,6 @@ static void prune(struct npt *t, struct npt_path *p, unsigned from)
 			return;
 		*p->e[l + 1] = 0;
 		table_free(t, table);
-	}
-}
-
-/*
- * Fill p down to the level-`level` entry for gpa, creating the missing
- * tables above it. -NPT_EEXIST if a leaf above covers gpa; -NPT_ENOMEM
- * with the tables created here freed again.
- */
-static int make_path(struct npt *t, uint64_t gpa, unsigned level, struct npt_path *p)
-{
-	paddr_t table = t->root;
-	unsigned l;
-
-	for (l = NPT_TOP;; l--) {
-		uint64_t *e = entry_ptr(table, gpa, l);
-
-		p->e[l] = e;
-		if (l == level)
-			return 0;
-		if (!present(t, *e)) {
-			paddr_t lower = table_alloc(t);
-
-			if (lower == FRAME_NONE) {
-				prune(t, p, l);
-				return -NPT_ENOMEM;
-			}
-			*e = t->fmt->make_table(lower);
-		} else if (is_leaf(t, *e, l)) {
-			return -NPT_EEXIST;
-		}
-		table = t->fmt->addr(*e);
 	}
 }
 
@@ -263,69 +262,121 @@ void npt_destroy(struct npt *t, npt_leaf_fn fn, void *ctx)
 	t->root = FRAME_NONE;
 }
 
-/* ---- map and unmap ---- */
+/* ---- holes: a map at a fault with one walk ---- */
 
-static int check_map(const struct npt *t, uint64_t gpa, paddr_t pa, unsigned level, unsigned rights)
+static inline uint64_t block_of(uint64_t gpa)
 {
-	uint64_t mask;
+	return gpa & ~(NPT_SIZE_2M - 1);
+}
 
-	if (!npt_ready(t) || level > NPT_LEVEL_2M || !rights_ok(t, rights))
+/* Remember the page table holding pte, gpa's level-0 entry (tables are frames at their address). */
+static void hint_set(struct npt *t, uint64_t gpa, const uint64_t *pte)
+{
+	t->hint_base = block_of(gpa);
+	t->hint_pt = (paddr_t)(uintptr_t)pte & ~(paddr_t)(NPT_SIZE_4K - 1);
+}
+
+int npt_find_hole(struct npt *t, uint64_t gpa, struct npt_hole *h)
+{
+	struct npt_path p;
+	unsigned l;
+	bool leaf;
+
+	if (!gpa_ok(t, gpa) || !h)
 		return -NPT_EINVAL;
-	mask = level_size(level) - 1;
-	if ((gpa & mask) || gpa >= NPT_GPA_LIMIT || (pa & mask))
-		return -NPT_EINVAL;
-	/* pa must fit the format's address field. */
-	if (pa & ~t->fmt->addr_mask)
-		return -NPT_EINVAL;
+	h->gpa = gpa;
+	for (l = 0; l < NPT_LEVELS; l++)
+		h->e[l] = NULL;
+	if (t->hint_pt != FRAME_NONE && block_of(gpa) == t->hint_base) {
+		h->level = NPT_LEVEL_4K;
+		h->e[NPT_LEVEL_4K] = entry_ptr(t->hint_pt, gpa, NPT_LEVEL_4K);
+		return present(t, *h->e[NPT_LEVEL_4K]) ? -NPT_EEXIST : 0;
+	}
+	leaf = walk(t, gpa, &p);
+	if (p.level == NPT_LEVEL_4K)
+		hint_set(t, gpa, p.e[NPT_LEVEL_4K]);
+	if (leaf)
+		return -NPT_EEXIST;
+	h->level = p.level;
+	for (l = p.level; l < NPT_LEVELS; l++)
+		h->e[l] = p.e[l];
 	return 0;
 }
 
-/* The 2 MiB entry e points at a lower table: free it if it is empty, else -NPT_EEXIST. */
-static int drop_empty_table(struct npt *t, uint64_t *e)
+/* What can be checked of h without a walk: a hole of t, still absent, taking a leaf of `level`. */
+static int check_hole(const struct npt *t, const struct npt_hole *h, unsigned level)
 {
-	paddr_t lower = t->fmt->addr(*e);
+	if (!gpa_ok(t, h->gpa) || h->level >= NPT_LEVELS || !h->e[h->level] || level > h->level)
+		return -NPT_EINVAL;
+	return present(t, *h->e[h->level]) ? -NPT_EEXIST : 0;
+}
 
-	if (!table_empty(t, lower))
-		return -NPT_EEXIST;
-	*e = 0;
-	table_free(t, lower);
+int npt_fill_hole(struct npt *t, const struct npt_hole *h, paddr_t pa, unsigned level,
+		  unsigned rights)
+{
+	paddr_t made[NPT_LEVELS];
+	unsigned l, n = 0;
+	uint64_t gpa, *e;
+	int err;
+
+	if (!h || level > NPT_LEVEL_2M)
+		return -NPT_EINVAL;
+	gpa = h->gpa & ~(level_size(level) - 1);
+	err = check_map(t, gpa, pa, level, rights);
+	if (!err)
+		err = check_hole(t, h, level);
+	if (err)
+		return err;
+	/* The tables below the hole hang from its entry only: unlinking that undoes them all. */
+	e = h->e[h->level];
+	for (l = h->level; l > level; l--) {
+		paddr_t lower = table_alloc(t);
+
+		if (lower == FRAME_NONE) {
+			*h->e[h->level] = 0;
+			while (n)
+				table_free(t, made[--n]);
+			return -NPT_ENOMEM;
+		}
+		made[n++] = lower;
+		*e = t->fmt->make_table(lower);
+		e = entry_ptr(lower, gpa, l - 1);
+	}
+	*e = t->fmt->make_leaf(pa, rights, level);
+	t->mapped += level_size(level);
+	if (level == NPT_LEVEL_4K)
+		hint_set(t, gpa, e);
 	return 0;
+}
+
+/* ---- map and unmap ---- */
+
+/* A 2 MiB map where a page table stands (h is a hole in it): the table gives way only if it is
+ * empty, which the walker never leaves behind; then *h is the hole at the 2 MiB entry. */
+static int drop_page_table(struct npt *t, uint64_t gpa, struct npt_hole *h)
+{
+	struct npt_path p;
+	paddr_t pt;
+
+	(void)walk(t, gpa, &p); /* stops in the page table, as npt_find_hole did */
+	pt = t->fmt->addr(*p.e[NPT_LEVEL_2M]);
+	if (!table_empty(t, pt))
+		return -NPT_EEXIST;
+	*p.e[NPT_LEVEL_2M] = 0;
+	table_free(t, pt);
+	return npt_find_hole(t, gpa, h);
 }
 
 int npt_map(struct npt *t, uint64_t gpa, paddr_t pa, unsigned level, unsigned rights)
 {
-	struct npt_path p;
-	uint64_t *e;
-	int err;
+	struct npt_hole h;
+	int err = check_map(t, gpa, pa, level, rights);
 
-	err = check_map(t, gpa, pa, level, rights);
-	if (err)
-		return err;
-	if (level == NPT_LEVEL_4K && t->hint_pt != FRAME_NONE && (gpa & ~(NPT_SIZE_2M - 1)) == t->hint_base) {
-		e = entry_ptr(t->hint_pt, gpa, NPT_LEVEL_4K);
-		if (present(t, *e))
-			return -NPT_EEXIST;
-		goto set;
-	}
-	err = make_path(t, gpa, level, &p);
-	if (err)
-		return err;
-	e = p.e[level];
-	if (level == NPT_LEVEL_4K) {
-		t->hint_base = gpa & ~(NPT_SIZE_2M - 1);
-		t->hint_pt = t->fmt->addr(*p.e[NPT_LEVEL_2M]);
-	}
-	if (present(t, *e)) {
-		if (is_leaf(t, *e, level))
-			return -NPT_EEXIST;
-		err = drop_empty_table(t, e);
-		if (err)
-			return err;
-	}
-set:
-	*e = t->fmt->make_leaf(pa, rights, level);
-	t->mapped += level_size(level);
-	return 0;
+	if (!err)
+		err = npt_find_hole(t, gpa, &h);
+	if (!err && h.level < level)
+		err = drop_page_table(t, gpa, &h);
+	return err ? err : npt_fill_hole(t, &h, pa, level, rights);
 }
 
 int npt_unmap(struct npt *t, uint64_t gpa, paddr_t *pa, unsigned *level)
@@ -431,12 +482,26 @@ int npt_protect(struct npt *t, uint64_t gpa, unsigned rights)
 	return 0;
 }
 
+/* Replace the 2 MiB leaf e by a page table of 512 4 KiB leaves: same frames, rights and A/D. */
+static int split_leaf(struct npt *t, uint64_t *e)
+{
+	paddr_t pt = table_alloc(t), pa = t->fmt->addr(*e);
+	unsigned i, rights = t->fmt->rights(*e);
+	uint64_t *tb, ad = *e & ad_mask(t);
+
+	if (pt == FRAME_NONE)
+		return -NPT_ENOMEM;
+	tb = table_ptr(pt);
+	for (i = 0; i < NPT_ENTRIES; i++)
+		tb[i] = t->fmt->make_leaf(pa + i * NPT_SIZE_4K, rights, NPT_LEVEL_4K) | ad;
+	*e = t->fmt->make_table(pt);
+	return 0;
+}
+
 int npt_split(struct npt *t, uint64_t gpa)
 {
 	struct npt_path p;
-	uint64_t *e, *tb, leaf, ad;
-	paddr_t pt, pa;
-	unsigned i, rights;
+	uint64_t *e;
 
 	if (!gpa_ok(t, gpa))
 		return -NPT_EINVAL;
@@ -445,18 +510,7 @@ int npt_split(struct npt *t, uint64_t gpa)
 		return -NPT_ENOENT;
 	if (p.level != NPT_LEVEL_2M)
 		return -NPT_ELEVEL;
-	pt = table_alloc(t);
-	if (pt == FRAME_NONE)
-		return -NPT_ENOMEM;
-	leaf = *e;
-	pa = t->fmt->addr(leaf);
-	rights = t->fmt->rights(leaf);
-	ad = leaf & ad_mask(t);
-	tb = table_ptr(pt);
-	for (i = 0; i < NPT_ENTRIES; i++)
-		tb[i] = t->fmt->make_leaf(pa + i * NPT_SIZE_4K, rights, NPT_LEVEL_4K) | ad;
-	*e = t->fmt->make_table(pt);
-	return 0;
+	return split_leaf(t, e);
 }
 
 /* The 2 MiB leaf replacing the page table pt, or -NPT_EMERGE if its leaves do not allow one. */
@@ -502,6 +556,129 @@ int npt_merge(struct npt *t, uint64_t gpa)
 	*pde = leaf;
 	table_free(t, pt);
 	return 0;
+}
+
+/* ---- one pass over a range of leaves ---- */
+
+struct scan {
+	struct npt *t;
+	uint64_t start, end; /* end clipped to NPT_GPA_LIMIT */
+	npt_scan_fn fn;
+	void *ctx;
+	uint64_t stopped; /* the leaf where the scan stopped or failed */
+};
+
+/* What a visit tells the level above; errors are negative. */
+enum scan_result {
+	SCAN_GO,      /* go on with the next entry */
+	SCAN_GONE,    /* the entry is now absent; from scan_table: the table is empty (free it) */
+	SCAN_TABLE,   /* the leaf is now a page table: visit its leaves */
+	SCAN_STOPPED, /* the visitor said stop */
+};
+
+/* Show the leaf e (level, at gpa) to the visitor and do what it answers. */
+static int scan_leaf(struct scan *s, uint64_t *e, unsigned level, uint64_t gpa)
+{
+	struct npt *t = s->t;
+	const struct npt_leaf leaf = {
+		.gpa = gpa,
+		.pa = t->fmt->addr(*e),
+		.level = level,
+		.rights = t->fmt->rights(*e),
+		.accessed = (*e & t->fmt->accessed) != 0,
+		.dirty = (*e & t->fmt->dirty) != 0,
+	};
+	int r = -NPT_EINVAL;
+
+	switch (s->fn(s->ctx, &leaf)) {
+	case NPT_SCAN_KEEP:
+		return SCAN_GO;
+	case NPT_SCAN_CLEAR_A:
+		*e &= ~t->fmt->accessed;
+		return SCAN_GO;
+	case NPT_SCAN_CLEAR_AD:
+		*e &= ~ad_mask(t);
+		return SCAN_GO;
+	case NPT_SCAN_UNMAP:
+		*e = 0;
+		t->mapped -= level_size(level);
+		return SCAN_GONE;
+	case NPT_SCAN_SPLIT:
+		r = level != NPT_LEVEL_2M ? -NPT_ELEVEL : split_leaf(t, e);
+		if (!r)
+			return SCAN_TABLE;
+		break;
+	case NPT_SCAN_STOP:
+		r = SCAN_STOPPED;
+		break;
+	}
+	s->stopped = gpa;
+	return r;
+}
+
+/*
+ * Visit the leaves under the level-`level` table that maps from gpa base,
+ * from the scan's start on. SCAN_GONE when the table was left empty (never
+ * the root), SCAN_STOPPED, SCAN_GO, or -error. Its present entries are
+ * counted once, at its first removal, so that emptying a table takes two
+ * passes over it, not one per entry; the table is not read once empty.
+ */
+static int scan_table(struct scan *s, paddr_t table, unsigned level, uint64_t base)
+{
+	struct npt *t = s->t;
+	uint64_t *tb = table_ptr(table), size = level_size(level);
+	unsigned i = s->start > base ? (unsigned)((s->start - base) / size) : 0;
+	int live = -1; /* present entries, once one was removed */
+
+	for (; i < NPT_ENTRIES && base + i * size < s->end; i++) {
+		uint64_t *e = &tb[i], gpa = base + i * size;
+		int r = SCAN_TABLE;
+
+		if (!present(t, *e))
+			continue;
+		if (is_leaf(t, *e, level))
+			r = scan_leaf(s, e, level, gpa);
+		if (r == SCAN_TABLE) {
+			paddr_t lower = t->fmt->addr(*e);
+
+			r = scan_table(s, lower, level - 1, gpa);
+			if (r == SCAN_GONE) {
+				*e = 0;
+				table_free(t, lower);
+			}
+		}
+		if (r != SCAN_GO && r != SCAN_GONE)
+			return r;
+		if (r == SCAN_GONE) {
+			live = live < 0 ? (int)table_count(t, table) : live - 1;
+			if (!live && level < NPT_TOP)
+				return SCAN_GONE;
+		}
+	}
+	return SCAN_GO;
+}
+
+int npt_scan(struct npt *t, uint64_t start, uint64_t end, npt_scan_fn fn, void *ctx, uint64_t *next)
+{
+	struct scan s = {
+		.t = t,
+		.start = start,
+		.end = end < NPT_GPA_LIMIT ? end : NPT_GPA_LIMIT,
+		.fn = fn,
+		.ctx = ctx,
+		.stopped = end,
+	};
+	int r = 0;
+
+	if (!npt_ready(t) || !fn || start > end) {
+		s.stopped = start;
+		r = -NPT_EINVAL;
+	} else if (start < s.end) {
+		r = scan_table(&s, t->root, NPT_TOP, 0);
+	}
+	if (next)
+		*next = s.stopped;
+	return r < 0 ? r : 0;
 }
 
 const char *npt_strerror(int err)

@@ -22,8 +22,9 @@
 #define NPT_LEVEL_2M 1
 #define NPT_SIZE_4K 0x1000ULL
 #define NPT_SIZE_2M 0x200000ULL
-/* Guest-physical addresses handled: 48 bits (4 levels). */
+/* Guest-physical addresses handled: 48 bits (4 levels: 3 is the root, 0 the page table). */
 #define NPT_GPA_LIMIT (1ULL << 48)
+#define NPT_LEVELS    4
 
 /* Errors, returned negated. */
 enum npt_err {
@@ -72,8 +73,8 @@ struct npt {
 	paddr_t root;
 	uint64_t tables;   /* table frames in use, the root included */
 	uint64_t mapped;   /* bytes mapped by leaves */
-	/* The page table of the last 4 KiB map, so that the next one in the same 2 MiB skips the walk
-	 * (growth faults come in runs); dropped whenever any table is freed. */
+	/* The page table of the last 4 KiB map (or walk that reached one), so that the next one in
+	 * the same 2 MiB skips the walk (growth faults come in runs); dropped with that table. */
 	uint64_t hint_base;
 	paddr_t hint_pt;
 };
@@ -103,6 +104,76 @@ int npt_split(struct npt *t, uint64_t gpa);
 int npt_merge(struct npt *t, uint64_t gpa);
 /* Read the accessed and dirty bits of the leaf containing gpa, clearing them if clear is set. */
 int npt_test_ad(struct npt *t, uint64_t gpa, bool *accessed, bool *dirty, bool clear);
+
+/*
+ * Walks that act as they go: map at a fault with one walk, and one pass over
+ * a range of leaves (working-set scans, reclaim, release, verification).
+ *
+ * Any change to a present entry (an unmap, a split, an A/D clear) is seen by
+ * the processor only once the caller has invalidated what its TLBs may hold
+ * (INVEPT, or the NPT ASID flush): do that before relying on the change, e.g.
+ * before reusing an unmapped frame, or before trusting that an accessed bit
+ * cleared here will be set again by the next access. mm/ does it in one place.
+ */
+
+/* Where a walk towards gpa stopped at an absent entry: enough to map there with no second walk. */
+struct npt_hole {
+	uint64_t gpa;   /* as asked */
+	unsigned level; /* of the absent entry: >= NPT_LEVEL_2M, the whole aligned 2 MiB is free */
+	/* e[l]: gpa's entry in the level-l table, for l >= level (the absent one is e[level]);
+	 * only e[0] when found through the hint */
+	uint64_t *e[NPT_LEVELS];
+};
+/*
+ * Walk towards gpa once: 0 with *h describing the first absent entry (h->level says its level:
+ * >= NPT_LEVEL_2M means the whole aligned 2 MiB block is unmapped), -NPT_EEXIST if gpa is mapped,
+ * -NPT_EINVAL for a bad gpa/table.
+ */
+int npt_find_hole(struct npt *t, uint64_t gpa, struct npt_hole *h);
+/*
+ * Map pa as one leaf of `level` (NPT_LEVEL_4K, or NPT_LEVEL_2M when h->level >= NPT_LEVEL_2M) at
+ * the hole h found (gpa rounded down to the leaf size), creating the missing tables below the hole
+ * with no further walk from the root; -NPT_ENOMEM leaves everything as it was (tables created here
+ * freed again); -NPT_EINVAL for misaligned pa, bad rights, or a level the hole cannot take;
+ * -NPT_EEXIST if the hole's entry is no longer absent. h must come from npt_find_hole on t with no
+ * change to t in between.
+ */
+int npt_fill_hole(struct npt *t, const struct npt_hole *h, paddr_t pa, unsigned level,
+		  unsigned rights);
+
+/* A leaf as npt_scan shows it: gpa is the leaf's first byte, pa its frame. */
+struct npt_leaf {
+	uint64_t gpa;
+	paddr_t pa;
+	unsigned level;
+	unsigned rights;
+	bool accessed, dirty; /* always false in a format without A/D bits */
+};
+/* What the visitor of npt_scan does to the leaf it was shown. */
+enum npt_scan_action {
+	NPT_SCAN_KEEP,     /* leave it */
+	NPT_SCAN_CLEAR_A,  /* clear its accessed bit */
+	NPT_SCAN_CLEAR_AD, /* clear its accessed and dirty bits */
+	/* remove it (the caller owns pa from now on); tables left empty are freed at once */
+	NPT_SCAN_UNMAP,
+	/* a 2 MiB leaf only: replace it by 512 4 KiB leaves (same frames, rights, A/D), then visit
+	 * those inside the range (in order) instead; -NPT_ENOMEM from the scan if no table frame,
+	 * -NPT_ELEVEL for a 4 KiB leaf */
+	NPT_SCAN_SPLIT,
+	NPT_SCAN_STOP, /* stop here: the scan returns 0 with *next = this leaf's gpa */
+};
+/* The visitor must not change t itself: it acts through its answer. Any other answer stops the
+ * scan with -NPT_EINVAL. */
+typedef enum npt_scan_action (*npt_scan_fn)(void *ctx, const struct npt_leaf *leaf);
+/*
+ * Visit the leaves intersecting [start, end) in address order (a leaf partly inside is visited
+ * whole: its gpa may be below start), skipping absent subtrees whole; the part of the range at or
+ * above NPT_GPA_LIMIT is empty. 0 with *next = end (or where it stopped), or -error (then *next =
+ * where it stopped: the leaf, unchanged, whose action failed). start > end or no fn: -NPT_EINVAL
+ * with *next = start. next may be NULL.
+ */
+int npt_scan(struct npt *t, uint64_t start, uint64_t end, npt_scan_fn fn, void *ctx,
+	     uint64_t *next);
 
 const char *npt_strerror(int err);
 

@@ -51,11 +51,21 @@ static paddr_t table_alloc(void *ctx)
 	return pa;
 }
 
+/* Give a frame of m back to the pool; a refusal (the metadata disagrees) is recorded, never ignored. */
+static void give_back(struct vm_mem *m, paddr_t pa, unsigned order)
+{
+	int err = frame_free(pa, order, m->owner);
+
+	if (err) {
+		m->free_errors++;
+		m->bad_frame = pa;
+		m->bad_err = err;
+	}
+}
+
 static void table_free(void *ctx, paddr_t pa)
 {
-	struct vm_mem *m = ctx;
-
-	frame_free(pa, FRAME_ORDER_4K, m->owner);
+	give_back(ctx, pa, FRAME_ORDER_4K);
 }
 
 static void leaf_free(void *ctx, uint64_t gpa, paddr_t pa, unsigned level)
@@ -63,40 +73,60 @@ static void leaf_free(void *ctx, uint64_t gpa, paddr_t pa, unsigned level)
 	struct vm_mem *m = ctx;
 
 	(void)gpa;
-	frame_free(pa, level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K, m->owner);
+	give_back(m, pa, level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K);
 	m->backed -= level == NPT_LEVEL_2M ? NPT_SIZE_2M : NPT_SIZE_4K;
 }
 
-/* Back one block at gpa with a zeroed frame: 0, -NPT_ENOMEM (no frame), or npt_map's -error. */
-static int back(struct vm_mem *m, uint64_t gpa, unsigned level)
+/* A zeroed frame of m for a leaf of level: a pre-zeroed 2 MiB block if the cache has one, else zeroed here. */
+static paddr_t zeroed_frame(struct vm_mem *m, unsigned level)
 {
-	uint64_t size = level == NPT_LEVEL_2M ? NPT_SIZE_2M : NPT_SIZE_4K;
-	unsigned order = level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K;
 	paddr_t pa = level == NPT_LEVEL_2M ? zero_cache_take(m->owner) : FRAME_NONE;
 	uint64_t t0;
-	int r;
 
-	if (pa == FRAME_NONE) {
-		pa = level == NPT_LEVEL_2M ? alloc(order, m->owner) : alloc_4k(m);
-		if (pa == FRAME_NONE)
-			return -NPT_ENOMEM;
-		t0 = rdtsc();
-		memset((void *)pa, 0, size);
-		m->zero_tsc += rdtsc() - t0;
-	}
-	r = npt_map(&m->npt, gpa, pa, level, NPT_RWX);
-	if (r) {
-		frame_free(pa, order, m->owner);
-		return r;
-	}
-	m->backed += size;
-	return 0;
+	if (pa != FRAME_NONE)
+		return pa;
+	pa = level == NPT_LEVEL_2M ? alloc(FRAME_ORDER_2M, m->owner) : alloc_4k(m);
+	if (pa == FRAME_NONE)
+		return FRAME_NONE;
+	t0 = rdtsc();
+	memset((void *)pa, 0, level == NPT_LEVEL_2M ? NPT_SIZE_2M : NPT_SIZE_4K);
+	m->zero_tsc += rdtsc() - t0;
+	return pa;
 }
 
-/* Can the aligned 2 MiB block at blk be served whole? */
-static bool whole_block_free(const struct vm_mem *m, uint64_t blk)
+/*
+ * Back the page at gpa, which is unmapped: with one 2 MiB frame when the
+ * walk shows the whole aligned block unmapped, the block lies inside
+ * [0, limit) and m may grow by 2 MiB, else with one 4 KiB frame (also when
+ * the pool has no 2 MiB block). One walk, shared by creation and faults.
+ * The level used, or -NPT_ENOMEM, -NPT_EEXIST (gpa is mapped).
+ */
+static int back(struct vm_mem *m, uint64_t gpa, uint64_t limit)
 {
-	return m->grow_2m && blk + NPT_SIZE_2M <= m->max && !npt_any_mapped(&m->npt, blk, NPT_SIZE_2M);
+	uint64_t blk = gpa & ~(NPT_SIZE_2M - 1);
+	struct npt_hole h;
+	unsigned level;
+	paddr_t pa = FRAME_NONE;
+	int r = npt_find_hole(&m->npt, gpa, &h);
+
+	if (r)
+		return r;
+	level = m->grow_2m && h.level >= NPT_LEVEL_2M && blk + NPT_SIZE_2M <= limit ? NPT_LEVEL_2M : NPT_LEVEL_4K;
+	if (level == NPT_LEVEL_2M)
+		pa = zeroed_frame(m, NPT_LEVEL_2M);
+	if (pa == FRAME_NONE) {
+		level = NPT_LEVEL_4K;
+		pa = zeroed_frame(m, NPT_LEVEL_4K);
+		if (pa == FRAME_NONE)
+			return -NPT_ENOMEM;
+	}
+	r = npt_fill_hole(&m->npt, &h, pa, level, NPT_RWX);
+	if (r) {
+		give_back(m, pa, level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K);
+		return r;
+	}
+	m->backed += level == NPT_LEVEL_2M ? NPT_SIZE_2M : NPT_SIZE_4K;
+	return (int)level;
 }
 
 static int back_range(struct vm_mem *m, uint64_t end)
@@ -104,14 +134,11 @@ static int back_range(struct vm_mem *m, uint64_t end)
 	uint64_t gpa = 0;
 
 	while (gpa < end) {
-		if (!(gpa & (NPT_SIZE_2M - 1)) && gpa + NPT_SIZE_2M <= end && whole_block_free(m, gpa) &&
-		    back(m, gpa, NPT_LEVEL_2M) == 0) {
-			gpa += NPT_SIZE_2M;
-			continue;
-		}
-		if (back(m, gpa, NPT_LEVEL_4K))
+		int level = back(m, gpa, end);
+
+		if (level < 0)
 			return -1;
-		gpa += NPT_SIZE_4K;
+		gpa += level == NPT_LEVEL_2M ? NPT_SIZE_2M : NPT_SIZE_4K;
 	}
 	return 0;
 }
@@ -134,11 +161,12 @@ int vm_mem_init(struct vm_mem *m, uint8_t owner, uint64_t min, uint64_t max, enu
 		return -1;
 	}
 	if (back_range(m, backed_at_start)) {
-		frame_get_stats(&st);
-		snprintf(why, n, "the pool cannot back %llu KiB (%llu KiB free)",
-			 (unsigned long long)(backed_at_start >> 10),
-			 (unsigned long long)((st.free * FRAME_SIZE) >> 10));
 		vm_mem_release(m);
+		frame_get_stats(&st);
+		snprintf(why, n, "the pool cannot back %s (%llu KiB) now: %llu KiB free, %llu KiB more in the zero cache",
+			 mode == VM_MEM_STATIC ? "max" : "min", (unsigned long long)(backed_at_start >> 10),
+			 (unsigned long long)((st.free * FRAME_SIZE) >> 10),
+			 (unsigned long long)(((uint64_t)zero_cache_blocks() * NPT_SIZE_2M) >> 10));
 		return -1;
 	}
 	return 0;
@@ -146,22 +174,18 @@ int vm_mem_init(struct vm_mem *m, uint8_t owner, uint64_t min, uint64_t max, enu
 
 enum vm_fault_result vm_mem_fault(struct vm_mem *m, uint64_t gpa)
 {
-	uint64_t page = gpa & ~(NPT_SIZE_4K - 1), blk = gpa & ~(NPT_SIZE_2M - 1);
-	int r;
+	int level;
 
 	if (gpa >= m->max)
 		return VM_FAULT_OUTSIDE;
-	if (whole_block_free(m, blk) && back(m, blk, NPT_LEVEL_2M) == 0) {
+	level = back(m, gpa, m->max);
+	if (level == NPT_LEVEL_2M)
 		m->faults_2m++;
-		return VM_FAULT_MAPPED;
-	}
-	r = back(m, page, NPT_LEVEL_4K);
-	if (r == 0) {
+	else if (level == NPT_LEVEL_4K)
 		m->faults_4k++;
-		return VM_FAULT_MAPPED;
-	}
-	/* no frame for the page or a table; or the page was mapped after all */
-	return r == -NPT_EEXIST ? VM_FAULT_BROKEN : VM_FAULT_NOMEM;
+	else /* no frame for the page or a table; or the page was mapped after all */
+		return level == -NPT_EEXIST ? VM_FAULT_BROKEN : VM_FAULT_NOMEM;
+	return VM_FAULT_MAPPED;
 }
 
 void vm_mem_release(struct vm_mem *m)
@@ -171,7 +195,19 @@ void vm_mem_release(struct vm_mem *m)
 	m->npt.root = 0;
 	m->backed = 0;
 	for (; m->spare_n; m->spare_n--, m->spare += FRAME_SIZE)
-		frame_free(m->spare, FRAME_ORDER_4K, m->owner);
+		give_back(m, m->spare, FRAME_ORDER_4K);
+}
+
+int vm_mem_back(struct vm_mem *m, uint64_t gpa, uint64_t len)
+{
+	uint64_t end = gpa + len, page;
+
+	if (!vm_mem_in_ram(m, gpa, len))
+		return -1;
+	for (page = gpa & ~(NPT_SIZE_4K - 1); page < end; page += NPT_SIZE_4K)
+		if (npt_lookup(&m->npt, page, NULL, NULL, NULL) && vm_mem_fault(m, page) != VM_FAULT_MAPPED)
+			return -1;
+	return 0;
 }
 
 bool vm_mem_in_ram(const struct vm_mem *m, uint64_t gpa, uint64_t len)
@@ -239,4 +275,61 @@ int vm_mem_read(struct vm_mem *m, void *dst, uint64_t gpa, uint64_t len)
 int vm_mem_write(struct vm_mem *m, uint64_t gpa, const void *src, uint64_t len)
 {
 	return copy(m, gpa, (uint8_t *)src, len, true);
+}
+
+struct verify {
+	const struct vm_mem *m;
+	uint64_t bytes, frames, bad;
+	uint64_t bad_gpa;
+	int bad_err;
+};
+
+static enum npt_scan_action verify_leaf(void *ctx, const struct npt_leaf *leaf)
+{
+	struct verify *v = ctx;
+	unsigned want = leaf->level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K, order, owner;
+	int err = frame_block_of(leaf->pa, &order, &owner);
+
+	if (!err && (order != want || owner != v->m->owner))
+		err = order != want ? -FRAME_EORDER : -FRAME_EOWNER;
+	if (err && !v->bad++) {
+		v->bad_gpa = leaf->gpa;
+		v->bad_err = err;
+	}
+	v->bytes += leaf->level == NPT_LEVEL_2M ? NPT_SIZE_2M : NPT_SIZE_4K;
+	v->frames += 1ULL << want;
+	return NPT_SCAN_KEEP;
+}
+
+/* Needs a frame_check() just before it: frame_counted_frames() is that recount. */
+int vm_mem_verify(struct vm_mem *m, char *why, size_t n)
+{
+	struct verify v = { .m = m };
+	uint64_t held = frame_counted_frames(m->owner), expect;
+	int len = 0;
+
+	if (npt_scan(&m->npt, 0, NPT_GPA_LIMIT, verify_leaf, &v, NULL)) {
+		snprintf(why, n, "its nested tables could not be walked");
+		return -1;
+	}
+	expect = v.frames + m->npt.tables + m->spare_n;
+	if (!v.bad && v.bytes == m->backed && held == expect && !m->free_errors) {
+		snprintf(why, n, "%llu frames held = %llu of RAM in its nested tables + %llu tables + %u spare: ok",
+			 (unsigned long long)held, (unsigned long long)v.frames, (unsigned long long)m->npt.tables,
+			 m->spare_n);
+		return 0;
+	}
+	if (v.bad)
+		len += snprintf(why + len, n - len, "%llu leaves map frames that are not its blocks (first at "
+				"guest-physical 0x%llx: %s); ", (unsigned long long)v.bad,
+				(unsigned long long)v.bad_gpa, frame_strerror(v.bad_err));
+	if (v.bytes != m->backed && len < (int)n)
+		len += snprintf(why + len, n - len, "%llu KiB mapped but %llu KiB counted as backed; ",
+				(unsigned long long)(v.bytes >> 10), (unsigned long long)(m->backed >> 10));
+	if (held != expect && len < (int)n)
+		len += snprintf(why + len, n - len, "the pool says it holds %llu frames, its tables account for %llu; ",
+				(unsigned long long)held, (unsigned long long)expect);
+	if (m->free_errors && len < (int)n)
+		snprintf(why + len, n - len, "%llu frames were refused by the pool", (unsigned long long)m->free_errors);
+	return -1;
 }

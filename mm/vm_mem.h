@@ -3,6 +3,7 @@
 #define EMHV_MM_VM_MEM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "npt.h"
 
@@ -19,6 +20,9 @@ struct vm_mem {
 	uint64_t zero_tsc;  /* TSC ticks spent zeroing frames for faults */
 	paddr_t spare;	    /* next of spare_n frames taken from the pool in one step, not yet used */
 	unsigned spare_n;
+	uint64_t free_errors; /* frames the pool refused to take back (bad_frame, bad_err: the last one) */
+	paddr_t bad_frame;
+	int bad_err;
 };
 
 /* 4 KiB frames are taken from the pool 2^VM_MEM_SPARE_ORDER at a time (they are the VM's meanwhile). */
@@ -48,8 +52,17 @@ void vm_mem_release(struct vm_mem *m);
  */
 int vm_mem_read(struct vm_mem *m, void *dst, uint64_t gpa, uint64_t len);
 int vm_mem_write(struct vm_mem *m, uint64_t gpa, const void *src, uint64_t len);
+/* Back every unbacked page of [gpa, gpa + len) (inside RAM); 0, or -1 when the pool is dry (some may be backed). */
+int vm_mem_back(struct vm_mem *m, uint64_t gpa, uint64_t len);
 /* Is [gpa, gpa + len) inside RAM (without wrapping)? */
 bool vm_mem_in_ram(const struct vm_mem *m, uint64_t gpa, uint64_t len);
+/*
+ * Recount m's RAM and tables from its nested page tables, check that every
+ * leaf frame is a block of m's owner of the leaf's size, and that the pool's
+ * count of m's frames is RAM + tables + spares. 0 with a summary in why, or
+ * -1 with the differences.
+ */
+int vm_mem_verify(struct vm_mem *m, char *why, size_t n);
 /* Frames used for the nested tables. */
 uint64_t vm_mem_table_frames(const struct vm_mem *m);
 /* Frames the VM holds for its next 4 KiB faults and tables. */

@@ -63,6 +63,7 @@ com1: enabled=1, $com
 clock: sync=none, time0=946684800
 log: $tmp/bochs.log
 panic: action=fatal
+sound: driver=dummy
 BX
 printf 'c\nq\n' > "$tmp/cmds"
 [ "$serial" = stdio ] && echo "run: Bochs (VT-x); OVMF takes ~20 s; type 'shutdown' to quit" >&2
@@ -76,5 +77,8 @@ wait $bx || status=$?
 if grep -q "soft power off" "$tmp/bochs.log" "$tmp/bochs.out" 2>/dev/null; then
 	exit 0
 fi
-[ "$status" -eq 0 ] || { echo "run: Bochs exited with status $status:" >&2; tail -5 "$tmp/bochs.log" >&2; }
+[ "$status" -eq 0 ] || {
+	echo "run: Bochs exited with status $status; the end of its output and log:" >&2
+	tail -n 5 "$tmp/bochs.out" "$tmp/bochs.log" >&2
+}
 exit "$status"

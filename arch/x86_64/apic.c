@@ -1,7 +1,7 @@
 /* Local APIC (xAPIC or x2APIC mode): periodic timer interrupt at TIMER_HZ, EOI, own id. */
 #include "timer.h"
 #include "cpu.h"
-#include "msr.h"
+#include <emhv/x86_msr.h>
 #include "trap.h"
 #include "paging.h"
 #include "percpu.h"

@@ -1,9 +1,7 @@
 /* The hypervisor's own GDT and TSS (one per CPU), loaded at boot. */
 #include "percpu.h"
-#include "msr.h"
+#include <emhv/x86_msr.h>
 #include "cpu.h"
-
-#define MSR_GS_BASE 0xc0000101
 
 static struct percpu boot_cpu;
 

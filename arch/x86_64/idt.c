@@ -108,7 +108,8 @@ void trap_dispatch(struct trap_frame *tf)
 {
 	irq_handler_fn fn = handlers[tf->vector & 0xff];
 
-	if (tf->vector >= 32 && fn) {
+	/* interrupts, and the two exceptions that are the host's events rather than its faults: NMI, #MC */
+	if (fn && (tf->vector >= 32 || tf->vector == 2 || tf->vector == 18)) {
 		fn(tf);
 		return;
 	}

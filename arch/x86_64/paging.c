@@ -3,20 +3,15 @@
 #include <string.h>
 #include "paging.h"
 #include "cpu.h"
-#include "msr.h"
+#include <emhv/x86_msr.h>
+#include <emhv/x86_paging.h>
+#include <emhv/x86_regs.h>
 
-#define PTE_P (1ULL << 0)
-#define PTE_RW (1ULL << 1)
-#define PTE_PWT (1ULL << 3)
-#define PTE_PCD (1ULL << 4)
-#define PTE_PS (1ULL << 7)
-#define PTE_NX (1ULL << 63)
-#define PTE_ADDR 0x000ffffffffff000ULL
-#define SZ_4K 0x1000ULL
-#define SZ_2M 0x200000ULL
-#define SZ_1G 0x40000000ULL
+#define PTE_RW PTE_W
+#define SZ_4K PAGE_SIZE_4K
+#define SZ_2M PAGE_SIZE_2M
+#define SZ_1G PAGE_SIZE_1G
 #define POOL_PAGES 96
-#define CR0_WP (1ULL << 16)
 
 static uint64_t pool[POOL_PAGES][512] __attribute__((aligned(4096)));
 static unsigned pool_used;

@@ -20,7 +20,7 @@ typedef void (*irq_handler_fn)(struct trap_frame *tf);
 
 /* Load the GDT, TSS and IDT of this CPU. */
 void trap_init(void);
-/* Route a hardware interrupt vector (32..47, 255) to fn. */
+/* Route a hardware interrupt vector (32..47, 255), the NMI (2) or the machine check (18) to fn. */
 void trap_set_handler(unsigned vector, irq_handler_fn fn);
 void trap_dispatch(struct trap_frame *tf);
 

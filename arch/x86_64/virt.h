@@ -1,8 +1,10 @@
 /*
  * The one interface between the arch-neutral core and a virtualization
  * backend (VT-x in vmx/, AMD-V in svm/): probe, enable on a CPU, create a
- * vCPU, run it to its next exit, read and write its registers, advance RIP,
- * inject an exception. Exits come back normalized as struct virt_exit.
+ * vCPU, run it to its next exit, read and write its registers, inject an
+ * event, invalidate translations. Exits come back normalized as struct
+ * virt_exit; what to do about each is the core's policy (hv/vm_exit.c), the
+ * same for both backends.
  */
 #ifndef ARCH_X86_64_VIRT_H
 #define ARCH_X86_64_VIRT_H
@@ -11,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mm/npt.h"
+#include "vcpu_state.h"
 
 enum virt_exit_kind {
 	VEXIT_CPUID,
@@ -21,20 +24,65 @@ enum virt_exit_kind {
 	VEXIT_NPF,	 /* nested-page fault: gpa and access */
 	VEXIT_HYPERCALL, /* VMCALL / VMMCALL */
 	VEXIT_EXTINT,	 /* a host interrupt arrived (the host handles it) */
+	VEXIT_NMI,	 /* an NMI arrived while the guest ran (the host's handler has run) */
+	VEXIT_MCE,	 /* a machine check while the guest ran (the host's handler has run) */
 	VEXIT_TIMER,	 /* the backend's slice timer expired */
-	VEXIT_CR_WRITE,	 /* a write to a CR bit the host owns */
-	VEXIT_UD,	 /* an instruction the guest must see as undefined (VMX/SVM, ...) */
-	VEXIT_NOP,	 /* an instruction to complete as a no-op (INVD, ...) */
-	VEXIT_EXCEPTION, /* an intercepted guest exception or NMI */
+	VEXIT_CR_WRITE,	 /* a write to a CR (bits) the host owns */
+	VEXIT_INSN,	 /* an intercepted instruction: insn.id says which, the core's table what to do */
+	VEXIT_INTR_WINDOW, /* the guest can take an interrupt now */
 	VEXIT_SHUTDOWN,	 /* triple fault */
 	VEXIT_INVALID,	 /* VM entry failed; why says how */
 	VEXIT_UNHANDLED, /* an exit the core has no handler for; why names it */
 	VEXIT_NKINDS
 };
 
+/* Intercepted instructions the core completes or refuses by one policy (hv/vm_exit.c). */
+enum virt_insn {
+	VINSN_INVD,
+	VINSN_WBINVD,
+	VINSN_MONITOR,
+	VINSN_MWAIT,
+	VINSN_RDPMC,
+	VINSN_RDTSCP,
+	VINSN_INVPCID,
+	VINSN_INVLPGA,
+	VINSN_XSETBV,
+	VINSN_PAUSE,
+	VINSN_VMX,    /* VMXON, VMCLEAR, VMLAUNCH, ... */
+	VINSN_SVM,    /* VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT */
+	VINSN_GETSEC,
+	VINSN_RSM,
+	VINSN_ENCLS,
+	VINSN_XSAVES, /* XSAVES / XRSTORS */
+	VINSN_VMFUNC,
+	VINSN_NKINDS
+};
+
+/* An event for the guest, as VM-entry injection (VT-x) or EVENTINJ (AMD-V) delivers it. */
+enum virt_event_type {
+	VEV_NONE,
+	VEV_EXTINT,	 /* external interrupt */
+	VEV_NMI,
+	VEV_HW_EXC,	 /* a fault, trap or abort */
+	VEV_SW_INT,	 /* INT n */
+	VEV_SW_EXC,	 /* INT3, INTO */
+	VEV_PRIV_SW_EXC, /* INT1 */
+};
+
+struct virt_event {
+	uint8_t type;	  /* enum virt_event_type */
+	uint8_t vector;
+	uint8_t insn_len; /* software events: the length of the instruction that raised it */
+	bool has_error;
+	uint32_t error;
+};
+
 struct virt_exit {
 	enum virt_exit_kind kind;
-	uint32_t raw; /* the backend's own exit code */
+	uint32_t raw;	  /* the backend's own exit code */
+	uint8_t insn_len; /* of the instruction behind the exit; 0: unknown, the core decodes it */
+	/* the event whose delivery the exit cut short; it must be delivered again (type VEV_NONE: none) */
+	struct virt_event vectoring;
 	union {
 		struct {
 			uint16_t port;
@@ -55,10 +103,8 @@ struct virt_exit {
 			uint64_t value;
 		} cr;
 		struct {
-			uint8_t vector;
-			bool has_error;
-			uint32_t error;
-		} exc;
+			enum virt_insn id;
+		} insn;
 	};
 	char why[128]; /* VEXIT_INVALID / VEXIT_UNHANDLED: in words */
 	uint8_t grew;  /* set by the core: a growth fault served (1: 4 KiB, 2: 2 MiB) */
@@ -72,9 +118,17 @@ struct vcpu_gprs {
 };
 enum { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI, GPR_R8, GPR_R9, GPR_R10 };
 
-enum virt_reg { VREG_RSP, VREG_RIP, VREG_RFLAGS, VREG_CR0, VREG_CR3, VREG_CR4, VREG_EFER,
-		VREG_FS_BASE, VREG_GS_BASE, VREG_PAT, VREG_SYSENTER_CS, VREG_SYSENTER_ESP,
-		VREG_SYSENTER_EIP, VREG_CPL, VREG_COUNT };
+enum virt_reg {
+	VREG_RSP, VREG_RIP, VREG_RFLAGS, VREG_CR0, VREG_CR3, VREG_CR4, VREG_EFER,
+	VREG_FS_BASE, VREG_GS_BASE, VREG_PAT, VREG_SYSENTER_CS, VREG_SYSENTER_ESP,
+	VREG_SYSENTER_EIP, VREG_CPL,
+	VREG_STAR, VREG_LSTAR, VREG_CSTAR, VREG_SFMASK, VREG_KERNEL_GS_BASE,
+	VREG_DR6, VREG_DR7,
+	VREG_TPR,	  /* the task priority as CR8 holds it (0..15) */
+	VREG_TSC_OFFSET,  /* added to the host TSC for the guest's RDTSC */
+	VREG_INTR_SHADOW, /* blocking by STI or MOV SS: non-zero while the next instruction is shadowed */
+	VREG_COUNT
+};
 
 /* Entry state of a 64-bit vCPU (see include/emhv/guest_boot.h). */
 struct vcpu_boot_state {
@@ -83,6 +137,8 @@ struct vcpu_boot_state {
 	uint64_t gdt_base, tr_base;
 	uint16_t gdt_limit, tr_limit;
 	uint16_t cs, ds, tr;
+	/* CR4 bits the guest may change without the core's say (the rest exit, or are refused) */
+	uint64_t cr4_guest_owned;
 };
 
 /* A backend's vCPU: gprs first so the core reaches them without a call. */
@@ -93,6 +149,7 @@ struct virt_vcpu {
 	uint64_t timer_ticks; /* exit with VEXIT_TIMER after about this many TSC ticks (if the backend can) */
 	uint16_t tag;	      /* VPID / ASID, non-zero */
 	void *priv;   /* the backend's own state */
+	struct vcpu_state state; /* FPU, debug registers, MSRs the hardware does not switch */
 };
 
 struct virt_backend {
@@ -112,12 +169,14 @@ struct virt_backend {
 	void (*run)(struct virt_vcpu *v, struct virt_exit *e);
 	uint64_t (*get)(struct virt_vcpu *v, enum virt_reg r);
 	void (*set)(struct virt_vcpu *v, enum virt_reg r, uint64_t val);
-	/* Step past the instruction that caused the last exit. */
-	void (*advance_rip)(struct virt_vcpu *v);
-	/* Inject a hardware exception before the next entry. */
-	void (*inject_exception)(struct virt_vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+	/* Deliver ev at the next VM entry (replacing any event set before it since the last exit). */
+	void (*inject)(struct virt_vcpu *v, const struct virt_event *ev);
+	/* Exit with VEXIT_INTR_WINDOW as soon as the guest can take an interrupt (or stop asking). */
+	void (*intr_window)(struct virt_vcpu *v, bool on);
 	/* Drop cached nested translations after a mapping was removed or downgraded. */
 	void (*flush_npt)(struct virt_vcpu *v);
+	/* Drop the guest's own cached linear translations (its CR4 paging bits changed). */
+	void (*flush_guest_tlb)(struct virt_vcpu *v);
 };
 
 extern const struct virt_backend vmx_backend;

@@ -1,12 +1,8 @@
 /* paging.c -- extend the guest's own identity map (built by the hypervisor) by 2 MiB pages. */
 #include "runtime.h"
 #include "cpu.h"
+#include <emhv/x86_paging.h>
 
-#define PTE_P	   0x1ULL
-#define PTE_W	   0x2ULL
-#define PTE_PS	   0x80ULL
-#define PTE_ADDR   0x000ffffffffff000ULL
-#define PT_ENTRIES 512
 #define PT_POOL	   4 /* new tables for map_2m: enough for a few far-apart addresses */
 
 static uint64_t pt_pool[PT_POOL][PT_ENTRIES] __attribute__((aligned(4096)));

@@ -14,7 +14,7 @@
 enum emhv_hypercall {
 	EMHV_HC_VERSION = 0, /* () -> EMHV_ABI_VERSION */
 	EMHV_HC_INFO = 1,    /* (struct emhv_vm_info *buf, size > 0) -> bytes written: min(size, sizeof) */
-	EMHV_HC_LOG = 2,     /* (const char *text, len <= EMHV_HC_LOG_MAX) -> 0; a line in the hypervisor log */
+	EMHV_HC_LOG = 2,     /* (const char *text, len <= EMHV_HC_LOG_MAX) -> 0; a line in the VM's log ('vm log') */
 	EMHV_HC_RESULT = 3,  /* (const char *name, 1 <= name_len <= EMHV_RESULT_NAME_MAX, int64 value) -> 0;
 			      * name: letters, digits, '_', '-', '.'; a name reported again is overwritten */
 	EMHV_HC_EXIT = 4,    /* (int64 status) -> does not return: the VM stops as exited */
@@ -28,6 +28,7 @@ enum emhv_hc_err {
 	EMHV_EINVAL = 3, /* a bad size or value */
 	EMHV_ENOSPC = 4, /* no room left (result table full) */
 	EMHV_EPERM = 5,  /* not from CPL 0 */
+	EMHV_ENOMEM = 6, /* the pool cannot back the memory the call needs now; nothing was changed */
 };
 
 #define EMHV_HC_LOG_MAX 256

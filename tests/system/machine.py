@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import time
 import tty
 
 import pexpect
@@ -19,6 +20,16 @@ class MonitorError(AssertionError):
     pass
 
 
+class EmulatorDied(AssertionError):
+    """The emulator ended (or the hypervisor halted) before the output a test waited for."""
+
+
+# What the core prints when it halts for good: no prompt can follow.
+HALTED = "hypervisor halted"
+# How often a wait checks that the emulator still runs.
+POLL_S = 0.5
+
+
 class Machine:
     """One emulator running one image, its COM1 wired to us.
 
@@ -31,6 +42,7 @@ class Machine:
         self.emu = emu
         self.listener = self.sock = None
         self.pty_slave = None
+        self.fd = -1
         if emu == "bochs":
             self.fd, self.pty_slave = os.openpty()
             tty.setraw(self.pty_slave)
@@ -47,16 +59,76 @@ class Machine:
             stdin=subprocess.DEVNULL, stdout=self.errlog, stderr=subprocess.STDOUT,
             start_new_session=True)
         if self.listener:
-            self.listener.settimeout(60)
-            self.sock, _ = self.listener.accept()
-            self.fd = self.sock.fileno()
+            self._accept(60)
         self.con = pexpect.fdpexpect.fdspawn(self.fd, encoding="utf-8",
                                              codec_errors="replace", timeout=60)
         self.boot_output = ""
 
+    def _accept(self, timeout):
+        """Wait for QEMU to connect its serial port, failing at once if QEMU has ended."""
+        self.listener.settimeout(POLL_S)
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock, _ = self.listener.accept()
+                break
+            except socket.timeout:
+                self._check_alive("connect its serial port")
+                if time.monotonic() > end:
+                    raise EmulatorDied(f"{self.emu} did not connect its serial port in {timeout} s")
+        self.fd = self.sock.fileno()
+
+    def emulator_output(self, lines=15):
+        """The last lines the launcher and the emulator printed (exit status, log tail)."""
+        self.errlog.seek(0)
+        text = self.errlog.read().decode(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _check_alive(self, waiting_for):
+        status = self.proc.poll()
+        if status is not None:
+            raise EmulatorDied(f"{self.emu} exited with status {status} while waiting to "
+                               f"{waiting_for}; its last output:\n{self.emulator_output()}")
+
+    def expect(self, patterns, timeout, exact=False):
+        """pexpect's expect (or expect_exact), in short steps that fail at once when the
+        emulator has ended or the hypervisor has halted; returns the index matched.
+        pexpect.TIMEOUT may be one of the patterns, as with pexpect."""
+        pats = patterns if isinstance(patterns, list) else [patterns]
+        want_timeout = pexpect.TIMEOUT in pats
+        real = [p for p in pats if p is not pexpect.TIMEOUT]
+        fn = self.con.expect_exact if exact else self.con.expect
+        halted = len(real)
+        end = time.monotonic() + timeout
+        while True:
+            step = max(0.05, min(POLL_S, end - time.monotonic()))
+            try:
+                i = fn(real + [HALTED], timeout=step)
+            except pexpect.TIMEOUT:
+                # unmatched output stays in pexpect's buffer for the next step
+                self._check_alive(f"see {real!r}")
+                if time.monotonic() >= end:
+                    if want_timeout:
+                        return pats.index(pexpect.TIMEOUT)
+                    raise pexpect.TIMEOUT(f"no {real!r} within {timeout} s; last output:\n"
+                                          f"{(self.con.before or '')[-2000:]}")
+                continue
+            except pexpect.EOF:
+                # the serial link closed: the emulator is ending
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
+                self._check_alive(f"see {real!r}")
+                raise EmulatorDied(f"{self.emu} closed its serial port while waiting to see {real!r}")
+            if i == halted:
+                raise EmulatorDied("the hypervisor halted; its report:\n" +
+                                   (self.con.before or "")[-3000:] + HALTED)
+            return pats.index(real[i])
+
     def wait_prompt(self):
         """Wait for the first prompt; returns everything printed before it."""
-        self.con.expect_exact(PROMPT, timeout=BOOT_TIMEOUT[self.emu])
+        self.expect(PROMPT, BOOT_TIMEOUT[self.emu], exact=True)
         self.boot_output = self.con.before
         return self.boot_output
 
@@ -66,7 +138,7 @@ class Machine:
     def cmd(self, line, timeout=60):
         """Type a line, wait for the next prompt, return the reply without the echo."""
         self.send_raw(line.encode() + b"\r" if isinstance(line, str) else line + b"\r")
-        self.con.expect_exact(PROMPT, timeout=timeout)
+        self.expect(PROMPT, timeout, exact=True)
         out = self.con.before.replace("\r\n", "\n")
         return out.split("\n", 1)[1] if "\n" in out else ""
 

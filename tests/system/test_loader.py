@@ -24,11 +24,10 @@ def test_corrupt_core_is_refused_and_control_returns_to_firmware(emu, tmp_path):
         image = build_image(str(tmp_path / "bad.img"), core=str(core))
         m = Machine(emu, image)
         try:
-            m.con.expect_exact("emhv loader: error: corrupt \\emhv\\hv.elf: " + reason,
-                               timeout=300)
-            m.con.expect_exact("emhv loader: returning to the firmware", timeout=30)
+            m.expect("emhv loader: error: corrupt \\emhv\\hv.elf: " + reason, 300, exact=True)
+            m.expect("emhv loader: returning to the firmware", 30, exact=True)
             # the firmware carries on; the core never starts
-            idx = m.con.expect_exact(["emhv 0.", "emhv> ", pexpect.TIMEOUT], timeout=3)
+            idx = m.expect(["emhv 0.", "emhv> ", pexpect.TIMEOUT], 3, exact=True)
             assert idx == 2, "the core started from a corrupt hv.elf"
         finally:
             m.close()

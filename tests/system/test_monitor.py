@@ -103,8 +103,8 @@ def test_line_editing(machine):
     assert machine.cmd(b"verx\x7fsion") == machine.cmd("version")
     assert machine.cmd(b"garbage\x15version").startswith("emhv ")
     machine.send_raw(b"mem map\x03")
-    machine.con.expect_exact("^C")
-    machine.con.expect_exact("emhv> ")
+    machine.expect("^C", 30, exact=True)
+    machine.expect("emhv> ", 30, exact=True)
     assert "0x" not in machine.con.before, "the cancelled 'mem map' ran"
     assert machine.cmd_ok("version").startswith("emhv ")
 

@@ -191,9 +191,9 @@ def test_console_follow_prints_until_a_key(vmx):
     vmx.cmd_ok("vm create q image=qsort.elf min=8M max=64M size=4M")
     vmx.cmd_ok("vm start q")
     vmx.send_raw("vm console q -f\r")
-    vmx.con.expect(r"qsort: \d+ keys \(4 MiB\): sort \d+ us, sorted", timeout=300)
+    vmx.expect(r"qsort: \d+ keys \(4 MiB\): sort \d+ us, sorted", 300)
     vmx.send_raw("x")
-    vmx.con.expect_exact("emhv> ", timeout=30)
+    vmx.expect("emhv> ", 30, exact=True)
     # the key ended the follow and was not typed into the next line
     assert vmx.cmd_ok("version").startswith("emhv ")
     destroy_all(vmx)

@@ -224,6 +224,191 @@ static void expect_unmapped(uint64_t gpa)
 	assert_null(ref_entry(&nt, gpa, &l));
 }
 
+/* ---- the whole tree, decoded by the SDM and the APM: the invariant, and dumps to compare ---- */
+
+#define REF_ADDR BY_FMT(SDM_ADDR, APM_ADDR)
+
+static bool ref_present(uint64_t e)
+{
+	return fmt_is_ept ? (e & 7) != 0 : (e & APM_P) != 0;
+}
+
+static bool ref_is_leaf(uint64_t e, int level)
+{
+	return level == 0 || (level == 1 && (e & (fmt_is_ept ? SDM_PS : APM_PS)));
+}
+
+/* Count the tables and mapped bytes under a table; every table below the root holds something. */
+static unsigned check_table(uint64_t table, int level, uint64_t *tables, uint64_t *mapped)
+{
+	const uint64_t *tb = (const uint64_t *)(uintptr_t)table;
+	unsigned i, n = 0;
+
+	(*tables)++;
+	for (i = 0; i < 512; i++) {
+		if (!ref_present(tb[i]))
+			continue;
+		n++;
+		if (ref_is_leaf(tb[i], level))
+			*mapped += K4 << (9 * level);
+		else
+			assert_true(check_table(tb[i] & REF_ADDR, level - 1, tables, mapped) > 0);
+	}
+	return n;
+}
+
+/* The walker's invariant over all of t: no empty table but the root; tables and mapped exact. */
+static void check_tree(const struct npt *t)
+{
+	uint64_t tables = 0, mapped = 0;
+
+	check_table(t->root, 3, &tables, &mapped);
+	assert_int_equal(t->tables, tables);
+	assert_int_equal(t->mapped, mapped);
+}
+
+/* Every present entry of a tree in address order; table addresses kept only if asked. */
+struct dump_entry {
+	uint64_t gpa, raw;
+	int level;
+};
+
+struct dump {
+	struct dump_entry *d;
+	unsigned n, cap;
+};
+
+static void dump_table(struct dump *dp, uint64_t table, int level, uint64_t base, bool addrs)
+{
+	const uint64_t *tb = (const uint64_t *)(uintptr_t)table;
+	unsigned i;
+
+	for (i = 0; i < 512; i++) {
+		uint64_t e = tb[i], gpa = base + ((uint64_t)i << (12 + 9 * level));
+		bool leaf = ref_is_leaf(e, level);
+
+		if (!ref_present(e))
+			continue;
+		if (dp->n == dp->cap) {
+			dp->cap = dp->cap ? 2 * dp->cap : 64;
+			dp->d = realloc(dp->d, dp->cap * sizeof(*dp->d));
+			assert_non_null(dp->d);
+		}
+		dp->d[dp->n++] =
+			(struct dump_entry){ gpa, leaf || addrs ? e : e & ~REF_ADDR, level };
+		if (!leaf)
+			dump_table(dp, e & REF_ADDR, level - 1, gpa, addrs);
+	}
+}
+
+static struct dump dump_tree(const struct npt *t, bool addrs)
+{
+	struct dump dp = { NULL, 0, 0 };
+
+	dump_table(&dp, t->root, 3, 0, addrs);
+	return dp;
+}
+
+/* Two dumps are equal; both are freed. */
+static void expect_same_dump(struct dump a, struct dump b)
+{
+	unsigned i;
+
+	assert_int_equal(a.n, b.n);
+	for (i = 0; i < a.n; i++) {
+		assert_int_equal(a.d[i].gpa, b.d[i].gpa);
+		assert_int_equal(a.d[i].level, b.d[i].level);
+		assert_int_equal(a.d[i].raw, b.d[i].raw);
+	}
+	free(a.d);
+	free(b.d);
+}
+
+/* The entry for gpa in the level-`level` table, which must exist. */
+static uint64_t *ref_slot(const struct npt *t, uint64_t gpa, int level)
+{
+	uint64_t table = t->root;
+	int l;
+
+	for (l = 3;; l--) {
+		uint64_t *e = (uint64_t *)(uintptr_t)table + ((gpa >> (12 + 9 * l)) & 511);
+
+		if (l == level)
+			return e;
+		assert_true(ref_present(*e));
+		assert_false(ref_is_leaf(*e, l));
+		table = *e & REF_ADDR;
+	}
+}
+
+/* ---- a scripted visitor for npt_scan ---- */
+
+#define VISIT_MAX 2048
+
+struct visit {
+	struct npt_leaf seen[VISIT_MAX];
+	enum npt_scan_action ans[VISIT_MAX];
+	unsigned n;
+	enum npt_scan_action act; /* the answer */
+	/* or this, if set */
+	enum npt_scan_action (*pick)(struct visit *v, const struct npt_leaf *l);
+	unsigned stop_at;	 /* STOP at this visit (1: the first) */
+	const struct npt *check; /* check this tree at every visit */
+};
+
+static struct visit vis;
+
+static void visit_reset(enum npt_scan_action act)
+{
+	memset(&vis, 0, sizeof(vis));
+	vis.act = act;
+}
+
+static enum npt_scan_action visit_leaf(void *ctx, const struct npt_leaf *l)
+{
+	struct visit *v = ctx;
+	enum npt_scan_action a;
+
+	if (v->check)
+		check_tree(v->check); /* what the visits before this one did is complete */
+	assert_true(v->n < VISIT_MAX);
+	if (v->n) {
+		/* in order, each once; a split leaf's first page may come next */
+		const struct npt_leaf *prev = &v->seen[v->n - 1];
+
+		assert_true(l->gpa >= prev->gpa +
+				(v->ans[v->n - 1] == NPT_SCAN_SPLIT ? 0 : K4 << (9 * prev->level)));
+	}
+	v->seen[v->n] = *l;
+	a = v->stop_at == v->n + 1 ? NPT_SCAN_STOP : v->pick ? v->pick(v, l) : v->act;
+	v->ans[v->n++] = a;
+	return a;
+}
+
+/* One scan with the visitor: its return value; *next checked against want_next. */
+static int scan(uint64_t start, uint64_t end, uint64_t want_next)
+{
+	uint64_t next = 0x5eed;
+	int r = npt_scan(&nt, start, end, visit_leaf, &vis, &next);
+
+	assert_int_equal(next, want_next);
+	return r;
+}
+
+static void expect_seen(unsigned i, uint64_t gpa, paddr_t pa, unsigned level, unsigned rights,
+			bool a, bool d)
+{
+	const struct npt_leaf *l = &vis.seen[i];
+
+	assert_true(i < vis.n);
+	assert_int_equal(l->gpa, gpa);
+	assert_int_equal(l->pa, pa);
+	assert_int_equal(l->level, level);
+	assert_int_equal(l->rights, rights);
+	assert_int_equal(l->accessed, a);
+	assert_int_equal(l->dirty, d);
+}
+
 #include "test_rng.h"
 
 /* ---- tests ---- */
@@ -942,6 +1127,753 @@ static void test_strerror(void **state)
 	assert_string_equal(npt_strerror(-2147483647 - 1), "unknown page-table error");
 }
 
+/* ---- holes: find once, fill without walking again ---- */
+
+/* h is the hole at gpa of this level; its path agrees with the tables (e[0] only, by the hint). */
+static void expect_hole(const struct npt_hole *h, uint64_t gpa, unsigned level, bool hinted)
+{
+	unsigned l;
+
+	assert_int_equal(h->gpa, gpa);
+	assert_int_equal(h->level, level);
+	for (l = level; l < NPT_LEVELS; l++) {
+		if (hinted && l > 0)
+			assert_null(h->e[l]);
+		else
+			assert_ptr_equal(h->e[l], ref_slot(&nt, gpa, (int)l));
+	}
+	assert_false(ref_present(*h->e[level]));
+}
+
+/* The level of the first absent entry on the way to gpa, through a walk and through the hint. */
+static void test_hole_levels(void **state)
+{
+	uint64_t g = 0x40201000, blk = 0x40200000, big = 0x8000000000ULL, other = 0xc0000000;
+	struct npt_hole h;
+	struct npt failed;
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(npt_find_hole(&nt, g, &h), 0);
+	expect_hole(&h, g, 3, false);
+	assert_int_equal(npt_find_hole(&nt, NPT_GPA_LIMIT - 1, &h), 0);
+	expect_hole(&h, NPT_GPA_LIMIT - 1, 3, false);
+
+	/* one 4 KiB leaf: its page mapped, the rest of its block free page by page, others whole */
+	assert_int_equal(npt_map(&nt, g, 0x1000, NPT_LEVEL_4K, NPT_R), 0);
+	/* and one elsewhere, where the hint goes */
+	assert_int_equal(npt_map(&nt, other, 0x2000, NPT_LEVEL_4K, NPT_R), 0);
+	for (i = 0; i < 2; i++) {
+		bool hinted = i == 1; /* the first find of all walks, and leaves the hint at blk */
+
+		assert_int_equal(npt_find_hole(&nt, blk + i * 0x10, &h), 0);
+		expect_hole(&h, blk + i * 0x10, 0, hinted);
+		assert_int_equal(npt_find_hole(&nt, g + K4, &h), 0);
+		expect_hole(&h, g + K4, 0, true);
+		assert_int_equal(npt_find_hole(&nt, blk + M2 - 1, &h), 0);
+		expect_hole(&h, blk + M2 - 1, 0, true);
+		assert_int_equal(npt_find_hole(&nt, g, &h), -NPT_EEXIST);
+		assert_int_equal(npt_find_hole(&nt, g + 0xfff, &h), -NPT_EEXIST);
+		assert_int_equal(npt_find_hole(&nt, blk + M2, &h), 0);
+		expect_hole(&h, blk + M2, 1, false);
+		assert_int_equal(npt_find_hole(&nt, blk - 1, &h), 0);
+		expect_hole(&h, blk - 1, 1, false);
+		assert_int_equal(npt_find_hole(&nt, blk + 4 * GIB, &h), 0);
+		expect_hole(&h, blk + 4 * GIB, 2, false);
+		assert_int_equal(npt_find_hole(&nt, blk + 512 * GIB, &h), 0);
+		expect_hole(&h, blk + 512 * GIB, 3, false);
+	}
+
+	/* a 2 MiB leaf is mapped through and through; its neighbour block is a level-1 hole */
+	assert_int_equal(npt_map(&nt, big, 0x200000, NPT_LEVEL_2M, NPT_R), 0);
+	assert_int_equal(npt_find_hole(&nt, big, &h), -NPT_EEXIST);
+	assert_int_equal(npt_find_hole(&nt, big + M2 - 1, &h), -NPT_EEXIST);
+	assert_int_equal(npt_find_hole(&nt, big + M2, &h), 0);
+	expect_hole(&h, big + M2, 1, false);
+
+	assert_int_equal(npt_find_hole(&nt, NPT_GPA_LIMIT, &h), -NPT_EINVAL);
+	assert_int_equal(npt_find_hole(&nt, ~0ULL, &h), -NPT_EINVAL);
+	assert_int_equal(npt_find_hole(&nt, 0, NULL), -NPT_EINVAL);
+	assert_int_equal(npt_find_hole(NULL, 0, &h), -NPT_EINVAL);
+	pool.fail_in = 1;
+	assert_int_equal(npt_init(&failed, fmt, &pool_ops), -NPT_ENOMEM);
+	assert_int_equal(npt_find_hole(&failed, 0, &h), -NPT_EINVAL);
+	assert_int_equal(npt_fill_hole(&failed, &h, 0, NPT_LEVEL_4K, NPT_R), -NPT_EINVAL);
+	expect_tables(8); /* root, 2 PDPTs, 3 directories, 2 page tables */
+}
+
+/* Fills at holes of each level: the tables below are made, the leaf is at gpa rounded down. */
+static void test_fill_hole(void **state)
+{
+	struct npt_hole h;
+	struct dump before;
+
+	(void)state;
+	assert_int_equal(npt_find_hole(&nt, 0x40212345, &h), 0);
+	assert_int_equal(h.level, 3);
+	assert_int_equal(npt_fill_hole(&nt, &h, 0x80000000, NPT_LEVEL_2M, NPT_RWX), 0);
+	expect_tables(3);
+	assert_int_equal(nt.mapped, M2);
+	expect_leaf(0x40200000, 0x80000000, NPT_LEVEL_2M, NPT_RWX);
+
+	assert_int_equal(npt_find_hole(&nt, 0x40400abc, &h), 0);
+	assert_int_equal(h.level, 1);
+	assert_int_equal(npt_fill_hole(&nt, &h, 0x5000, NPT_LEVEL_4K, NPT_R), 0);
+	expect_tables(4);
+	expect_leaf(0x40400000, 0x5000, NPT_LEVEL_4K, NPT_R);
+	assert_int_equal(nt.hint_base, 0x40400000);
+	assert_int_equal(nt.hint_pt, *ref_slot(&nt, 0x40400000, 1) & REF_ADDR);
+
+	assert_int_equal(npt_find_hole(&nt, 0x40401fff, &h), 0);
+	assert_int_equal(h.level, 0);
+	assert_int_equal(npt_fill_hole(&nt, &h, 0x7000, NPT_LEVEL_4K, NPT_R | NPT_W), 0);
+	expect_tables(4);
+	expect_leaf(0x40401000, 0x7000, NPT_LEVEL_4K, NPT_R | NPT_W);
+
+	assert_int_equal(npt_find_hole(&nt, 0x80000000, &h), 0);
+	assert_int_equal(h.level, 2);
+	assert_int_equal(npt_fill_hole(&nt, &h, 0x9000, NPT_LEVEL_4K, NPT_RWX), 0);
+	expect_tables(6);
+	assert_int_equal(nt.mapped, M2 + 3 * K4);
+	check_tree(&nt);
+
+	/* refusals change nothing */
+	before = dump_tree(&nt, true);
+	assert_int_equal(npt_find_hole(&nt, 0x40402000, &h), 0);
+	assert_int_equal(h.level, 0);
+	assert_int_equal(npt_fill_hole(&nt, &h, 0, NPT_LEVEL_2M, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_fill_hole(&nt, &h, 0, 2, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_fill_hole(&nt, &h, 0, ~0u, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_fill_hole(&nt, &h, 0x1800, NPT_LEVEL_4K, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_fill_hole(&nt, &h, 1ULL << 52, NPT_LEVEL_4K, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_fill_hole(&nt, &h, 0x1000, NPT_LEVEL_4K, 0), -NPT_EINVAL);
+	assert_int_equal(npt_fill_hole(&nt, &h, 0x1000, NPT_LEVEL_4K, NPT_W), -NPT_EINVAL);
+	assert_int_equal(npt_fill_hole(&nt, &h, 0x1000, NPT_LEVEL_4K, NPT_RWX | 8), -NPT_EINVAL);
+	if (!fmt_is_ept)
+		assert_int_equal(npt_fill_hole(&nt, &h, 0x1000, NPT_LEVEL_4K, NPT_X), -NPT_EINVAL);
+	assert_int_equal(npt_fill_hole(&nt, NULL, 0x1000, NPT_LEVEL_4K, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_fill_hole(NULL, &h, 0x1000, NPT_LEVEL_4K, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_find_hole(&nt, 0x40600000, &h), 0);
+	assert_int_equal(h.level, 1);
+	assert_int_equal(npt_fill_hole(&nt, &h, 0x201000, NPT_LEVEL_2M, NPT_R), -NPT_EINVAL);
+	assert_int_equal(npt_find_hole(&nt, 0x100000000ULL, &h), 0);
+	assert_int_equal(h.level, 2);
+	assert_int_equal(npt_fill_hole(&nt, &h, 0, 2, NPT_R), -NPT_EINVAL); /* no 1 GiB leaves */
+	expect_same_dump(before, dump_tree(&nt, true));
+	expect_tables(6);
+
+	/* a hole filled meanwhile is one no longer */
+	assert_int_equal(npt_find_hole(&nt, 0x40403000, &h), 0);
+	assert_int_equal(npt_map(&nt, 0x40403000, 0xa000, NPT_LEVEL_4K, NPT_R), 0);
+	assert_int_equal(npt_fill_hole(&nt, &h, 0xb000, NPT_LEVEL_4K, NPT_R), -NPT_EEXIST);
+	expect_leaf(0x40403000, 0xa000, NPT_LEVEL_4K, NPT_R);
+	check_tree(&nt);
+}
+
+/* One 4 KiB fill through find_hole and fill_hole. */
+static void fill_4k(struct npt *t, uint64_t gpa, paddr_t pa, unsigned rights, bool hinted)
+{
+	struct npt_hole h;
+
+	assert_int_equal(npt_find_hole(t, gpa, &h), 0);
+	if (hinted) {
+		assert_int_equal(h.level, 0);
+		assert_null(h.e[1]);
+	}
+	assert_int_equal(npt_fill_hole(t, &h, pa, NPT_LEVEL_4K, rights), 0);
+}
+
+/* Runs of 4 KiB fills in one block go through the hint and build what npt_map builds. */
+static void test_fill_hole_hint(void **state)
+{
+	uint64_t down = 0x7fffe00000ULL, mixed = 0x8000400000ULL, far = 0x10000000000ULL;
+	uint64_t *e3, saved;
+	unsigned order[512], i;
+	struct npt other;
+	struct npt_hole h;
+
+	(void)state;
+	assert_int_equal(npt_init(&other, fmt, &pool_ops), 0);
+	rng_state = 42;
+	for (i = 0; i < 512; i++)
+		order[i] = i;
+	for (i = 511; i > 0; i--) {
+		unsigned j = (unsigned)rnd_below(i + 1), x = order[i];
+
+		order[i] = order[j];
+		order[j] = x;
+	}
+	for (i = 0; i < 512; i++) {
+		uint64_t gpa = down + (511 - i) * K4;
+
+		paddr_t pa = 0x100000 + gpa % M2;
+
+		fill_4k(&nt, gpa, pa, NPT_RWX, i > 0);
+		assert_int_equal(npt_map(&other, gpa, pa, NPT_LEVEL_4K, NPT_RWX), 0);
+	}
+	for (i = 0; i < 512; i++) {
+		uint64_t gpa = mixed + order[i] * K4;
+
+		paddr_t pa = 0x300000 + order[i] * 3 * K4;
+
+		fill_4k(&nt, gpa, pa, NPT_R, i > 0);
+		assert_int_equal(npt_map(&other, gpa, pa, NPT_LEVEL_4K, NPT_R), 0);
+	}
+	expect_same_dump(dump_tree(&nt, false), dump_tree(&other, false));
+	assert_int_equal(nt.tables, other.tables);
+	assert_int_equal(nt.mapped, other.mapped);
+	check_tree(&nt);
+	npt_destroy(&other, NULL, NULL);
+	assert_int_equal(nt.hint_base, mixed);
+	assert_int_equal(nt.hint_pt, *ref_slot(&nt, mixed, 1) & REF_ADDR);
+
+	/* no walk: with the root's entry hidden, the hinted block's pages are still seen */
+	e3 = ref_slot(&nt, mixed, 3);
+	saved = *e3;
+	*e3 = 0;
+	assert_int_equal(npt_find_hole(&nt, mixed + 5 * K4, &h), -NPT_EEXIST);
+	*e3 = saved;
+
+	/* tables freed elsewhere leave the hint; its own page table takes it along */
+	assert_int_equal(npt_map(&nt, far, 0x200000, NPT_LEVEL_2M, NPT_R), 0);
+	assert_int_equal(npt_unmap(&nt, far, NULL, NULL), 0);
+	assert_int_equal(nt.hint_base, mixed);
+	for (i = 0; i < 512; i++)
+		assert_int_equal(npt_unmap(&nt, mixed + i * K4, NULL, NULL), 0);
+	assert_int_equal(nt.hint_pt, FRAME_NONE);
+	assert_int_equal(npt_find_hole(&nt, mixed, &h), 0);
+	assert_int_equal(h.level, 3);
+	check_tree(&nt);
+}
+
+/* The n-th table of a fill cannot be had: -NPT_ENOMEM, and the tree and hint exactly as before. */
+static void test_fill_hole_enomem(void **state)
+{
+	static const struct {
+		uint64_t gpa;
+		unsigned level, hole, tables;
+	} cases[] = {
+		{ 0x8000003000ULL, NPT_LEVEL_4K, 3, 3 }, /* PDPT, directory, page table */
+		{ 0x8000000000ULL, NPT_LEVEL_2M, 3, 2 }, /* PDPT, directory */
+		{ 0x80003000, NPT_LEVEL_4K, 2, 2 },	 /* directory, page table */
+		{ 0x80000000, NPT_LEVEL_2M, 2, 1 },	 /* directory */
+		{ 0x40605000, NPT_LEVEL_4K, 1, 1 },	 /* page table */
+	};
+	struct npt_hole h;
+	unsigned c, n;
+
+	(void)state;
+	assert_int_equal(npt_map(&nt, 0x40000000, 0x40000000, NPT_LEVEL_2M, NPT_RWX), 0);
+	assert_int_equal(npt_map(&nt, 0x40201000, 0x1000, NPT_LEVEL_4K, NPT_RWX), 0);
+	expect_tables(4);
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		paddr_t pa = cases[c].level == NPT_LEVEL_2M ? 0x600000 : 0x6000;
+		uint64_t allocs;
+
+		for (n = 1; n <= cases[c].tables; n++) {
+			struct dump before = dump_tree(&nt, true);
+			uint64_t hint_base = nt.hint_base;
+			paddr_t hint_pt = nt.hint_pt;
+
+			assert_int_equal(npt_find_hole(&nt, cases[c].gpa, &h), 0);
+			assert_int_equal(h.level, cases[c].hole);
+			pool.fail_in = n;
+			assert_int_equal(npt_fill_hole(&nt, &h, pa, cases[c].level, NPT_R),
+					 -NPT_ENOMEM);
+			pool.fail_in = 0;
+			expect_same_dump(before, dump_tree(&nt, true));
+			expect_tables(4);
+			assert_int_equal(nt.mapped, M2 + K4);
+			assert_int_equal(nt.hint_base, hint_base);
+			assert_int_equal(nt.hint_pt, hint_pt);
+			check_tree(&nt);
+		}
+		/* and with them all: exactly that many were asked for */
+		allocs = pool.allocs;
+		assert_int_equal(npt_find_hole(&nt, cases[c].gpa, &h), 0);
+		assert_int_equal(npt_fill_hole(&nt, &h, pa, cases[c].level, NPT_R), 0);
+		assert_int_equal(pool.allocs - allocs, cases[c].tables);
+		expect_leaf(cases[c].gpa, pa, cases[c].level, NPT_R);
+		assert_int_equal(npt_unmap(&nt, cases[c].gpa, NULL, NULL), 0);
+		expect_tables(4);
+	}
+	check_tree(&nt);
+}
+
+/* ---- npt_scan ---- */
+
+#define AD_A 1
+#define AD_D 2
+
+static const struct {
+	uint64_t gpa;
+	paddr_t pa;
+	unsigned level, rights, ad;
+} scan_leaves[] = {
+	{ 0, 0x5000, 0, NPT_R, 0 },
+	{ 0x1000, 0x6000, 0, NPT_RWX, AD_A },
+	{ 0x200000, 0x400000, 1, NPT_R | NPT_X, AD_A | AD_D },
+	{ 0x3fe01000, 0x1000, 0, NPT_R | NPT_W, AD_D },
+	{ 0x7fffe00000ULL, 0x600000, 1, NPT_R, 0 },
+	{ 0x8000000000ULL, 0x2000, 0, NPT_RWX, AD_A },
+	{ 0xffffffc00000ULL, 0x800000, 1, NPT_RWX, AD_D },
+	{ 0xfffffffff000ULL, 0x3000, 0, NPT_R, AD_A | AD_D },
+};
+#define NSCAN (sizeof(scan_leaves) / sizeof(scan_leaves[0]))
+#define SCAN_TABLES (1 + 3 + 4 + 4) /* root, PDPTs, directories, page tables */
+
+static uint64_t ad_bits(unsigned ad)
+{
+	return (ad & AD_A ? REF_A : 0) | (ad & AD_D ? REF_D : 0);
+}
+
+/* Map scan_leaves, with their A/D bits set as the processor would. */
+static void map_scan_leaves(void)
+{
+	unsigned i;
+
+	for (i = 0; i < NSCAN; i++) {
+		assert_int_equal(npt_map(&nt, scan_leaves[i].gpa, scan_leaves[i].pa,
+					 scan_leaves[i].level, scan_leaves[i].rights),
+				 0);
+		*leaf_entry(scan_leaves[i].gpa) |= ad_bits(scan_leaves[i].ad);
+	}
+	expect_tables(SCAN_TABLES);
+}
+
+/* The entry scan_leaves[k] should have, without A/D. */
+static uint64_t scan_leaf_ref(unsigned k)
+{
+	return ref_leaf(scan_leaves[k].pa, scan_leaves[k].rights, scan_leaves[k].level);
+}
+
+/* Visit i was scan_leaves[k], with A/D as given. */
+static void expect_seen_leaf(unsigned i, unsigned k, unsigned ad)
+{
+	expect_seen(i, scan_leaves[k].gpa, scan_leaves[k].pa, scan_leaves[k].level,
+		    scan_leaves[k].rights, ad & AD_A, ad & AD_D);
+}
+
+static void test_scan_visit(void **state)
+{
+	struct npt failed;
+	struct dump before;
+	unsigned i;
+
+	(void)state;
+	visit_reset(NPT_SCAN_KEEP);
+	assert_int_equal(scan(0, NPT_GPA_LIMIT, NPT_GPA_LIMIT), 0);
+	assert_int_equal(vis.n, 0);
+
+	map_scan_leaves();
+	before = dump_tree(&nt, true);
+	visit_reset(NPT_SCAN_KEEP);
+	vis.check = &nt;
+	assert_int_equal(scan(0, NPT_GPA_LIMIT, NPT_GPA_LIMIT), 0);
+	assert_int_equal(vis.n, NSCAN);
+	for (i = 0; i < NSCAN; i++)
+		expect_seen_leaf(i, i, scan_leaves[i].ad);
+	expect_same_dump(before, dump_tree(&nt, true));
+	expect_tables(SCAN_TABLES);
+
+	/* an end past the address space is clipped, and given back as it was */
+	visit_reset(NPT_SCAN_KEEP);
+	assert_int_equal(scan(0, ~0ULL, ~0ULL), 0);
+	assert_int_equal(vis.n, NSCAN);
+	/* only what intersects the range */
+	visit_reset(NPT_SCAN_KEEP);
+	assert_int_equal(scan(0x1fff, 0x3fe01001, 0x3fe01001), 0);
+	assert_int_equal(vis.n, 3);
+	for (i = 0; i < 3; i++)
+		expect_seen_leaf(i, i + 1, scan_leaves[i + 1].ad);
+	visit_reset(NPT_SCAN_KEEP);
+	assert_int_equal(scan(0x2000, 0x200000, 0x200000), 0);
+	assert_int_equal(scan(0x3fe02000, 0x7fffe00000ULL, 0x7fffe00000ULL), 0);
+	assert_int_equal(scan(0x8000001000ULL, 0xffffffc00000ULL, 0xffffffc00000ULL), 0);
+	assert_int_equal(scan(NPT_GPA_LIMIT, ~0ULL, ~0ULL), 0);
+	assert_int_equal(scan(0x1000, 0x1000, 0x1000), 0);
+	assert_int_equal(vis.n, 0);
+	assert_int_equal(scan(0xfffffffff000ULL, NPT_GPA_LIMIT, NPT_GPA_LIMIT), 0);
+	assert_int_equal(vis.n, 1);
+
+	/* refusals */
+	visit_reset(NPT_SCAN_UNMAP);
+	assert_int_equal(scan(0x2000, 0x1000, 0x2000), -NPT_EINVAL);
+	assert_int_equal(npt_scan(&nt, 0, NPT_GPA_LIMIT, NULL, NULL, NULL), -NPT_EINVAL);
+	assert_int_equal(npt_scan(NULL, 0, NPT_GPA_LIMIT, visit_leaf, &vis, NULL), -NPT_EINVAL);
+	pool.fail_in = 1;
+	assert_int_equal(npt_init(&failed, fmt, &pool_ops), -NPT_ENOMEM);
+	assert_int_equal(npt_scan(&failed, 0, NPT_GPA_LIMIT, visit_leaf, &vis, NULL), -NPT_EINVAL);
+	assert_int_equal(vis.n, 0);
+	expect_tables(SCAN_TABLES);
+	assert_int_equal(nt.mapped, 5 * K4 + 3 * M2);
+}
+
+static void test_scan_clear_ad(void **state)
+{
+	struct npt_format no_ad = *fmt;
+	struct npt bare;
+	uint64_t ad = REF_A | REF_D;
+	unsigned i;
+
+	(void)state;
+	map_scan_leaves();
+	visit_reset(NPT_SCAN_CLEAR_A);
+	assert_int_equal(scan(0, NPT_GPA_LIMIT, NPT_GPA_LIMIT), 0);
+	for (i = 0; i < NSCAN; i++) {
+		expect_seen_leaf(i, i, scan_leaves[i].ad);
+		assert_int_equal(leaf_value(scan_leaves[i].gpa),
+				 scan_leaf_ref(i) | ad_bits(scan_leaves[i].ad & AD_D));
+	}
+	visit_reset(NPT_SCAN_CLEAR_AD);
+	assert_int_equal(scan(0, NPT_GPA_LIMIT, NPT_GPA_LIMIT), 0);
+	for (i = 0; i < NSCAN; i++) {
+		expect_seen_leaf(i, i, scan_leaves[i].ad & AD_D);
+		assert_int_equal(leaf_value(scan_leaves[i].gpa), scan_leaf_ref(i));
+	}
+	visit_reset(NPT_SCAN_KEEP);
+	assert_int_equal(scan(0, NPT_GPA_LIMIT, NPT_GPA_LIMIT), 0);
+	for (i = 0; i < NSCAN; i++)
+		expect_seen_leaf(i, i, 0);
+	expect_tables(SCAN_TABLES);
+
+	/* a format without A/D bits: none reported, none cleared (those bits mean other things) */
+	no_ad.accessed = 0;
+	no_ad.dirty = 0;
+	assert_int_equal(npt_init(&bare, &no_ad, &pool_ops), 0);
+	assert_int_equal(npt_map(&bare, 0x1000, 0x9000, NPT_LEVEL_4K, NPT_RWX), 0);
+	*ref_slot(&bare, 0x1000, 0) |= ad;
+	visit_reset(NPT_SCAN_CLEAR_AD);
+	assert_int_equal(npt_scan(&bare, 0, NPT_GPA_LIMIT, visit_leaf, &vis, NULL), 0);
+	assert_int_equal(vis.n, 1);
+	assert_false(vis.seen[0].accessed);
+	assert_false(vis.seen[0].dirty);
+	visit_reset(NPT_SCAN_CLEAR_A);
+	assert_int_equal(npt_scan(&bare, 0, NPT_GPA_LIMIT, visit_leaf, &vis, NULL), 0);
+	assert_int_equal(*ref_slot(&bare, 0x1000, 0), ref_leaf(0x9000, NPT_RWX, 0) | ad);
+	npt_destroy(&bare, NULL, NULL);
+}
+
+/* Unmapping every leaf leaves the root alone; each visit sees a tree that keeps the invariant. */
+static void test_scan_unmap_all(void **state)
+{
+	unsigned i;
+
+	(void)state;
+	map_scan_leaves();
+	fill_block(0x40000000, 0x10000000, NPT_RWX);
+	assert_int_equal(npt_split(&nt, 0x200000), 0);
+	expect_tables(SCAN_TABLES + 3);
+	visit_reset(NPT_SCAN_UNMAP);
+	vis.check = &nt;
+	assert_int_equal(scan(0, NPT_GPA_LIMIT, NPT_GPA_LIMIT), 0);
+	assert_int_equal(vis.n, NSCAN - 1 + 512 + 512);
+	expect_seen_leaf(0, 0, 0);
+	expect_seen_leaf(1, 1, AD_A);
+	for (i = 0; i < 512; i++)
+		expect_seen(2 + i, 0x200000 + i * K4, 0x400000 + i * K4, 0, NPT_R | NPT_X, true,
+			    true);
+	expect_seen_leaf(514, 3, AD_D);
+	for (i = 0; i < 512; i++)
+		expect_seen(515 + i, 0x40000000 + i * K4, 0x10000000 + i * K4, 0, NPT_RWX, false,
+			    false);
+	expect_seen_leaf(1027, 4, 0);
+	expect_seen_leaf(1030, 7, AD_A | AD_D);
+	expect_tables(1);
+	assert_int_equal(nt.mapped, 0);
+	check_tree(&nt);
+	assert_false(npt_any_mapped(&nt, 0, NPT_GPA_LIMIT));
+	for (i = 0; i < NSCAN; i++)
+		expect_unmapped(scan_leaves[i].gpa);
+}
+
+static const uint64_t some_a = 0x40000000, some_b = 0x40200000, some_c = 0x7fc00000,
+		      some_d = 0x80000000, some_e = 0x8000000000ULL;
+
+/* Keep one page of a, and c; unmap the rest. */
+static enum npt_scan_action unmap_some(struct visit *v, const struct npt_leaf *l)
+{
+	(void)v;
+	return l->gpa == some_a + 100 * K4 || l->gpa == some_c ? NPT_SCAN_KEEP : NPT_SCAN_UNMAP;
+}
+
+/* Unmapping some leaves frees exactly the tables they leave empty, at once. */
+static void test_scan_unmap_some(void **state)
+{
+	unsigned i;
+
+	(void)state;
+	fill_block(some_a, 0x10000000, NPT_RWX);
+	assert_int_equal(npt_map(&nt, some_b, 0x1000, NPT_LEVEL_4K, NPT_R), 0);
+	assert_int_equal(npt_map(&nt, some_b + 7 * K4, 0x2000, NPT_LEVEL_4K, NPT_R), 0);
+	assert_int_equal(npt_map(&nt, some_b + M2 - K4, 0x3000, NPT_LEVEL_4K, NPT_R), 0);
+	assert_int_equal(npt_map(&nt, some_c, 0x600000, NPT_LEVEL_2M, NPT_R), 0);
+	assert_int_equal(npt_map(&nt, some_d, 0x800000, NPT_LEVEL_2M, NPT_R), 0);
+	assert_int_equal(npt_map(&nt, some_e, 0x4000, NPT_LEVEL_4K, NPT_R), 0);
+	/* root, 2 PDPTs, 3 directories, 3 page tables */
+	expect_tables(9);
+	visit_reset(NPT_SCAN_KEEP);
+	vis.pick = unmap_some;
+	vis.check = &nt;
+	assert_int_equal(scan(0, NPT_GPA_LIMIT, NPT_GPA_LIMIT), 0);
+	assert_int_equal(vis.n, 512 + 3 + 3);
+	check_tree(&nt);
+	/* root, PDPT, the directory of a and c, a's page table */
+	expect_tables(4);
+	assert_int_equal(nt.mapped, K4 + M2);
+	expect_leaf(some_a + 100 * K4, 0x10000000 + 100 * K4, NPT_LEVEL_4K, NPT_RWX);
+	expect_leaf(some_c, 0x600000, NPT_LEVEL_2M, NPT_R);
+	for (i = 0; i < 512; i++)
+		if (i != 100)
+			expect_unmapped(some_a + i * K4);
+	expect_unmapped(some_b + 7 * K4);
+	expect_unmapped(some_d);
+	expect_unmapped(some_e);
+}
+
+static enum npt_scan_action split_big(struct visit *v, const struct npt_leaf *l)
+{
+	(void)v;
+	return l->level == NPT_LEVEL_2M ? NPT_SCAN_SPLIT : NPT_SCAN_KEEP;
+}
+
+static enum npt_scan_action split_then_unmap(struct visit *v, const struct npt_leaf *l)
+{
+	(void)v;
+	return l->level == NPT_LEVEL_2M ? NPT_SCAN_SPLIT : NPT_SCAN_UNMAP;
+}
+
+static void test_scan_split(void **state)
+{
+	uint64_t g = 0x3fe00000, h = 0x600000, small = 0x40000000;
+	paddr_t pa = 0x123400000ULL;
+	unsigned i, rights = NPT_R | NPT_X;
+	struct dump before;
+
+	(void)state;
+	assert_int_equal(npt_map(&nt, g, pa, NPT_LEVEL_2M, rights), 0);
+	*leaf_entry(g) |= REF_A;
+	assert_int_equal(npt_map(&nt, small, 0x9000, NPT_LEVEL_4K, NPT_R), 0);
+	expect_tables(5);
+	visit_reset(NPT_SCAN_KEEP);
+	vis.pick = split_big;
+	vis.check = &nt;
+	assert_int_equal(scan(0, NPT_GPA_LIMIT, NPT_GPA_LIMIT), 0);
+	assert_int_equal(vis.n, 1 + 512 + 1);
+	expect_seen(0, g, pa, NPT_LEVEL_2M, rights, true, false);
+	for (i = 0; i < 512; i++) {
+		expect_seen(1 + i, g + i * K4, pa + i * K4, NPT_LEVEL_4K, rights, true, false);
+		expect_leaf(g + i * K4, pa + i * K4, NPT_LEVEL_4K, rights);
+		assert_int_equal(leaf_value(g + i * K4), ref_leaf(pa + i * K4, rights, 0) | REF_A);
+	}
+	expect_seen(513, small, 0x9000, NPT_LEVEL_4K, NPT_R, false, false);
+	expect_tables(6);
+	assert_int_equal(nt.mapped, M2 + K4);
+
+	/* split and unmap every page: the new page table and the directory above go at once */
+	assert_int_equal(npt_merge(&nt, g), 0);
+	visit_reset(NPT_SCAN_KEEP);
+	vis.pick = split_then_unmap;
+	vis.check = &nt;
+	assert_int_equal(scan(g + 0x234, small, small), 0);
+	assert_int_equal(vis.n, 513);
+	expect_tables(4);
+	assert_int_equal(nt.mapped, K4);
+	check_tree(&nt);
+
+	/* a 4 KiB leaf is not split */
+	visit_reset(NPT_SCAN_SPLIT);
+	assert_int_equal(scan(0, NPT_GPA_LIMIT, small), -NPT_ELEVEL);
+	assert_int_equal(vis.n, 1);
+	expect_leaf(small, 0x9000, NPT_LEVEL_4K, NPT_R);
+
+	/* no frame for the page table: the scan stops at the leaf, which stays as it was */
+	assert_int_equal(npt_map(&nt, 0x1000, 0x1000, NPT_LEVEL_4K, NPT_R), 0);
+	assert_int_equal(npt_map(&nt, h, 0x800000, NPT_LEVEL_2M, NPT_RWX), 0);
+	assert_int_equal(npt_map(&nt, h + M2, 0xa00000, NPT_LEVEL_2M, NPT_RWX), 0);
+	*leaf_entry(h) |= REF_D;
+	before = dump_tree(&nt, true);
+	visit_reset(NPT_SCAN_KEEP);
+	vis.pick = split_big;
+	pool.fail_all = true;
+	assert_int_equal(scan(0, NPT_GPA_LIMIT, h), -NPT_ENOMEM);
+	pool.fail_all = false;
+	assert_int_equal(vis.n, 2);
+	expect_same_dump(before, dump_tree(&nt, true));
+	expect_tables(6);
+	check_tree(&nt);
+
+	/* partly inside the range: after the split only the pages inside are visited */
+	visit_reset(NPT_SCAN_KEEP);
+	vis.pick = split_big;
+	assert_int_equal(scan(h + 0x3005, h + 0x6000, h + 0x6000), 0);
+	assert_int_equal(vis.n, 4);
+	expect_seen(0, h, 0x800000, NPT_LEVEL_2M, NPT_RWX, false, true);
+	for (i = 0; i < 3; i++)
+		expect_seen(1 + i, h + (3 + i) * K4, 0x803000 + i * K4, NPT_LEVEL_4K, NPT_RWX,
+			    false, true);
+	expect_leaf(h + 0x1ff000, 0x9ff000, NPT_LEVEL_4K, NPT_RWX);
+	expect_leaf(h + M2, 0xa00000, NPT_LEVEL_2M, NPT_RWX);
+	expect_tables(7);
+	check_tree(&nt);
+}
+
+static void test_scan_stop(void **state)
+{
+	unsigned i;
+
+	(void)state;
+	map_scan_leaves();
+	visit_reset(NPT_SCAN_KEEP);
+	vis.stop_at = 3;
+	assert_int_equal(scan(0, NPT_GPA_LIMIT, scan_leaves[2].gpa), 0);
+	assert_int_equal(vis.n, 3);
+	/* resume where it stopped: that leaf again, then the rest */
+	visit_reset(NPT_SCAN_KEEP);
+	assert_int_equal(scan(scan_leaves[2].gpa, NPT_GPA_LIMIT, NPT_GPA_LIMIT), 0);
+	assert_int_equal(vis.n, NSCAN - 2);
+	for (i = 2; i < NSCAN; i++)
+		expect_seen_leaf(i - 2, i, scan_leaves[i].ad);
+
+	/* stopping between removals: those done are complete, tables pruned */
+	visit_reset(NPT_SCAN_UNMAP);
+	vis.stop_at = 5;
+	vis.check = &nt;
+	assert_int_equal(scan(0, NPT_GPA_LIMIT, scan_leaves[4].gpa), 0);
+	check_tree(&nt);
+	for (i = 0; i < NSCAN; i++)
+		if (i < 4)
+			expect_unmapped(scan_leaves[i].gpa);
+		else
+			expect_leaf(scan_leaves[i].gpa, scan_leaves[i].pa, scan_leaves[i].level,
+				    scan_leaves[i].rights);
+	expect_tables(1 + 3 + 3 + 2);
+	visit_reset(NPT_SCAN_UNMAP);
+	vis.check = &nt;
+	assert_int_equal(scan(scan_leaves[4].gpa, NPT_GPA_LIMIT, NPT_GPA_LIMIT), 0);
+	assert_int_equal(vis.n, NSCAN - 4);
+	expect_tables(1);
+
+	/* a 2 MiB leaf across the start: where it stopped is below the start */
+	assert_int_equal(npt_map(&nt, 0x200000, 0x400000, NPT_LEVEL_2M, NPT_R), 0);
+	visit_reset(NPT_SCAN_KEEP);
+	vis.stop_at = 1;
+	assert_int_equal(scan(0x201234, NPT_GPA_LIMIT, 0x200000), 0);
+	/* an answer that is no action */
+	visit_reset((enum npt_scan_action)77);
+	assert_int_equal(scan(0x201234, NPT_GPA_LIMIT, 0x200000), -NPT_EINVAL);
+	expect_leaf(0x200000, 0x400000, NPT_LEVEL_2M, NPT_R);
+}
+
+/* Ranges that start or end inside a 2 MiB leaf see it whole. */
+static void test_scan_partial(void **state)
+{
+	uint64_t b = 0x40000000;
+
+	(void)state;
+	assert_int_equal(npt_map(&nt, b, 0x400000, NPT_LEVEL_2M, NPT_R), 0);
+	assert_int_equal(npt_map(&nt, b + M2, 0x600000, NPT_LEVEL_2M, NPT_R), 0);
+	assert_int_equal(npt_map(&nt, b + 2 * M2, 0x1000, NPT_LEVEL_4K, NPT_R), 0);
+	visit_reset(NPT_SCAN_KEEP);
+	assert_int_equal(scan(b + M2 - 1, b + M2 + 1, b + M2 + 1), 0);
+	assert_int_equal(vis.n, 2);
+	expect_seen(0, b, 0x400000, NPT_LEVEL_2M, NPT_R, false, false);
+	expect_seen(1, b + M2, 0x600000, NPT_LEVEL_2M, NPT_R, false, false);
+	visit_reset(NPT_SCAN_KEEP);
+	assert_int_equal(scan(b + 0x1000, b + 0x2000, b + 0x2000), 0);
+	assert_int_equal(vis.n, 1);
+	expect_seen(0, b, 0x400000, NPT_LEVEL_2M, NPT_R, false, false);
+	visit_reset(NPT_SCAN_KEEP);
+	assert_int_equal(scan(b + M2 + 5, b + 2 * M2 + 1, b + 2 * M2 + 1), 0);
+	assert_int_equal(vis.n, 2);
+	expect_seen(1, b + 2 * M2, 0x1000, NPT_LEVEL_4K, NPT_R, false, false);
+	visit_reset(NPT_SCAN_KEEP);
+	assert_int_equal(scan(b + 2 * M2 + K4, b + 3 * M2, b + 3 * M2), 0);
+	assert_int_equal(vis.n, 0);
+
+	/* removed whole, though partly outside */
+	visit_reset(NPT_SCAN_UNMAP);
+	assert_int_equal(scan(b + 0x1fff00, b + 0x200100, b + 0x200100), 0);
+	assert_int_equal(vis.n, 2);
+	expect_unmapped(b);
+	expect_unmapped(b + 2 * M2 - 1);
+	assert_int_equal(nt.mapped, K4);
+	expect_tables(4);
+	check_tree(&nt);
+}
+
+/* The hint outlives a scan that frees other tables, not one that frees its page table. */
+static void test_scan_hint(void **state)
+{
+	uint64_t a = 0x40201000, far = 0x8000001000ULL;
+	struct npt_hole h;
+
+	(void)state;
+	assert_int_equal(npt_map(&nt, a, 0x1000, NPT_LEVEL_4K, NPT_R), 0);
+	assert_int_equal(npt_map(&nt, a + K4, 0x2000, NPT_LEVEL_4K, NPT_R), 0);
+	assert_int_equal(npt_map(&nt, far, 0x3000, NPT_LEVEL_4K, NPT_R), 0);
+	/* a walk, which brings the hint back to a */
+	assert_int_equal(npt_find_hole(&nt, a + 2 * K4, &h), 0);
+	assert_int_equal(nt.hint_base, a & ~(M2 - 1));
+	visit_reset(NPT_SCAN_UNMAP);
+	assert_int_equal(scan(far, far + K4, far + K4), 0);
+	visit_reset(NPT_SCAN_UNMAP);
+	assert_int_equal(scan(a, a + K4, a + K4), 0);
+	expect_tables(4);
+	assert_int_equal(nt.hint_pt, *ref_slot(&nt, a, 1) & REF_ADDR);
+	assert_int_equal(npt_find_hole(&nt, a, &h), 0);
+	assert_null(h.e[1]); /* through the hint */
+	assert_int_equal(scan(a + K4, a + 2 * K4, a + 2 * K4), 0);
+	expect_tables(1);
+	assert_int_equal(nt.hint_pt, FRAME_NONE);
+	assert_int_equal(npt_find_hole(&nt, a, &h), 0);
+	assert_int_equal(h.level, 3);
+}
+
+static uint64_t present_calls;
+
+static bool counting_present(uint64_t e)
+{
+	present_calls++;
+	return fmt->present(e);
+}
+
+/*
+ * Entry reads per leaf stay a small constant: fills in one block go through
+ * the hint, and a scan neither walks from the root per leaf nor looks over a
+ * whole table after each removal.
+ */
+static void test_scan_cost(void **state)
+{
+	struct npt_format counted = *fmt;
+	struct npt ct;
+	unsigned i, n = 4 * 512;
+
+	(void)state;
+	counted.present = counting_present;
+	assert_int_equal(npt_init(&ct, &counted, &pool_ops), 0);
+	fill_4k(&ct, 0x40000000, 0, NPT_RWX, false);
+	present_calls = 0;
+	for (i = 1; i < n; i++)
+		fill_4k(&ct, 0x40000000 + i * K4, i * K4, NPT_RWX, i % 512 != 0);
+	assert_true(present_calls <= 2 * n + 4 * 4 * 3);
+
+	present_calls = 0;
+	visit_reset(NPT_SCAN_KEEP);
+	assert_int_equal(npt_scan(&ct, 0, NPT_GPA_LIMIT, visit_leaf, &vis, NULL), 0);
+	assert_int_equal(vis.n, n);
+	assert_true(present_calls <= 2 * n);
+
+	present_calls = 0;
+	visit_reset(NPT_SCAN_UNMAP);
+	assert_int_equal(npt_scan(&ct, 0, NPT_GPA_LIMIT, visit_leaf, &vis, NULL), 0);
+	assert_int_equal(vis.n, n);
+	assert_true(present_calls <= 4 * n);
+	assert_int_equal(ct.tables, 1);
+	assert_int_equal(ct.mapped, 0);
+	npt_destroy(&ct, NULL, NULL);
+}
+
 /* ---- randomized run against a reference model ---- */
 
 /*
@@ -978,7 +1910,9 @@ struct model {
 /* Outcomes seen, so a run that never reaches a case fails. */
 enum rm_case {
 	C_MAP4K, C_MAP2M, C_EEXIST, C_UNMAP, C_ENOENT, C_SPLIT, C_ELEVEL, C_MERGE, C_EMERGE,
-	C_ENOMEM, C_PROTECT, C_AD_SET, C_ANY_TRUE, C_ANY_FALSE, C_EINVAL, C_NCASES
+	C_ENOMEM, C_PROTECT, C_AD_SET, C_ANY_TRUE, C_ANY_FALSE, C_EINVAL,
+	C_HOLE_4K, C_HOLE_2M, C_HOLE_EEXIST, C_HOLE_ENOMEM, C_SCAN, C_SCAN_UNMAP, C_SCAN_SPLIT,
+	C_SCAN_ENOMEM, C_SCAN_STOP, C_NCASES
 };
 
 static uint64_t rm_seen[C_NCASES];
@@ -1197,6 +2131,7 @@ static void rm_check_all(const struct model *m)
 				 m->n4k[b] || m->big[b]);
 	assert_int_equal(npt_any_mapped(&nt, 0, NPT_GPA_LIMIT), m->mapped != 0);
 	rm_check_counts(m);
+	check_tree(&nt);
 }
 
 static bool rm_any(const struct model *m, unsigned g, unsigned n)
@@ -1369,9 +2304,176 @@ static void rm_change(struct model *m, unsigned op, unsigned g)
 	rm_note(rc, ok);
 }
 
+/* The level of the first absent entry on the way to the absent granule g. */
+static unsigned model_hole_level(const struct model *m, unsigned g)
+{
+	uint64_t gpa = gran_gpa(g);
+	unsigned b, level = 3;
+
+	if (m->n4k[g / 512])
+		return 0;
+	for (b = 0; b < RM_BLOCKS; b++) {
+		uint64_t at = gran_gpa(b * 512);
+
+		if (!m->n4k[b] && !m->big[b])
+			continue;
+		if (at >> 30 == gpa >> 30)
+			return 1;
+		if (at >> 39 == gpa >> 39)
+			level = 2;
+	}
+	return level;
+}
+
+/* A map as a growth fault does it: find the hole, fill it with a 2 MiB leaf if it can take one. */
+static void rm_fill_hole(struct model *m, unsigned g)
+{
+	static struct model before;
+	uint64_t tables = model_tables(m);
+	unsigned b = g / 512, rights = rnd_rights(), level;
+	bool fail = rnd_below(20) == 0;
+	struct npt_hole h;
+	paddr_t pa;
+	int want, rc;
+
+	rc = npt_find_hole(&nt, gran_gpa(g) + rnd_below(K4), &h);
+	if (m->g[g].present) {
+		assert_int_equal(rc, -NPT_EEXIST);
+		rm_seen[C_HOLE_EEXIST]++;
+		return;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(h.level, model_hole_level(m, g));
+	before = *m;
+	if (h.level >= NPT_LEVEL_2M && rnd_below(2)) {
+		level = NPT_LEVEL_2M;
+		pa = rnd_below(8) ? natural_pa(b) : rnd() & 0xfffffffe00000ULL;
+		want = model_map2m(m, b, pa, rights);
+	} else {
+		level = NPT_LEVEL_4K;
+		pa = rnd_below(8) ? natural_pa(b) + (g % 512) * K4 : rnd() & 0xffffffffff000ULL;
+		want = model_map4k(m, g, pa, rights);
+	}
+	assert_int_equal(want, 0);
+	if (fail && model_tables(m) > tables) {
+		*m = before;
+		want = -NPT_ENOMEM;
+		rm_seen[C_HOLE_ENOMEM]++;
+	}
+	pool.fail_all = fail;
+	rc = npt_fill_hole(&nt, &h, pa, level, rights);
+	pool.fail_all = false;
+	assert_int_equal(rc, want);
+	rm_note(rc, level == NPT_LEVEL_2M ? C_HOLE_2M : C_HOLE_4K);
+}
+
+/* A scan of a range inside one window, answering at random; the model follows each answer. */
+struct rm_scan {
+	struct model *m;
+	uint64_t start, end;
+	uint64_t cursor;  /* the next leaf ends above this */
+	bool fail;	  /* no table frames: a split fails */
+	bool over;	  /* stopped, or a split failed */
+	int want;	  /* what the scan should return */
+	uint64_t stopped; /* and where it should stop */
+};
+
+/* The granule of the model's first leaf ending above cursor and starting below end, or -1. */
+static int model_next_leaf(const struct model *m, uint64_t cursor, uint64_t end)
+{
+	int g;
+
+	if (cursor >= end)
+		return -1;
+	g = gpa_gran(cursor & ~(K4 - 1));
+	assert_true(g >= 0);
+	for (; g < (int)RM_GRAN && gran_gpa((unsigned)g) < end; g++)
+		if (m->g[g].present)
+			return m->big[g / 512] ? g & ~511 : g;
+	return -1;
+}
+
+static enum npt_scan_action rm_visit(void *ctx, const struct npt_leaf *l)
+{
+	struct rm_scan *s = ctx;
+	struct model *m = s->m;
+	int g = model_next_leaf(m, s->cursor, s->end);
+	unsigned r = (unsigned)rnd_below(100), i, n;
+	const struct gran *v;
+
+	assert_false(s->over);
+	assert_true(g >= 0);
+	v = &m->g[g];
+	assert_int_equal(l->gpa, gran_gpa((unsigned)g));
+	assert_int_equal(l->pa, v->pa);
+	assert_int_equal(l->level, v->level);
+	assert_int_equal(l->rights, v->rights);
+	assert_int_equal(l->accessed, (v->ad & RM_AD_A) != 0);
+	assert_int_equal(l->dirty, (v->ad & RM_AD_D) != 0);
+	if (r < 1 || (r < 50 && l->level == NPT_LEVEL_2M && s->fail)) {
+		s->over = true;
+		s->want = r < 1 ? 0 : -NPT_ENOMEM;
+		s->stopped = l->gpa;
+		return r < 1 ? NPT_SCAN_STOP : NPT_SCAN_SPLIT;
+	}
+	if (r < 50 && l->level == NPT_LEVEL_2M) {
+		assert_int_equal(model_split(m, (unsigned)g), 0);
+		rm_seen[C_SCAN_SPLIT]++;
+		return NPT_SCAN_SPLIT; /* the cursor stays: its pages are next */
+	}
+	s->cursor = l->gpa + (K4 << (9 * l->level));
+	if (r < 60) {
+		assert_int_equal(model_unmap(m, (unsigned)g), 0);
+		rm_seen[C_SCAN_UNMAP]++;
+		return NPT_SCAN_UNMAP;
+	}
+	if (r < 70) {
+		model_ad(m, (unsigned)g, 0, true);
+		return NPT_SCAN_CLEAR_AD;
+	}
+	if (r < 80) {
+		n = l->level == NPT_LEVEL_2M ? 512 : 1;
+		for (i = 0; i < n; i++)
+			m->g[g + i].ad &= (uint8_t)~RM_AD_A;
+		return NPT_SCAN_CLEAR_A;
+	}
+	return NPT_SCAN_KEEP;
+}
+
+static void rm_scan(struct model *m, unsigned g)
+{
+	unsigned left = RM_WIN / K4 - g % (RM_WIN / K4);
+	unsigned n = 1 + (unsigned)rnd_below(rnd_below(2) ? 8 : 1100);
+	struct rm_scan s = { .m = m, .fail = rnd_below(8) == 0 };
+	uint64_t next;
+	int rc;
+
+	if (n > left)
+		n = left;
+	s.start = gran_gpa(g) + (rnd_below(2) ? rnd_below(K4) : 0);
+	s.end = gran_gpa(g) + (n - 1) * K4 + 1 + rnd_below(K4);
+	if (s.end < s.start)
+		s.end = s.start;
+	s.cursor = s.start;
+	pool.fail_all = s.fail;
+	rc = npt_scan(&nt, s.start, s.end, rm_visit, &s, &next);
+	pool.fail_all = false;
+	if (s.over) {
+		assert_int_equal(rc, s.want);
+		assert_int_equal(next, s.stopped);
+		rm_seen[s.want ? C_SCAN_ENOMEM : C_SCAN_STOP]++;
+	} else {
+		assert_int_equal(rc, 0);
+		assert_int_equal(next, s.end);
+		assert_true(model_next_leaf(m, s.cursor, s.end) < 0); /* nothing left out */
+		rm_seen[C_SCAN]++;
+	}
+	check_tree(&nt);
+}
+
 static void rm_step(struct model *m)
 {
-	unsigned g = (unsigned)rnd_below(RM_GRAN), r = (unsigned)rnd_below(100);
+	unsigned g = (unsigned)rnd_below(RM_GRAN), r = (unsigned)rnd_below(110);
 	unsigned rights = rnd_rights();
 	paddr_t pa;
 	unsigned level;
@@ -1412,7 +2514,14 @@ static void rm_step(struct model *m)
 	} else if (r < 97) {
 		assert_int_equal(rm_invalid(g), -NPT_EINVAL);
 		rm_seen[C_EINVAL]++;
-	} /* else only the lookups below */
+	} else if (r < 100) {
+		/* only the lookups below */
+	} else if (r < 105) {
+		rm_fill_hole(m, g);
+		check_tree(&nt);
+	} else {
+		rm_scan(m, g);
+	}
 	rm_check_gran(m, g);
 	rm_check_gran(m, (unsigned)rnd_below(RM_GRAN));
 	rm_check_counts(m);
@@ -1479,6 +2588,19 @@ static void test_random_model(void **state)
 	cmocka_unit_test_setup_teardown(test_protect, setup, teardown),                    \
 	cmocka_unit_test_setup_teardown(test_any_mapped, setup, teardown),                 \
 	cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),                    \
+	cmocka_unit_test_setup_teardown(test_hole_levels, setup, teardown),                \
+	cmocka_unit_test_setup_teardown(test_fill_hole, setup, teardown),                  \
+	cmocka_unit_test_setup_teardown(test_fill_hole_hint, setup, teardown),             \
+	cmocka_unit_test_setup_teardown(test_fill_hole_enomem, setup, teardown),           \
+	cmocka_unit_test_setup_teardown(test_scan_visit, setup, teardown),                 \
+	cmocka_unit_test_setup_teardown(test_scan_clear_ad, setup, teardown),              \
+	cmocka_unit_test_setup_teardown(test_scan_unmap_all, setup, teardown),             \
+	cmocka_unit_test_setup_teardown(test_scan_unmap_some, setup, teardown),            \
+	cmocka_unit_test_setup_teardown(test_scan_split, setup, teardown),                 \
+	cmocka_unit_test_setup_teardown(test_scan_stop, setup, teardown),                  \
+	cmocka_unit_test_setup_teardown(test_scan_partial, setup, teardown),               \
+	cmocka_unit_test_setup_teardown(test_scan_hint, setup, teardown),                  \
+	cmocka_unit_test_setup_teardown(test_scan_cost, setup, teardown),                  \
 	cmocka_unit_test(test_strerror),                                                   \
 	cmocka_unit_test_setup_teardown(test_random_model, setup, teardown)
 

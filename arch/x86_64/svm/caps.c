@@ -1,7 +1,7 @@
 /* AMD-V capabilities in words, from CPUID leaf 0x8000000A and VM_CR. */
 #include <arch/x86_64/cpuinfo.h>
 #include <arch/x86_64/cpu.h>
-#include <arch/x86_64/msr.h>
+#include <emhv/x86_msr.h>
 
 #define SVM_NPT (1u << 0)
 #define SVM_NRIPS (1u << 3)

@@ -7,11 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <arch/x86_64/cpu.h>
-#include <arch/x86_64/msr.h>
+#include <emhv/x86_msr.h>
+#include <emhv/x86_regs.h>
 #include "mm/frame.h"
 #include "svm.h"
 
-#define EFER_SVME_BIT (1ULL << 12)
+#define EFER_SVME_BIT EFER_SVME
 #define IOPM_ORDER 2  /* 12 KiB used of 16 */
 #define MSRPM_ORDER 1 /* 8 KiB */
 
@@ -55,17 +56,40 @@ static paddr_t zeroed(unsigned order, uint8_t fill)
 	return pa;
 }
 
+/* The host save area, the VMSAVE area for the host, and the permission maps: all or none. */
+static int alloc_host_areas(void)
+{
+	struct {
+		paddr_t *pa;
+		unsigned order;
+		uint8_t fill;
+	} areas[] = {
+		{ &hsave, 0, 0 },
+		{ &host_state, 0, 0 },
+		{ &iopm, IOPM_ORDER, 0xff },   /* every port intercepted */
+		{ &msrpm, MSRPM_ORDER, 0xff }, /* every MSR intercepted */
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(areas) / sizeof(areas[0]); i++) {
+		*areas[i].pa = zeroed(areas[i].order, areas[i].fill);
+		if (*areas[i].pa == FRAME_NONE)
+			break;
+	}
+	if (i == sizeof(areas) / sizeof(areas[0]))
+		return 0;
+	while (i--) {
+		frame_free(*areas[i].pa, areas[i].order, FRAME_OWNER_HV);
+		*areas[i].pa = FRAME_NONE;
+	}
+	return -1;
+}
+
 static int svm_enable_cpu(char *why, size_t n)
 {
-	if (hsave == FRAME_NONE) {
-		hsave = zeroed(0, 0);
-		host_state = zeroed(0, 0);
-		iopm = zeroed(IOPM_ORDER, 0xff);   /* every port intercepted */
-		msrpm = zeroed(MSRPM_ORDER, 0xff); /* every MSR intercepted */
-		if (hsave == FRAME_NONE || host_state == FRAME_NONE || iopm == FRAME_NONE || msrpm == FRAME_NONE) {
-			snprintf(why, n, "no frames for the host save area and permission maps");
-			return -1;
-		}
+	if (hsave == FRAME_NONE && alloc_host_areas()) {
+		snprintf(why, n, "no frames for the host save area and permission maps");
+		return -1;
 	}
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME_BIT);
 	wrmsr(MSR_VM_HSAVE_PA, hsave);
@@ -108,8 +132,8 @@ static void setup_guest(struct vmcb_save *g, const struct vcpu_boot_state *s)
 	g->cr0 = s->cr0;
 	g->cr3 = s->cr3;
 	g->cr4 = s->cr4;
-	g->dr7 = 0x400;
-	g->dr6 = 0xffff0ff0;
+	g->dr7 = DR7_RESET;
+	g->dr6 = DR6_RESET;
 	g->rflags = s->rflags | 2;
 	g->rip = s->rip;
 	g->rsp = s->rsp;
@@ -138,15 +162,18 @@ static struct virt_vcpu *svm_vcpu_create(paddr_t npt_root, uint16_t tag, const s
 	v->vcpu.gprs.r[GPR_RDI] = s->rdi;
 	v->asid = pick_asid(tag);
 	v->flush = true;
+	vcpu_state_init(&v->vcpu.state, 0); /* DR6 and the SYSCALL MSRs live in the VMCB */
 	c = &v->vmcb->control;
-	/* CR4 writes: VMXE, OSXSAVE and reserved bits are the hypervisor's to refuse */
-	c->cr_intercepts = INTERCEPT_CR_WRITE(4);
+	/* CR4 writes follow the core's policy (every one exits); CR8 writes are checked for reserved bits */
+	c->cr_intercepts = INTERCEPT_CR_WRITE(4) | INTERCEPT_CR_WRITE(8);
+	c->exception_intercepts = INTERCEPT_EXCEPTION(VEC_MC); /* a machine check is the host's */
 	c->intercept3 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_CPUID |
 			INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_TASK_SWITCH |
-			INTERCEPT_SHUTDOWN;
+			INTERCEPT_SHUTDOWN | INTERCEPT_RDPMC | INTERCEPT_RSM | INTERCEPT_INVLPGA;
 	c->intercept4 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
 			INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT | INTERCEPT_MONITOR |
-			INTERCEPT_MWAIT | INTERCEPT_XSETBV;
+			INTERCEPT_MWAIT | INTERCEPT_XSETBV | INTERCEPT_RDTSCP | INTERCEPT_WBINVD;
+	c->intercept5 = INTERCEPT_INVPCID;
 	c->iopm_base_pa = iopm;
 	c->msrpm_base_pa = msrpm;
 	c->asid = v->asid;
@@ -157,6 +184,7 @@ static struct virt_vcpu *svm_vcpu_create(paddr_t npt_root, uint16_t tag, const s
 	return &v->vcpu;
 }
 
+/* Nested and guest translations are both tagged with the ASID: one flush covers them (APM 15.16). */
 static void svm_flush_npt(struct virt_vcpu *vc)
 {
 	((struct svm_vcpu *)vc->priv)->flush = true;
@@ -166,6 +194,7 @@ static void svm_vcpu_destroy(struct virt_vcpu *vc)
 {
 	struct svm_vcpu *v = vc->priv;
 
+	vcpu_state_forget(&vc->state);
 	/* the next vCPU on this ASID flushes anyway: it is not the owner */
 	if (asid_owner[v->asid] == v)
 		asid_owner[v->asid] = NULL;
@@ -189,19 +218,23 @@ static void svm_run(struct virt_vcpu *vc, struct virt_exit *e)
 	vmcb->control.clean_bits = 0; /* emhv rewrites what it changes; nothing is cached */
 	vmcb->save.rax = vc->gprs.r[GPR_RAX];
 	vmcb->save.cr2 = vc->cr2;
+	vcpu_state_load(&vc->state);
 	vc->entry_tsc = rdtsc();
 	svm_enter((uint64_t)vmcb, &vc->gprs, host_state);
 	vc->exit_tsc = rdtsc();
 	vc->gprs.r[GPR_RAX] = vmcb->save.rax;
 	vc->cr2 = vmcb->save.cr2;
-	/* an event cut short by the exit (say, a nested page fault while delivering it) goes in again */
-	vmcb->control.event_inj = (vmcb->control.exit_int_info & EVENTINJ_VALID) ? vmcb->control.exit_int_info : 0;
+	vmcb->control.event_inj = 0; /* delivered; what the exit cut short comes back as e->vectoring */
+	/* An NMI that made the exit was taken by the host's handler at STGI; a machine check needs a call. */
+	if ((uint32_t)vmcb->control.exit_code == SVM_EXIT_EXCP_MC)
+		__asm__ volatile("int $18");
 	svm_decode_exit(v, e);
 }
 
 static uint64_t svm_get(struct virt_vcpu *vc, enum virt_reg r)
 {
 	struct vmcb_save *g = &((struct svm_vcpu *)vc->priv)->vmcb->save;
+	struct vmcb_control *c = &((struct svm_vcpu *)vc->priv)->vmcb->control;
 
 	switch (r) {
 	case VREG_RSP: return g->rsp;
@@ -218,6 +251,16 @@ static uint64_t svm_get(struct virt_vcpu *vc, enum virt_reg r)
 	case VREG_SYSENTER_ESP: return g->sysenter_esp;
 	case VREG_SYSENTER_EIP: return g->sysenter_eip;
 	case VREG_CPL: return g->cpl;
+	case VREG_STAR: return g->star;
+	case VREG_LSTAR: return g->lstar;
+	case VREG_CSTAR: return g->cstar;
+	case VREG_SFMASK: return g->sfmask;
+	case VREG_KERNEL_GS_BASE: return g->kernel_gs_base;
+	case VREG_DR6: return g->dr6;
+	case VREG_DR7: return g->dr7;
+	case VREG_TPR: return c->v_intr & V_TPR_MASK;
+	case VREG_TSC_OFFSET: return c->tsc_offset;
+	case VREG_INTR_SHADOW: return c->interrupt_shadow & 1;
 	default: return 0;
 	}
 }
@@ -225,6 +268,7 @@ static uint64_t svm_get(struct virt_vcpu *vc, enum virt_reg r)
 static void svm_set(struct virt_vcpu *vc, enum virt_reg r, uint64_t val)
 {
 	struct vmcb_save *g = &((struct svm_vcpu *)vc->priv)->vmcb->save;
+	struct vmcb_control *c = &((struct svm_vcpu *)vc->priv)->vmcb->control;
 
 	switch (r) {
 	case VREG_RSP: g->rsp = val; break;
@@ -240,24 +284,55 @@ static void svm_set(struct virt_vcpu *vc, enum virt_reg r, uint64_t val)
 	case VREG_SYSENTER_CS: g->sysenter_cs = val; break;
 	case VREG_SYSENTER_ESP: g->sysenter_esp = val; break;
 	case VREG_SYSENTER_EIP: g->sysenter_eip = val; break;
+	case VREG_STAR: g->star = val; break;
+	case VREG_LSTAR: g->lstar = val; break;
+	case VREG_CSTAR: g->cstar = val; break;
+	case VREG_SFMASK: g->sfmask = val; break;
+	case VREG_KERNEL_GS_BASE: g->kernel_gs_base = val; break;
+	case VREG_DR6: g->dr6 = val; break;
+	case VREG_DR7: g->dr7 = val; break;
+	case VREG_TPR: c->v_intr = (c->v_intr & ~V_TPR_MASK) | ((uint32_t)val & V_TPR_MASK); break;
+	case VREG_TSC_OFFSET: c->tsc_offset = val; break;
+	case VREG_INTR_SHADOW: c->interrupt_shadow = (c->interrupt_shadow & ~1ULL) | (val ? 1 : 0); break;
 	default: break;
 	}
 }
 
-static void svm_advance_rip(struct virt_vcpu *vc)
+/*
+ * EVENTINJ types: INT3 and INTO are exceptions, INT1 too (APM 15.20). A
+ * software event is only ever injected with next-RIP (the core re-executes
+ * an INT n whose delivery was cut short, see svm_exit.c), so the return
+ * address the CPU pushes is right.
+ */
+static void svm_inject(struct virt_vcpu *vc, const struct virt_event *ev)
 {
-	struct svm_vcpu *v = vc->priv;
+	static const uint32_t type[] = {
+		[VEV_EXTINT] = EVENTINJ_TYPE_INTR,    [VEV_NMI] = EVENTINJ_TYPE_NMI,
+		[VEV_HW_EXC] = EVENTINJ_TYPE_EXCEPTION, [VEV_SW_INT] = EVENTINJ_TYPE_SOFT,
+		[VEV_SW_EXC] = EVENTINJ_TYPE_EXCEPTION, [VEV_PRIV_SW_EXC] = EVENTINJ_TYPE_EXCEPTION,
+	};
+	struct vmcb_control *c = &((struct svm_vcpu *)vc->priv)->vmcb->control;
 
-	v->vmcb->save.rip += v->insn_len;
-	v->vmcb->control.interrupt_shadow = 0;
+	if (ev->type == VEV_NONE) {
+		c->event_inj = 0;
+		return;
+	}
+	c->event_inj = EVENTINJ_VALID | type[ev->type] | ev->vector |
+		       (ev->has_error ? EVENTINJ_ERROR_VALID | ((uint64_t)ev->error << 32) : 0);
 }
 
-static void svm_inject_exception(struct virt_vcpu *vc, uint8_t vector, bool has_error, uint32_t error)
+/* A virtual interrupt request with the highest priority makes the VINTR exit as soon as the guest can take it. */
+static void svm_intr_window(struct virt_vcpu *vc, bool on)
 {
-	struct svm_vcpu *v = vc->priv;
+	struct vmcb_control *c = &((struct svm_vcpu *)vc->priv)->vmcb->control;
 
-	v->vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | vector |
-				     (has_error ? EVENTINJ_ERROR_VALID | ((uint64_t)error << 32) : 0);
+	if (on) {
+		c->v_intr |= V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT);
+		c->intercept3 |= INTERCEPT_VINTR;
+	} else {
+		c->v_intr &= ~(V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT));
+		c->intercept3 &= ~INTERCEPT_VINTR;
+	}
 }
 
 const struct virt_backend svm_backend = {
@@ -271,7 +346,8 @@ const struct virt_backend svm_backend = {
 	.run = svm_run,
 	.get = svm_get,
 	.set = svm_set,
-	.advance_rip = svm_advance_rip,
-	.inject_exception = svm_inject_exception,
+	.inject = svm_inject,
+	.intr_window = svm_intr_window,
 	.flush_npt = svm_flush_npt,
+	.flush_guest_tlb = svm_flush_npt,
 };

@@ -16,7 +16,6 @@ struct svm_vcpu {
 	struct virt_vcpu vcpu;
 	struct vmcb *vmcb; /* one page, also its physical address */
 	uint32_t asid;
-	uint8_t insn_len;  /* of the instruction behind the last exit; 0 when unknown */
 	bool flush;	   /* flush this ASID's translations at the next VMRUN */
 };
 

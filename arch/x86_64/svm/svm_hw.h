@@ -4,8 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#define MSR_VM_HSAVE_PA 0xc0010117
+#include <emhv/x86_msr.h>
 
 /* CPUID 0x8000000A EDX */
 #define SVM_FEAT_NP (1u << 0)
@@ -15,15 +14,21 @@
 
 /* CR intercepts (VMCB offset 0x00): reads in bits 15:0, writes in 31:16 */
 #define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
+/* Exception intercepts (VMCB offset 0x08): one bit per vector */
+#define INTERCEPT_EXCEPTION(v) (1u << (v))
 
 /* Intercept vector 3 (VMCB offset 0x0c) */
 #define INTERCEPT_INTR (1u << 0)
 #define INTERCEPT_NMI (1u << 1)
 #define INTERCEPT_SMI (1u << 2)
 #define INTERCEPT_INIT (1u << 3)
+#define INTERCEPT_VINTR (1u << 4)
+#define INTERCEPT_RDPMC (1u << 15)
 #define INTERCEPT_CPUID (1u << 18)
+#define INTERCEPT_RSM (1u << 19)
 #define INTERCEPT_INVD (1u << 22)
 #define INTERCEPT_HLT (1u << 24)
+#define INTERCEPT_INVLPGA (1u << 26)
 #define INTERCEPT_IOIO (1u << 27)
 #define INTERCEPT_MSR (1u << 28)
 #define INTERCEPT_TASK_SWITCH (1u << 29)
@@ -36,34 +41,51 @@
 #define INTERCEPT_STGI (1u << 4)
 #define INTERCEPT_CLGI (1u << 5)
 #define INTERCEPT_SKINIT (1u << 6)
+#define INTERCEPT_RDTSCP (1u << 7)
 #define INTERCEPT_WBINVD (1u << 9)
 #define INTERCEPT_MONITOR (1u << 10)
 #define INTERCEPT_MWAIT (1u << 11)
 #define INTERCEPT_XSETBV (1u << 13)
+/* Intercept vector 5 (VMCB offset 0x14) */
+#define INTERCEPT_INVPCID (1u << 2)
 
 #define TLB_CONTROL_NONE 0
 #define TLB_CONTROL_FLUSH_ALL 1
 #define TLB_CONTROL_FLUSH_ASID 3
 
+#define V_TPR_MASK 0xfu
+#define V_IRQ (1u << 8)
+#define V_INTR_PRIO_SHIFT 16
+#define V_IGN_TPR (1u << 20)
 #define V_INTR_MASKING (1u << 24)
 #define NP_ENABLE 1ULL
 
 #define EVENTINJ_VALID (1u << 31)
 #define EVENTINJ_ERROR_VALID (1u << 11)
+#define EVENTINJ_TYPE_INTR (0u << 8)
+#define EVENTINJ_TYPE_NMI (2u << 8)
 #define EVENTINJ_TYPE_EXCEPTION (3u << 8)
+#define EVENTINJ_TYPE_SOFT (4u << 8)
+#define EVENTINJ_TYPE(i) (((i) >> 8) & 7)
 
 /* Exit codes */
 enum svm_exit {
 	SVM_EXIT_CR4_WRITE = 0x14,
+	SVM_EXIT_CR8_WRITE = 0x18,
+	SVM_EXIT_EXCP_MC = 0x52, /* 0x40 + vector */
 	SVM_EXIT_INTR = 0x60,
 	SVM_EXIT_NMI = 0x61,
 	SVM_EXIT_SMI = 0x62,
 	SVM_EXIT_INIT = 0x63,
+	SVM_EXIT_VINTR = 0x64,
+	SVM_EXIT_RDPMC = 0x6f,
 	SVM_EXIT_TASK_SWITCH = 0x7d,
 	SVM_EXIT_CPUID = 0x72,
+	SVM_EXIT_RSM = 0x73,
 	SVM_EXIT_INVD = 0x76,
 	SVM_EXIT_PAUSE = 0x77,
 	SVM_EXIT_HLT = 0x78,
+	SVM_EXIT_INVLPGA = 0x7a,
 	SVM_EXIT_IOIO = 0x7b,
 	SVM_EXIT_MSR = 0x7c,
 	SVM_EXIT_FERR_FREEZE = 0x7e,
@@ -75,11 +97,13 @@ enum svm_exit {
 	SVM_EXIT_STGI = 0x84,
 	SVM_EXIT_CLGI = 0x85,
 	SVM_EXIT_SKINIT = 0x86,
+	SVM_EXIT_RDTSCP = 0x87,
 	SVM_EXIT_WBINVD = 0x89,
 	SVM_EXIT_MONITOR = 0x8a,
 	SVM_EXIT_MWAIT = 0x8b,
 	SVM_EXIT_MWAIT_COND = 0x8c,
 	SVM_EXIT_XSETBV = 0x8d,
+	SVM_EXIT_INVPCID = 0xa2,
 	SVM_EXIT_NPF = 0x400,
 	SVM_EXIT_INVALID = 0xffffffffu, /* compare the low 32 bits */
 };
@@ -114,7 +138,8 @@ struct vmcb_control {
 	uint32_t exception_intercepts; /* 0x008 */
 	uint32_t intercept3;	       /* 0x00c */
 	uint32_t intercept4;	       /* 0x010 */
-	uint8_t reserved1[0x3c - 0x14];
+	uint32_t intercept5;	       /* 0x014 */
+	uint8_t reserved1[0x3c - 0x18];
 	uint16_t pause_filter_threshold; /* 0x03c */
 	uint16_t pause_filter_count;	 /* 0x03e */
 	uint64_t iopm_base_pa;		 /* 0x040 */

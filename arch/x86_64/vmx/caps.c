@@ -1,7 +1,7 @@
 /* VT-x capabilities in words, from CPUID, IA32_FEATURE_CONTROL and the VMX capability MSRs. */
 #include <arch/x86_64/cpuinfo.h>
 #include <arch/x86_64/cpu.h>
-#include <arch/x86_64/msr.h>
+#include <emhv/x86_msr.h>
 
 #include "vmx_hw.h"
 

@@ -6,20 +6,21 @@
 #include <string.h>
 #include <stdio.h>
 #include <arch/x86_64/cpu.h>
-#include <arch/x86_64/msr.h>
 #include <arch/x86_64/percpu.h>
 #include <arch/x86_64/virt.h>
+#include <emhv/x86_msr.h>
+#include <emhv/x86_regs.h>
 #include "mm/frame.h"
 #include "vmx.h"
 #include "vmx_hw.h"
 #include "vmx_insn.h"
 
-#define MSR_IA32_PAT 0x277
-#define MSR_FS_BASE 0xc0000100
-#define MSR_GS_BASE 0xc0000101
-#define CR4_VMXE (1ULL << 13)
-#define CR4_OSFXSR (1ULL << 9)
-#define CR4_OSXSAVE (1ULL << 18)
+/* The VM-entry interruption types of enum virt_event_type, and back. */
+static const uint32_t event_type[] = {
+	[VEV_EXTINT] = INTR_TYPE_EXTINT,       [VEV_NMI] = INTR_TYPE_NMI,
+	[VEV_HW_EXC] = INTR_TYPE_HW_EXCEPTION, [VEV_SW_INT] = INTR_TYPE_SW_INT,
+	[VEV_SW_EXC] = INTR_TYPE_SW_EXCEPTION, [VEV_PRIV_SW_EXC] = INTR_TYPE_PRIV_SW_EXCEPTION,
+};
 
 struct vmx_caps vmx;
 static paddr_t vmxon_region = FRAME_NONE;
@@ -69,9 +70,14 @@ static int vmx_probe(char *why, size_t n)
 			 &vmx.pin, why, n) ||
 	    fix_controls("processor-based", true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
 						      : MSR_IA32_VMX_PROCBASED_CTLS,
-			 PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING | PROC_SECONDARY, &vmx.proc, why, n))
+			 PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING | PROC_SECONDARY | PROC_TSC_OFFSETTING |
+				 PROC_MWAIT_EXITING | PROC_MONITOR_EXITING | PROC_RDPMC_EXITING | PROC_TPR_SHADOW,
+			 &vmx.proc, why, n))
 		return -1;
-	want2 = PROC2_EPT | optional(MSR_IA32_VMX_PROCBASED_CTLS2, PROC2_VPID | PROC2_RDTSCP | PROC2_INVPCID);
+	vmx.intr_window = optional(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS,
+				   PROC_INTR_WINDOW_EXITING);
+	/* RDTSCP and INVPCID stay disabled: guests see neither in CPUID, so both raise #UD */
+	want2 = PROC2_EPT | optional(MSR_IA32_VMX_PROCBASED_CTLS2, PROC2_VPID | PROC2_WBINVD_EXITING);
 	if (fix_controls("secondary", MSR_IA32_VMX_PROCBASED_CTLS2, want2, &vmx.proc2, why, n))
 		return -1;
 	vmx.ept_caps = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
@@ -89,16 +95,18 @@ static int vmx_probe(char *why, size_t n)
 	     !(vmx.ept_caps & (EPT_CAP_INVVPID_SINGLE | EPT_CAP_INVVPID_ALL))))
 		vmx.proc2 &= ~PROC2_VPID; /* VPIDs are only safe to reuse with INVVPID */
 	if (fix_controls("VM-exit", true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
-			 EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT, &vmx.exit,
-			 why, n) ||
+			 EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT |
+				 EXIT_SAVE_DEBUG,
+			 &vmx.exit, why, n) ||
 	    fix_controls("VM-entry", true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS,
-			 ENTRY_IA32E_GUEST | ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, &vmx.entry, why, n))
+			 ENTRY_IA32E_GUEST | ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG, &vmx.entry, why,
+			 n))
 		return -1;
 	vmx.timer_shift = rdmsr(MSR_IA32_VMX_MISC) & 31;
-	vmx.cr0_fixed0 = rdmsr(0x486);
-	vmx.cr0_fixed1 = rdmsr(0x487);
-	vmx.cr4_fixed0 = rdmsr(0x488);
-	vmx.cr4_fixed1 = rdmsr(0x489);
+	vmx.cr0_fixed0 = rdmsr(MSR_IA32_VMX_CR0_FIXED0);
+	vmx.cr0_fixed1 = rdmsr(MSR_IA32_VMX_CR0_FIXED1);
+	vmx.cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
+	vmx.cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
 	return 0;
 }
 
@@ -211,7 +219,7 @@ static void setup_guest_state(const struct vcpu_boot_state *s)
 	vmwrite(VMCS_GUEST_CR3, s->cr3);
 	vmwrite(VMCS_GUEST_EFER, s->efer);
 	vmwrite(VMCS_GUEST_PAT, 0x0007040600070406ULL);
-	vmwrite(VMCS_GUEST_DR7, 0x400);
+	vmwrite(VMCS_GUEST_DR7, DR7_RESET);
 	vmwrite(VMCS_GUEST_RSP, s->rsp);
 	vmwrite(VMCS_GUEST_RIP, s->rip);
 	vmwrite(VMCS_GUEST_RFLAGS, s->rflags | 2);
@@ -225,14 +233,14 @@ static void setup_guest_state(const struct vcpu_boot_state *s)
 	vmwrite(VMCS_LINK_POINTER, ~0ULL);
 }
 
-static void setup_controls(struct vmx_vcpu *v)
+static void setup_controls(struct vmx_vcpu *v, uint64_t cr4_guest_owned)
 {
 	vmwrite(VMCS_PIN_CTLS, vmx.pin);
 	vmwrite(VMCS_PROC_CTLS, vmx.proc);
 	vmwrite(VMCS_PROC2_CTLS, vmx.proc2);
 	vmwrite(VMCS_EXIT_CTLS, vmx.exit);
 	vmwrite(VMCS_ENTRY_CTLS, vmx.entry);
-	vmwrite(VMCS_EXCEPTION_BITMAP, 0);
+	vmwrite(VMCS_EXCEPTION_BITMAP, 1u << VEC_MC); /* a machine check is the host's */
 	vmwrite(VMCS_PF_ERR_MASK, 0);
 	vmwrite(VMCS_PF_ERR_MATCH, 0);
 	vmwrite(VMCS_CR3_TARGET_COUNT, 0);
@@ -241,10 +249,13 @@ static void setup_controls(struct vmx_vcpu *v)
 	vmwrite(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
 	vmwrite(VMCS_ENTRY_INTR_INFO, 0);
 	vmwrite(VMCS_TSC_OFFSET, 0);
-	/* The guest owns every CR bit except those VMX fixes and those it must not set. */
+	/* The guest owns the CR0 bits VMX does not fix, and the CR4 bits the core's policy allows it. */
 	vmwrite(VMCS_CR0_MASK, vmx.cr0_fixed0 | ~vmx.cr0_fixed1);
-	vmwrite(VMCS_CR4_MASK, vmx.cr4_fixed0 | ~vmx.cr4_fixed1 | CR4_VMXE | CR4_OSXSAVE);
+	vmwrite(VMCS_CR4_MASK, vmx.cr4_fixed0 | ~vmx.cr4_fixed1 | ~cr4_guest_owned);
 	vmwrite(VMCS_EPTP, v->eptp);
+	/* CR8 reads and writes go to the TPR in the vCPU's own virtual-APIC page, never the real APIC */
+	vmwrite(VMCS_VIRTUAL_APIC_PAGE, v->vapic);
+	vmwrite(VMCS_TPR_THRESHOLD, 0);
 	if (vmx.proc2 & PROC2_VPID)
 		vmwrite(VMCS_VPID, v->vcpu.tag);
 }
@@ -252,34 +263,39 @@ static void setup_controls(struct vmx_vcpu *v)
 static struct virt_vcpu *vmx_vcpu_create(paddr_t npt_root, uint16_t tag, const struct vcpu_boot_state *s,
 					 char *why, size_t n)
 {
-	paddr_t page = frame_alloc(FRAME_ORDER_4K, FRAME_OWNER_HV);
-	paddr_t vmcs = frame_alloc(FRAME_ORDER_4K, FRAME_OWNER_HV);
-	struct vmx_vcpu *v = (struct vmx_vcpu *)page;
+	paddr_t pages[3];
+	struct vmx_vcpu *v;
+	paddr_t vmcs;
 
 	_Static_assert(sizeof(struct vmx_vcpu) <= FRAME_SIZE, "a vCPU fits one frame");
-	if (page == FRAME_NONE || vmcs == FRAME_NONE) {
-		if (page != FRAME_NONE)
-			frame_free(page, FRAME_ORDER_4K, FRAME_OWNER_HV);
-		if (vmcs != FRAME_NONE)
-			frame_free(vmcs, FRAME_ORDER_4K, FRAME_OWNER_HV);
-		snprintf(why, n, "no frame for the VMCS");
-		return NULL;
+	for (unsigned i = 0; i < 3; i++) {
+		pages[i] = frame_alloc(FRAME_ORDER_4K, FRAME_OWNER_HV);
+		if (pages[i] == FRAME_NONE) {
+			while (i--)
+				frame_free(pages[i], FRAME_ORDER_4K, FRAME_OWNER_HV);
+			snprintf(why, n, "no frames for the VMCS");
+			return NULL;
+		}
+		memset((void *)pages[i], 0, FRAME_SIZE);
 	}
-	memset(v, 0, sizeof(*v));
-	memset((void *)vmcs, 0, FRAME_SIZE);
+	v = (struct vmx_vcpu *)pages[0];
+	vmcs = pages[1];
 	*(uint32_t *)vmcs = vmx.revision;
 	v->vmcs = vmcs;
+	v->vapic = pages[2];
 	v->vcpu.tag = tag;
 	v->vcpu.priv = v;
+	vcpu_state_init(&v->vcpu.state, VCPU_SWITCH_DR6 | VCPU_SWITCH_MSRS);
 	v->eptp = npt_root | EPTP_WB | EPTP_WALK4 | ((vmx.ept_caps & EPT_CAP_AD) ? EPTP_AD : 0);
 	if (vmclear(vmcs) || vmptrld(vmcs)) {
 		snprintf(why, n, "VMCLEAR/VMPTRLD of a new VMCS failed");
-		frame_free(vmcs, FRAME_ORDER_4K, FRAME_OWNER_HV);
-		frame_free(page, FRAME_ORDER_4K, FRAME_OWNER_HV);
+		for (unsigned i = 0; i < 3; i++)
+			frame_free(pages[i], FRAME_ORDER_4K, FRAME_OWNER_HV);
 		return NULL;
 	}
 	loaded = v;
-	setup_controls(v);
+	v->proc = vmx.proc;
+	setup_controls(v, s->cr4_guest_owned);
 	setup_host_state();
 	setup_guest_state(s);
 	v->vcpu.gprs.r[GPR_RDI] = s->rdi;
@@ -296,20 +312,28 @@ static void vmx_flush_npt(struct virt_vcpu *vc)
 		invept(INVEPT_ALL, 0);
 }
 
+/* Linear (and combined) translations tagged with the vCPU's VPID; without VPIDs every entry flushes them. */
+static void vmx_flush_guest_tlb(struct virt_vcpu *vc)
+{
+	if (!(vmx.proc2 & PROC2_VPID))
+		return;
+	if (vmx.ept_caps & EPT_CAP_INVVPID_SINGLE)
+		invvpid(INVVPID_SINGLE, vc->tag);
+	else
+		invvpid(INVVPID_ALL, 0);
+}
+
 static void vmx_vcpu_destroy(struct virt_vcpu *vc)
 {
 	struct vmx_vcpu *v = vc->priv;
 
 	vmx_flush_npt(vc);
-	if (vmx.proc2 & PROC2_VPID) {
-		if (vmx.ept_caps & EPT_CAP_INVVPID_SINGLE)
-			invvpid(INVVPID_SINGLE, vc->tag);
-		else
-			invvpid(INVVPID_ALL, 0);
-	}
+	vmx_flush_guest_tlb(vc);
+	vcpu_state_forget(&vc->state);
 	vmclear(v->vmcs);
 	if (loaded == v)
 		loaded = NULL;
+	frame_free(v->vapic, FRAME_ORDER_4K, FRAME_OWNER_HV);
 	frame_free(v->vmcs, FRAME_ORDER_4K, FRAME_OWNER_HV);
 	frame_free((paddr_t)v, FRAME_ORDER_4K, FRAME_OWNER_HV);
 }
@@ -345,11 +369,15 @@ static const enum vmcs_field reg_field[VREG_COUNT] = {
 	[VREG_SYSENTER_CS] = VMCS_GUEST_SYSENTER_CS,
 	[VREG_SYSENTER_ESP] = VMCS_GUEST_SYSENTER_ESP,
 	[VREG_SYSENTER_EIP] = VMCS_GUEST_SYSENTER_EIP,
+	[VREG_DR7] = VMCS_GUEST_DR7,
+	[VREG_TSC_OFFSET] = VMCS_TSC_OFFSET,
 };
 
 static uint64_t vmx_get(struct virt_vcpu *vc, enum virt_reg r)
 {
-	vmx_load(vc->priv);
+	struct vmx_vcpu *v = vc->priv;
+
+	vmx_load(v);
 	switch (r) {
 	case VREG_CR0:
 		return guest_cr(VMCS_GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW);
@@ -357,6 +385,14 @@ static uint64_t vmx_get(struct virt_vcpu *vc, enum virt_reg r)
 		return guest_cr(VMCS_GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW);
 	case VREG_CPL:
 		return (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
+	case VREG_STAR ... VREG_KERNEL_GS_BASE:
+		return vcpu_state_get_msr(&vc->state, (enum vcpu_msr)(r - VREG_STAR));
+	case VREG_DR6:
+		return vcpu_state_get_dr(&vc->state, 6);
+	case VREG_TPR:
+		return ((uint8_t *)v->vapic)[VAPIC_TPR] >> 4;
+	case VREG_INTR_SHADOW:
+		return vmread(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
 	default:
 		return vmread(reg_field[r]);
 	}
@@ -364,7 +400,9 @@ static uint64_t vmx_get(struct virt_vcpu *vc, enum virt_reg r)
 
 static void vmx_set(struct virt_vcpu *vc, enum virt_reg r, uint64_t val)
 {
-	vmx_load(vc->priv);
+	struct vmx_vcpu *v = vc->priv;
+
+	vmx_load(v);
 	switch (r) {
 	case VREG_CR0:
 		vmx_set_cr(0, val);
@@ -374,39 +412,69 @@ static void vmx_set(struct virt_vcpu *vc, enum virt_reg r, uint64_t val)
 		break;
 	case VREG_CPL:
 		break;
+	case VREG_STAR ... VREG_KERNEL_GS_BASE:
+		vcpu_state_set_msr(&vc->state, (enum vcpu_msr)(r - VREG_STAR), val);
+		break;
+	case VREG_DR6:
+		vcpu_state_set_dr(&vc->state, 6, val);
+		break;
+	case VREG_TPR:
+		((uint8_t *)v->vapic)[VAPIC_TPR] = (uint8_t)(val << 4);
+		break;
+	case VREG_INTR_SHADOW:
+		vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
+			(vmread(VMCS_GUEST_INTERRUPTIBILITY) & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) |
+				(val & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)));
+		break;
 	default:
 		vmwrite(reg_field[r], val);
 	}
 }
 
-static void vmx_advance_rip(struct virt_vcpu *vc)
+static void vmx_inject(struct virt_vcpu *vc, const struct virt_event *ev)
 {
 	vmx_load(vc->priv);
-	vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + vmread(VMCS_EXIT_INSN_LEN));
-	/* the instruction completed: blocking by STI or MOV SS ends with it (SDM 26.7.1.2) */
-	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) & ~3ULL);
-}
-
-static void vmx_inject_exception(struct virt_vcpu *vc, uint8_t vector, bool has_error, uint32_t error)
-{
-	vmx_load(vc->priv);
-	vmwrite(VMCS_ENTRY_INTR_INFO,
-		INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector | (has_error ? INTR_INFO_ERROR_VALID : 0));
-	if (has_error)
-		vmwrite(VMCS_ENTRY_EXC_ERROR, error);
-}
-
-/* An event cut short by the exit (say, an EPT violation while delivering it) goes in again (SDM 28.2.4). */
-static void reinject_vectoring(void)
-{
-	uint64_t info = vmread(VMCS_IDT_VECTORING_INFO);
-
-	if (!(info & INTR_INFO_VALID))
+	if (ev->type == VEV_NONE) {
+		vmwrite(VMCS_ENTRY_INTR_INFO, 0);
 		return;
-	vmwrite(VMCS_ENTRY_INTR_INFO, info & ~(1ULL << 12));
-	if (info & INTR_INFO_ERROR_VALID)
-		vmwrite(VMCS_ENTRY_EXC_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
-	vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
+	}
+	vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | event_type[ev->type] | ev->vector |
+					      (ev->has_error ? INTR_INFO_ERROR_VALID : 0));
+	if (ev->has_error)
+		vmwrite(VMCS_ENTRY_EXC_ERROR, ev->error);
+	if (ev->type == VEV_SW_INT || ev->type == VEV_SW_EXC || ev->type == VEV_PRIV_SW_EXC)
+		vmwrite(VMCS_ENTRY_INSN_LEN, ev->insn_len);
+}
+
+static void vmx_intr_window(struct virt_vcpu *vc, bool on)
+{
+	struct vmx_vcpu *v = vc->priv;
+	uint32_t proc = on ? v->proc | vmx.intr_window : v->proc & ~PROC_INTR_WINDOW_EXITING;
+
+	if (proc == v->proc)
+		return;
+	vmx_load(v);
+	vmwrite(VMCS_PROC_CTLS, proc);
+	v->proc = proc;
+}
+
+/* The host takes what arrived for it while the guest ran: an NMI or a machine check (SDM 27.1, 28.2.2). */
+static void host_events(void)
+{
+	uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON) & 0xffff, info;
+
+	if (reason == VMX_EXIT_MACHINE_CHECK) {
+		__asm__ volatile("int $18");
+		return;
+	}
+	if (reason != VMX_EXIT_EXCEPTION_NMI)
+		return;
+	info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
+	/* NMIs stay blocked after an NMI exit until an IRET: the handler's own IRET ends that */
+	if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI)
+		__asm__ volatile("int $2");
+	else if ((info & 0xff) == VEC_MC)
+		__asm__ volatile("int $18");
 }
 
 static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
@@ -415,6 +483,7 @@ static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
 	int r;
 
 	vmx_load(v);
+	vcpu_state_load(&vc->state);
 	if (vmx.pin & PIN_PREEMPT_TIMER) {
 		uint64_t t = vc->timer_ticks >> vmx.timer_shift;
 
@@ -431,7 +500,7 @@ static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
 		return;
 	}
 	v->launched = 1;
-	reinject_vectoring();
+	host_events();
 	vmx_decode_exit(vc, e);
 }
 
@@ -445,8 +514,9 @@ const struct virt_backend vmx_backend = {
 	.run = vmx_run,
 	.get = vmx_get,
 	.set = vmx_set,
-	.advance_rip = vmx_advance_rip,
-	.inject_exception = vmx_inject_exception,
+	.inject = vmx_inject,
+	.intr_window = vmx_intr_window,
 	.flush_npt = vmx_flush_npt,
+	.flush_guest_tlb = vmx_flush_guest_tlb,
 	.npt_2m = vmx_has_2m_ept,
 };

@@ -12,13 +12,16 @@ struct vmx_caps {
 	uint64_t ept_caps;
 	unsigned timer_shift; /* the preemption timer counts TSC >> timer_shift */
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+	uint32_t intr_window; /* PROC_INTR_WINDOW_EXITING when the CPU has it, else 0 */
 };
 extern struct vmx_caps vmx;
 
 struct vmx_vcpu {
 	struct virt_vcpu vcpu;
 	paddr_t vmcs;
+	paddr_t vapic; /* the virtual-APIC page: its TPR is the guest's CR8 */
 	uint64_t eptp;
+	uint32_t proc; /* the processor-based controls in its VMCS */
 	int launched;
 };
 

@@ -4,67 +4,72 @@
 #include "vmx.h"
 #include "vmx_hw.h"
 #include "vmx_insn.h"
+#include <emhv/x86_regs.h>
 
 struct exit_desc {
 	const char *name;
 	enum virt_exit_kind kind;
+	enum virt_insn insn; /* VEXIT_INSN: which instruction */
 };
+
+#define INSN(name, id) { name, VEXIT_INSN, id }
 
 /* Everything not listed is VEXIT_UNHANDLED: the VM stops with the reason's name. */
 static const struct exit_desc exits[VMX_EXIT_REASONS] = {
-	[VMX_EXIT_EXCEPTION_NMI] = { "exception or NMI", VEXIT_EXCEPTION },
-	[VMX_EXIT_EXTINT] = { "external interrupt", VEXIT_EXTINT },
-	[VMX_EXIT_TRIPLE_FAULT] = { "triple fault", VEXIT_SHUTDOWN },
-	[VMX_EXIT_INIT] = { "INIT signal", VEXIT_UNHANDLED },
-	[VMX_EXIT_SIPI] = { "SIPI", VEXIT_UNHANDLED },
-	[VMX_EXIT_INTR_WINDOW] = { "interrupt window", VEXIT_UNHANDLED },
-	[VMX_EXIT_NMI_WINDOW] = { "NMI window", VEXIT_UNHANDLED },
-	[VMX_EXIT_TASK_SWITCH] = { "task switch", VEXIT_UNHANDLED },
-	[VMX_EXIT_CPUID] = { "CPUID", VEXIT_CPUID },
-	[VMX_EXIT_GETSEC] = { "GETSEC", VEXIT_UD },
-	[VMX_EXIT_HLT] = { "HLT", VEXIT_HLT },
-	[VMX_EXIT_INVD] = { "INVD", VEXIT_NOP },
-	[VMX_EXIT_INVLPG] = { "INVLPG", VEXIT_UNHANDLED },
-	[VMX_EXIT_RDPMC] = { "RDPMC", VEXIT_UNHANDLED },
-	[VMX_EXIT_RDTSC] = { "RDTSC", VEXIT_UNHANDLED },
-	[VMX_EXIT_RSM] = { "RSM", VEXIT_UD },
-	[VMX_EXIT_VMCALL] = { "VMCALL", VEXIT_HYPERCALL },
-	[VMX_EXIT_VMCLEAR] = { "VMCLEAR", VEXIT_UD },
-	[VMX_EXIT_VMLAUNCH] = { "VMLAUNCH", VEXIT_UD },
-	[VMX_EXIT_VMPTRLD] = { "VMPTRLD", VEXIT_UD },
-	[VMX_EXIT_VMPTRST] = { "VMPTRST", VEXIT_UD },
-	[VMX_EXIT_VMREAD] = { "VMREAD", VEXIT_UD },
-	[VMX_EXIT_VMRESUME] = { "VMRESUME", VEXIT_UD },
-	[VMX_EXIT_VMWRITE] = { "VMWRITE", VEXIT_UD },
-	[VMX_EXIT_VMXOFF] = { "VMXOFF", VEXIT_UD },
-	[VMX_EXIT_VMXON] = { "VMXON", VEXIT_UD },
-	[VMX_EXIT_CR_ACCESS] = { "control-register access", VEXIT_CR_WRITE },
-	[VMX_EXIT_DR_ACCESS] = { "debug-register access", VEXIT_UNHANDLED },
-	[VMX_EXIT_IO] = { "I/O instruction", VEXIT_IO },
-	[VMX_EXIT_RDMSR] = { "RDMSR", VEXIT_MSR_READ },
-	[VMX_EXIT_WRMSR] = { "WRMSR", VEXIT_MSR_WRITE },
-	[VMX_EXIT_INVALID_GUEST_STATE] = { "invalid guest state", VEXIT_INVALID },
-	[VMX_EXIT_MSR_LOADING] = { "MSR loading", VEXIT_INVALID },
-	[VMX_EXIT_MWAIT] = { "MWAIT", VEXIT_UD },
-	[VMX_EXIT_MONITOR_TRAP] = { "monitor trap flag", VEXIT_UNHANDLED },
-	[VMX_EXIT_MONITOR] = { "MONITOR", VEXIT_UD },
-	[VMX_EXIT_PAUSE] = { "PAUSE", VEXIT_NOP },
-	[VMX_EXIT_MACHINE_CHECK] = { "machine check during entry", VEXIT_INVALID },
-	[VMX_EXIT_EPT_VIOLATION] = { "EPT violation", VEXIT_NPF },
-	[VMX_EXIT_EPT_MISCONFIG] = { "EPT misconfiguration", VEXIT_UNHANDLED },
-	[VMX_EXIT_INVEPT] = { "INVEPT", VEXIT_UD },
-	[VMX_EXIT_RDTSCP] = { "RDTSCP", VEXIT_UNHANDLED },
-	[VMX_EXIT_PREEMPT_TIMER] = { "preemption timer", VEXIT_TIMER },
-	[VMX_EXIT_INVVPID] = { "INVVPID", VEXIT_UD },
-	[VMX_EXIT_WBINVD] = { "WBINVD", VEXIT_NOP },
-	[VMX_EXIT_XSETBV] = { "XSETBV", VEXIT_UD },
-	[VMX_EXIT_RDRAND] = { "RDRAND", VEXIT_UNHANDLED },
-	[VMX_EXIT_INVPCID] = { "INVPCID", VEXIT_UNHANDLED },
-	[VMX_EXIT_VMFUNC] = { "VMFUNC", VEXIT_UD },
-	[VMX_EXIT_ENCLS] = { "ENCLS", VEXIT_UD },
-	[VMX_EXIT_RDSEED] = { "RDSEED", VEXIT_UNHANDLED },
-	[VMX_EXIT_XSAVES] = { "XSAVES", VEXIT_UD },
-	[VMX_EXIT_XRSTORS] = { "XRSTORS", VEXIT_UD },
+	[VMX_EXIT_EXCEPTION_NMI] = { "exception or NMI", VEXIT_UNHANDLED, 0 },
+	[VMX_EXIT_EXTINT] = { "external interrupt", VEXIT_EXTINT, 0 },
+	[VMX_EXIT_TRIPLE_FAULT] = { "triple fault", VEXIT_SHUTDOWN, 0 },
+	[VMX_EXIT_INIT] = { "INIT signal", VEXIT_UNHANDLED, 0 },
+	[VMX_EXIT_SIPI] = { "SIPI", VEXIT_UNHANDLED, 0 },
+	[VMX_EXIT_INTR_WINDOW] = { "interrupt window", VEXIT_INTR_WINDOW, 0 },
+	[VMX_EXIT_NMI_WINDOW] = { "NMI window", VEXIT_UNHANDLED, 0 },
+	[VMX_EXIT_TASK_SWITCH] = { "task switch", VEXIT_UNHANDLED, 0 },
+	[VMX_EXIT_CPUID] = { "CPUID", VEXIT_CPUID, 0 },
+	[VMX_EXIT_GETSEC] = INSN("GETSEC", VINSN_GETSEC),
+	[VMX_EXIT_HLT] = { "HLT", VEXIT_HLT, 0 },
+	[VMX_EXIT_INVD] = INSN("INVD", VINSN_INVD),
+	[VMX_EXIT_INVLPG] = { "INVLPG", VEXIT_UNHANDLED, 0 },
+	[VMX_EXIT_RDPMC] = INSN("RDPMC", VINSN_RDPMC),
+	[VMX_EXIT_RDTSC] = { "RDTSC", VEXIT_UNHANDLED, 0 },
+	[VMX_EXIT_RSM] = INSN("RSM", VINSN_RSM),
+	[VMX_EXIT_VMCALL] = { "VMCALL", VEXIT_HYPERCALL, 0 },
+	[VMX_EXIT_VMCLEAR] = INSN("VMCLEAR", VINSN_VMX),
+	[VMX_EXIT_VMLAUNCH] = INSN("VMLAUNCH", VINSN_VMX),
+	[VMX_EXIT_VMPTRLD] = INSN("VMPTRLD", VINSN_VMX),
+	[VMX_EXIT_VMPTRST] = INSN("VMPTRST", VINSN_VMX),
+	[VMX_EXIT_VMREAD] = INSN("VMREAD", VINSN_VMX),
+	[VMX_EXIT_VMRESUME] = INSN("VMRESUME", VINSN_VMX),
+	[VMX_EXIT_VMWRITE] = INSN("VMWRITE", VINSN_VMX),
+	[VMX_EXIT_VMXOFF] = INSN("VMXOFF", VINSN_VMX),
+	[VMX_EXIT_VMXON] = INSN("VMXON", VINSN_VMX),
+	[VMX_EXIT_CR_ACCESS] = { "control-register access", VEXIT_CR_WRITE, 0 },
+	[VMX_EXIT_DR_ACCESS] = { "debug-register access", VEXIT_UNHANDLED, 0 },
+	[VMX_EXIT_IO] = { "I/O instruction", VEXIT_IO, 0 },
+	[VMX_EXIT_RDMSR] = { "RDMSR", VEXIT_MSR_READ, 0 },
+	[VMX_EXIT_WRMSR] = { "WRMSR", VEXIT_MSR_WRITE, 0 },
+	[VMX_EXIT_INVALID_GUEST_STATE] = { "invalid guest state", VEXIT_INVALID, 0 },
+	[VMX_EXIT_MSR_LOADING] = { "MSR loading", VEXIT_INVALID, 0 },
+	[VMX_EXIT_MWAIT] = INSN("MWAIT", VINSN_MWAIT),
+	[VMX_EXIT_MONITOR_TRAP] = { "monitor trap flag", VEXIT_UNHANDLED, 0 },
+	[VMX_EXIT_MONITOR] = INSN("MONITOR", VINSN_MONITOR),
+	[VMX_EXIT_PAUSE] = INSN("PAUSE", VINSN_PAUSE),
+	[VMX_EXIT_MACHINE_CHECK] = { "machine check during VM entry", VEXIT_MCE, 0 },
+	[VMX_EXIT_TPR_BELOW_THRESHOLD] = { "TPR below threshold", VEXIT_UNHANDLED, 0 },
+	[VMX_EXIT_EPT_VIOLATION] = { "EPT violation", VEXIT_NPF, 0 },
+	[VMX_EXIT_EPT_MISCONFIG] = { "EPT misconfiguration", VEXIT_UNHANDLED, 0 },
+	[VMX_EXIT_INVEPT] = INSN("INVEPT", VINSN_VMX),
+	[VMX_EXIT_RDTSCP] = INSN("RDTSCP", VINSN_RDTSCP),
+	[VMX_EXIT_PREEMPT_TIMER] = { "preemption timer", VEXIT_TIMER, 0 },
+	[VMX_EXIT_INVVPID] = INSN("INVVPID", VINSN_VMX),
+	[VMX_EXIT_WBINVD] = INSN("WBINVD", VINSN_WBINVD),
+	[VMX_EXIT_XSETBV] = INSN("XSETBV", VINSN_XSETBV),
+	[VMX_EXIT_RDRAND] = { "RDRAND", VEXIT_UNHANDLED, 0 },
+	[VMX_EXIT_INVPCID] = INSN("INVPCID", VINSN_INVPCID),
+	[VMX_EXIT_VMFUNC] = INSN("VMFUNC", VINSN_VMFUNC),
+	[VMX_EXIT_ENCLS] = INSN("ENCLS", VINSN_ENCLS),
+	[VMX_EXIT_RDSEED] = { "RDSEED", VEXIT_UNHANDLED, 0 },
+	[VMX_EXIT_XSAVES] = INSN("XSAVES", VINSN_XSAVES),
+	[VMX_EXIT_XRSTORS] = INSN("XRSTORS", VINSN_XSAVES),
 };
 
 /* VM-instruction error numbers (SDM vol. 3C 31.4) that a VM entry can produce. */
@@ -114,14 +119,35 @@ static void decode_cr(struct virt_vcpu *vc, struct virt_exit *e, uint64_t q, con
 	e->cr.value = e->cr.gpr == GPR_RSP ? vmread(VMCS_GUEST_RSP) : vc->gprs.r[e->cr.gpr];
 }
 
+/* Exit reason 0: an NMI or a machine check the host has taken (vmx_run), or an exception nobody asked for. */
 static void decode_exception(struct virt_exit *e)
 {
 	uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
 
-	e->exc.vector = info & 0xff;
-	e->exc.has_error = info & INTR_INFO_ERROR_VALID;
-	if (e->exc.has_error)
-		e->exc.error = (uint32_t)vmread(VMCS_EXIT_INTR_ERROR);
+	if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI)
+		e->kind = VEXIT_NMI;
+	else if ((info & 0xff) == VEC_MC)
+		e->kind = VEXIT_MCE;
+	else
+		snprintf(e->why, sizeof(e->why), "unexpected exception %u intercepted", info & 0xff);
+}
+
+/* The event whose delivery the exit interrupted (SDM 28.2.4), for the core to deliver again. */
+static void decode_vectoring(struct virt_exit *e)
+{
+	static const uint8_t type[8] = { VEV_EXTINT, VEV_NONE, VEV_NMI, VEV_HW_EXC, VEV_SW_INT, VEV_PRIV_SW_EXC,
+					 VEV_SW_EXC, VEV_NONE };
+	uint32_t info = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
+
+	e->vectoring = (struct virt_event){ VEV_NONE, 0, 0, false, 0 };
+	if (!(info & INTR_INFO_VALID))
+		return;
+	e->vectoring.type = type[INTR_TYPE(info)];
+	e->vectoring.vector = info & 0xff;
+	e->vectoring.insn_len = e->insn_len;
+	e->vectoring.has_error = info & INTR_INFO_ERROR_VALID;
+	if (e->vectoring.has_error)
+		e->vectoring.error = (uint32_t)vmread(VMCS_IDT_VECTORING_ERROR);
 }
 
 void vmx_decode_exit(struct virt_vcpu *vc, struct virt_exit *e)
@@ -134,6 +160,10 @@ void vmx_decode_exit(struct virt_vcpu *vc, struct virt_exit *e)
 	e->raw = basic;
 	e->kind = d && d->name ? d->kind : VEXIT_UNHANDLED;
 	e->why[0] = 0;
+	e->insn_len = (uint8_t)vmread(VMCS_EXIT_INSN_LEN);
+	decode_vectoring(e);
+	if (basic == VMX_EXIT_EXCEPTION_NMI)
+		decode_exception(e);
 	switch (e->kind) {
 	case VEXIT_IO:
 		decode_io(e, vmread(VMCS_EXIT_QUALIFICATION));
@@ -153,14 +183,16 @@ void vmx_decode_exit(struct virt_vcpu *vc, struct virt_exit *e)
 	case VEXIT_CR_WRITE:
 		decode_cr(vc, e, vmread(VMCS_EXIT_QUALIFICATION), d->name);
 		break;
-	case VEXIT_EXCEPTION:
-		decode_exception(e);
+	case VEXIT_INSN:
+		e->insn.id = d->insn;
 		break;
 	case VEXIT_INVALID:
 		snprintf(e->why, sizeof(e->why), "VM entry failed: %s (qualification %llu)", d->name,
 			 (unsigned long long)vmread(VMCS_EXIT_QUALIFICATION));
 		break;
 	case VEXIT_UNHANDLED:
+		if (e->why[0])
+			break;
 		if (basic == VMX_EXIT_EPT_MISCONFIG)
 			snprintf(e->why, sizeof(e->why), "EPT misconfiguration at guest-physical 0x%llx",
 				 (unsigned long long)vmread(VMCS_GUEST_PHYS_ADDR));

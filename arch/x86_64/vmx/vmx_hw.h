@@ -18,6 +18,8 @@
 #define PIN_PREEMPT_TIMER (1u << 6)
 
 /* Primary processor-based controls */
+#define PROC_INTR_WINDOW_EXITING (1u << 2)
+#define PROC_TSC_OFFSETTING (1u << 3)
 #define PROC_HLT_EXITING (1u << 7)
 #define PROC_INVLPG_EXITING (1u << 9)
 #define PROC_MWAIT_EXITING (1u << 10)
@@ -27,6 +29,7 @@
 #define PROC_CR3_STORE_EXITING (1u << 16)
 #define PROC_CR8_LOAD_EXITING (1u << 19)
 #define PROC_CR8_STORE_EXITING (1u << 20)
+#define PROC_TPR_SHADOW (1u << 21)
 #define PROC_MOV_DR_EXITING (1u << 23)
 #define PROC_UNCOND_IO_EXITING (1u << 24)
 #define PROC_USE_IO_BITMAPS (1u << 25)
@@ -43,6 +46,7 @@
 #define PROC2_INVPCID (1u << 12)
 
 /* VM-exit controls */
+#define EXIT_SAVE_DEBUG (1u << 2)
 #define EXIT_HOST_64 (1u << 9)
 #define EXIT_ACK_INTR (1u << 15)
 #define EXIT_SAVE_PAT (1u << 18)
@@ -51,6 +55,7 @@
 #define EXIT_LOAD_EFER (1u << 21)
 
 /* VM-entry controls */
+#define ENTRY_LOAD_DEBUG (1u << 2)
 #define ENTRY_IA32E_GUEST (1u << 9)
 #define ENTRY_LOAD_PAT (1u << 14)
 #define ENTRY_LOAD_EFER (1u << 15)
@@ -103,6 +108,7 @@ enum vmcs_field {
 	VMCS_EXIT_MSR_LOAD = 0x2008,
 	VMCS_ENTRY_MSR_LOAD = 0x200a,
 	VMCS_TSC_OFFSET = 0x2010,
+	VMCS_VIRTUAL_APIC_PAGE = 0x2012,
 	VMCS_EPTP = 0x201a,
 	VMCS_GUEST_PHYS_ADDR = 0x2400,
 	VMCS_LINK_POINTER = 0x2800,
@@ -125,6 +131,7 @@ enum vmcs_field {
 	VMCS_ENTRY_INTR_INFO = 0x4016,
 	VMCS_ENTRY_EXC_ERROR = 0x4018,
 	VMCS_ENTRY_INSN_LEN = 0x401a,
+	VMCS_TPR_THRESHOLD = 0x401c,
 	VMCS_PROC2_CTLS = 0x401e,
 	VMCS_INSN_ERROR = 0x4400,
 	VMCS_EXIT_REASON = 0x4402,
@@ -237,6 +244,7 @@ enum vmx_exit_reason {
 	VMX_EXIT_MONITOR = 39,
 	VMX_EXIT_PAUSE = 40,
 	VMX_EXIT_MACHINE_CHECK = 41,
+	VMX_EXIT_TPR_BELOW_THRESHOLD = 43,
 	VMX_EXIT_EPT_VIOLATION = 48,
 	VMX_EXIT_EPT_MISCONFIG = 49,
 	VMX_EXIT_INVEPT = 50,
@@ -262,7 +270,18 @@ enum vmx_exit_reason {
 #define INTR_TYPE_EXTINT (0u << 8)
 #define INTR_TYPE_NMI (2u << 8)
 #define INTR_TYPE_HW_EXCEPTION (3u << 8)
+#define INTR_TYPE_SW_INT (4u << 8)
+#define INTR_TYPE_PRIV_SW_EXCEPTION (5u << 8)
+#define INTR_TYPE_SW_EXCEPTION (6u << 8)
 #define INTR_TYPE_MASK (7u << 8)
+#define INTR_TYPE(info) (((info) >> 8) & 7)
+
+/* Guest interruptibility state */
+#define INTERRUPTIBILITY_STI (1u << 0)
+#define INTERRUPTIBILITY_MOV_SS (1u << 1)
+
+/* Offset of the TPR in the virtual-APIC page */
+#define VAPIC_TPR 0x80
 
 /* EPT violation qualification */
 #define EPT_QUAL_READ (1u << 0)

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "hv/devbus.h"
 
 #define VUART_BASE 0x3f8
 #define VUART_PORTS 8
@@ -21,14 +22,11 @@ struct vuart {
 };
 
 void vuart_init(struct vuart *u, vuart_tx_fn tx, void *ctx);
-/* Is port one of the UART's? */
-static inline bool vuart_claims(uint16_t port)
-{
-	return port >= VUART_BASE && port < VUART_BASE + VUART_PORTS;
-}
-/* A guest IN from port (one byte; wider accesses read the byte and ones above). */
-uint8_t vuart_read(struct vuart *u, uint16_t port);
-void vuart_write(struct vuart *u, uint16_t port, uint8_t val);
+/* The UART's registers on a VM's device bus (hv/devbus.h), at VUART_BASE. */
+extern const struct dev_ops vuart_ops;
+/* A guest read of register reg (0..7): one byte. */
+uint8_t vuart_read(struct vuart *u, unsigned reg);
+void vuart_write(struct vuart *u, unsigned reg, uint8_t val);
 /* Queue bytes for the guest to read; returns how many fitted. */
 unsigned vuart_input(struct vuart *u, const uint8_t *buf, unsigned n);
 

@@ -1,0 +1,46 @@
+/*
+ * A VM's device bus: the port ranges and guest-physical MMIO windows its
+ * emulated devices claim, and the dispatch of guest accesses to them, so
+ * that an exit handler never names a device. An access no device claims
+ * keeps the hardware's answer: ports read all ones and writes vanish; MMIO
+ * outside RAM stops the VM (hv/vm_exit.c).
+ */
+#ifndef EMHV_HV_DEVBUS_H
+#define EMHV_HV_DEVBUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A device's registers: offsets from the start of the range it claimed, 1, 2, 4 or 8 bytes. */
+struct dev_ops {
+	const char *name;
+	uint64_t (*read)(void *dev, uint64_t offset, unsigned size);
+	void (*write)(void *dev, uint64_t offset, unsigned size, uint64_t val);
+};
+
+enum bus_space { BUS_PIO, BUS_MMIO, BUS_SPACES };
+
+struct bus_range {
+	uint64_t base, size;
+	const struct dev_ops *ops;
+	void *dev;
+};
+
+#define DEVBUS_MAX_RANGES 16
+
+struct devbus {
+	struct bus_range r[BUS_SPACES][DEVBUS_MAX_RANGES];
+	unsigned n[BUS_SPACES];
+};
+
+/* Claim [base, base + size) in space for a device; 0, or -1 with why (overlap, full, empty range). */
+int devbus_claim(struct devbus *b, enum bus_space space, uint64_t base, uint64_t size, const struct dev_ops *ops,
+		 void *dev, char *why, size_t n);
+/* The range holding all of [addr, addr + size), or NULL. */
+const struct bus_range *devbus_find(const struct devbus *b, enum bus_space space, uint64_t addr, unsigned size);
+/* A guest access; false when no device claims it. */
+bool devbus_read(const struct devbus *b, enum bus_space space, uint64_t addr, unsigned size, uint64_t *val);
+bool devbus_write(const struct devbus *b, enum bus_space space, uint64_t addr, unsigned size, uint64_t val);
+
+#endif
