@@ -60,7 +60,7 @@ int cmd_split(char *line, struct cmd_args *a, const char **why)
 		if (!*p || *p == '#')
 			break;
 		if (a->argc == CMD_MAX_ARGS)
-			return fail(why, "too many words (at most 16)");
+			return fail(why, "too many words (at most " CMD_MAX_ARGS_STR ")");
 		if (*p == '"') {
 			p = read_quoted(p + 1, &word);
 			if (!p)

@@ -6,6 +6,7 @@
 
 #define CMD_LINE_MAX 256 /* bytes of a line, NUL included */
 #define CMD_MAX_ARGS 32
+#define CMD_MAX_ARGS_STR "32" /* for messages */
 
 struct cmd_args {
 	int argc;

@@ -50,6 +50,12 @@ $(BUILD)/unit/test_insn_decode: tests/unit/test_insn_decode.c tests/unit/insn_ve
 	@mkdir -p $(@D)
 	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c %.S,$^) $(UNIT_LDLIBS)
 
+UNIT_TESTS += $(BUILD)/unit/test_vcpu_event
+
+$(BUILD)/unit/test_vcpu_event: tests/unit/test_vcpu_event.c hv/vcpu_event.c hv/vcpu_event.h arch/x86_64/virt.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
+
 $(BUILD)/bench/bench_frame: tests/bench/bench_frame.c mm/frame.c mm/frame.h
 	@mkdir -p $(@D)
 	$(HOSTCC) $(BENCH_CFLAGS) -o $@ $(filter %.c,$^)

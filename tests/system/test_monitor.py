@@ -22,9 +22,22 @@ def test_help_lists_every_command(machine):
     out = machine.cmd_ok("help")
     listed = re.findall(r"^  (\S+)", out, re.M)
     assert listed == COMMANDS
-    one = machine.cmd_ok("help mem")
-    assert one.strip().startswith("mem [map | check SIZE | zero-cache SIZE]")
+    # commands with subcommands list them, one per entry, every line short enough to read
+    for cmd, subs in (("mem", ["map", "check", "verify", "zero-cache"]),
+                      ("vm", ["create", "list", "info", "start", "pause", "resume", "stop", "destroy",
+                              "console", "log", "send"])):
+        one = machine.cmd_ok("help " + cmd)
+        assert re.findall(r"^  %s (\S+)" % cmd, one, re.M) == subs, one
+        assert all(len(line) <= 100 for line in one.splitlines()), one
+        assert machine.cmd_ok(f"help {cmd} {subs[1]}").strip().startswith(f"{cmd} {subs[1]}")
+    assert all(len(line) <= 100 for line in out.splitlines()), out
     assert machine.cmd("help nosuch").startswith("error: help: unknown command 'nosuch'")
+    assert machine.cmd("help vm nosuch").startswith("error: help: unknown command 'vm nosuch'")
+    # a subcommand's wrong arguments or an unknown subcommand: one line naming it
+    out = machine.cmd("vm info")
+    assert out.startswith("error: vm info: missing arguments (usage: vm info VM)") and out.count("\n") == 1, out
+    out = machine.cmd("mem frob")
+    assert out.startswith("error: mem: unknown subcommand 'frob' (see 'help mem')"), out
 
 
 def test_cpu_names_the_virtualization_extension(machine):

@@ -43,10 +43,20 @@ def free_frames(m):
     return parse_mem(m.cmd_ok("mem"))["free"]
 
 
+def verify(m):
+    """'mem verify' recounts every frame from the metadata and the VMs' nested tables."""
+    out = m.cmd_ok("mem verify")
+    assert out.rstrip().endswith("mem verify: ok"), out
+    return out
+
+
 def destroy_all(m):
+    """End of a scenario: every frame recounted while the VMs still hold them, then all of it back."""
+    verify(m)
     for name in vm_list(m):
         assert "destroyed" in m.cmd_ok("vm destroy " + name)
     assert vm_list(m) == {}
+    verify(m)
 
 
 def test_guests_run_together_and_memory_comes_back(vmx):

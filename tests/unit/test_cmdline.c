@@ -15,7 +15,7 @@
 #define TIB (1024 * GIB)
 
 #define MSG_QUOTE "unterminated or misplaced quote"
-#define MSG_MANY "too many words (at most 16)"
+#define MSG_MANY "too many words (at most 32)"
 #define MSG_NAN "not a number"
 #define MSG_BIG "number too large"
 #define MSG_NOSIZE "not a size"
@@ -179,6 +179,7 @@ static void test_split_word_limit(void **state)
 	(void)state;
 	/* exactly CMD_MAX_ARGS words: 'vm create' with 16 guest arguments fits */
 	_Static_assert(CMD_MAX_ARGS >= 2 + 6 + 16, "vm create NAME + 5 options + 16 guest arguments");
+	_Static_assert(CMD_MAX_ARGS == 32, "MSG_MANY and CMD_MAX_ARGS_STR say 32");
 	s[0] = 0;
 	for (i = 0; i < CMD_MAX_ARGS; i++)
 		snprintf(s + strlen(s), sizeof(s) - strlen(s), "%sw%d", i ? " " : "", i);
