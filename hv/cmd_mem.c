@@ -8,6 +8,7 @@
 #include <mm/zero_cache.h>
 #include "hv.h"
 #include "vm.h"
+#include "harvest.h"
 #include <arch/x86_64/cpu.h>
 
 #define CHECK_MAX_BLOCKS 4096
@@ -50,7 +51,7 @@ int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct boot_mem_info *bm = boot_mem_info();
 	struct frame_stats st;
-	char sz[24];
+	char sz[24], sz2[24];
 
 	(void)ctx, (void)argc, (void)argv;
 	frame_get_stats(&st);
@@ -68,14 +69,17 @@ int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv)
 	show_free_blocks(&st);
 	mprintf("zero cache:  %u of %u pre-zeroed 2 MiB blocks for growth faults (counted in hypervisor)\n",
 		zero_cache_blocks(), zero_cache_target());
+	mprintf("watermarks:  low %s, high %s ('mem policy')\n", format_size(sz, sizeof(sz), harvest_policy.low),
+		format_size(sz2, sizeof(sz2), harvest_policy.high));
 	for (int i = 0; i < VM_MAX; i++) {
 		const struct vm *vm = vm_slot(i);
 
 		if (vm->state != VM_FREE)
-			mprintf("vm %d %-16s %10llu frames backed, %llu frames of nested tables, %llu spare\n",
-				vm->id, vm->name, (unsigned long long)(vm->mem.backed / FRAME_SIZE),
+			mprintf("vm %d %-16s %10llu frames backed, %llu frames of nested tables, %llu spare, %llu page "
+				"state\n", vm->id, vm->name, (unsigned long long)(vm->mem.backed / FRAME_SIZE),
 				(unsigned long long)vm_mem_table_frames(&vm->mem),
-				(unsigned long long)vm_mem_spare_frames(&vm->mem));
+				(unsigned long long)vm_mem_spare_frames(&vm->mem),
+				(unsigned long long)vm_mem_state_frames(&vm->mem));
 	}
 	show_frames("firmware usable:", bm->usable_frames);
 	mprintf("frame metadata: %d bytes per 4 KiB frame, %s at 0x%llx\n", FRAME_META_ENTRY_BYTES,
@@ -240,5 +244,110 @@ int cmd_mem_verify(struct cmd_ctx *ctx, int argc, char **argv)
 	if (bad)
 		return cmd_error(ctx, "mem verify: %d difference%s found", bad, bad == 1 ? "" : "s");
 	mprintf("mem verify: ok\n");
+	return 0;
+}
+
+/* mem reclaim [VM] [SIZE]: take unpinned volatile and zero pages back now, and say from where. */
+int cmd_mem_reclaim(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct harvest_report rep = { 0 };
+	struct vm *vm = NULL;
+	uint64_t bytes = 0, got, free_before;
+	struct frame_stats st;
+	const char *why;
+	char a[24], b[24], c[24];
+	int i = 0;
+
+	if (argc > i && !vm_find(argv[i]) && parse_size(argv[i], &bytes, &why))
+		return cmd_error(ctx, "mem reclaim: no VM '%s' (see 'vm list') and not a size: %s", argv[i], why);
+	if (argc > i && (vm = vm_find(argv[i])))
+		i++;
+	if (argc > i && parse_size(argv[i], &bytes, &why))
+		return cmd_error(ctx, "mem reclaim: '%s': %s", argv[i], why);
+	if (bytes % FRAME_SIZE)
+		return cmd_error(ctx, "mem reclaim: '%s': a multiple of 4 KiB, please", argv[argc - 1]);
+	frame_get_stats(&st);
+	free_before = st.free;
+	got = harvest_run(vm, bytes, true, false, 0, &rep);
+	frame_get_stats(&st);
+	mprintf("mem reclaim: %s back (volatile %s, zero %s) from %u VM%s; the pool has %llu more frames free\n",
+		format_size(a, sizeof(a), got), format_size(b, sizeof(b), rep.volatile_bytes),
+		format_size(c, sizeof(c), rep.zero_bytes), rep.vms, rep.vms == 1 ? "" : "s",
+		(unsigned long long)(st.free - free_before));
+	return 0;
+}
+
+/* One settable policy value: its name, where it lives, and how it is read and shown. */
+struct policy_key {
+	const char *name;
+	enum { KEY_SIZE, KEY_COUNT, KEY_BOOL } kind;
+	void *at;
+	uint64_t lo, hi; /* KEY_COUNT: allowed range */
+};
+
+static const struct policy_key policy_keys[] = {
+	{ "low", KEY_SIZE, &harvest_policy.low, 0, 0 },
+	{ "high", KEY_SIZE, &harvest_policy.high, 0, 0 },
+	{ "period", KEY_COUNT, &harvest_policy.period_ms, 0, 600000 },
+	{ "window", KEY_COUNT, &harvest_policy.window, 1, PG_AGE_MAX },
+	{ "idle", KEY_COUNT, &harvest_policy.idle_age, 1, PG_AGE_MAX },
+	{ "ahead", KEY_COUNT, &harvest_policy.ahead, 0, 512 },
+	{ "split", KEY_BOOL, &harvest_policy.split, 0, 1 },
+};
+
+static void show_policy(void)
+{
+	const struct harvest_policy *p = &harvest_policy;
+	char a[24], b[24];
+
+	mprintf("policy: low=%s high=%s (watermarks: reclaim below low up to high), period=%u ms between scans, "
+		"window=%u scans (working set), idle=%u scans, ahead=%u pages (fault-around), split=%s\n",
+		format_size(a, sizeof(a), p->low), format_size(b, sizeof(b), p->high), p->period_ms, p->window,
+		p->idle_age, p->ahead, p->split ? "on" : "off");
+}
+
+/* mem policy [KEY=VALUE ...]: every value is checked before any is set. */
+int cmd_mem_policy(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct harvest_policy p = harvest_policy;
+
+	for (int i = 0; i < argc; i++) {
+		const struct policy_key *k = NULL;
+		const char *eq = strchr(argv[i], '='), *why;
+		uint64_t v;
+		void *at;
+
+		for (unsigned j = 0; eq && j < sizeof(policy_keys) / sizeof(policy_keys[0]); j++)
+			if (strlen(policy_keys[j].name) == (size_t)(eq - argv[i]) &&
+			    !strncmp(policy_keys[j].name, argv[i], (size_t)(eq - argv[i])))
+				k = &policy_keys[j];
+		if (!k)
+			return cmd_error(ctx, "mem policy: '%s': KEY=VALUE with KEY low, high, period, window, idle, "
+					 "ahead or split", argv[i]);
+		at = (char *)&p + ((char *)k->at - (char *)&harvest_policy);
+		if (k->kind == KEY_BOOL) {
+			if (strcmp(eq + 1, "on") && strcmp(eq + 1, "off"))
+				return cmd_error(ctx, "mem policy: %s: on or off", argv[i]);
+			*(bool *)at = !strcmp(eq + 1, "on");
+			continue;
+		}
+		if (k->kind == KEY_SIZE ? parse_size(eq + 1, &v, &why) : parse_uint(eq + 1, &v, &why))
+			return cmd_error(ctx, "mem policy: %s: %s", argv[i], why);
+		if (k->kind == KEY_COUNT && (v < k->lo || v > k->hi))
+			return cmd_error(ctx, "mem policy: %s: between %llu and %llu", argv[i],
+					 (unsigned long long)k->lo, (unsigned long long)k->hi);
+		if (k->kind == KEY_SIZE)
+			*(uint64_t *)at = v;
+		else
+			*(unsigned *)at = (unsigned)v;
+	}
+	if (p.low > p.high)
+		return cmd_error(ctx, "mem policy: low (%llu KiB) is above high (%llu KiB)",
+				 (unsigned long long)(p.low >> 10), (unsigned long long)(p.high >> 10));
+	harvest_policy = p;
+	for (int i = 0; i < VM_MAX; i++)
+		if (vm_slot(i)->state != VM_FREE)
+			harvest_apply(vm_slot(i));
+	show_policy();
 	return 0;
 }

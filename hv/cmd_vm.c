@@ -6,6 +6,7 @@
 #include "console.h"
 #include "sched.h"
 #include "vm.h"
+#include "harvest.h"
 
 /* Exact and short: "16M" when a whole number of MiB, else "1028K". */
 static const char *sz(char *buf, uint64_t bytes)
@@ -115,6 +116,37 @@ static struct vm *lookup(struct cmd_ctx *ctx, const char *cmd, const char *key)
 	return vm;
 }
 
+/* Working set, what came back and how, refaults: what 'vm info' says about memory flowing back. */
+static void show_memory_flow(const struct vm *vm)
+{
+	const struct vm_mem *m = &vm->mem;
+	const struct vm_wss *w = &m->wss;
+	char a[24], b[24], c[24], d[24], e[24];
+
+	if (!m->npt_ad)
+		mprintf("working set: unknown (the CPU keeps no accessed bits in its nested tables)\n");
+	else if (!w->scans)
+		mprintf("working set: not scanned yet\n");
+	else
+		mprintf("working set: %s accessed in the last %u scan(s); idle (>= %u scans, above min): %s\n",
+			sz(a, w->wss), harvest_policy.window, harvest_policy.idle_age, sz(b, w->idle));
+	mprintf("idle ages: 0: %s, 1: %s, 2-3: %s, 4-7: %s, 8+: %s\n", sz(a, w->hist[0]), sz(b, w->hist[1]),
+		sz(c, w->hist[2]), sz(d, w->hist[3]), sz(e, w->hist[4]));
+	mprintf("scans:   %llu, the last %llu TSC ticks, all %llu ticks; 2 MiB leaves split %llu, merged %llu\n",
+		(unsigned long long)w->scans, (unsigned long long)w->tsc, (unsigned long long)w->total_tsc,
+		(unsigned long long)w->splits, (unsigned long long)w->merges);
+	mprintf("taken:   released %s, volatile dropped %s (%llu pages volatile now), zero %s; harvested for others "
+		"%s; %llu invalidations\n",
+		sz(a, m->st.taken[TAKE_RELEASED]), sz(b, m->st.taken[TAKE_VOLATILE]),
+		(unsigned long long)m->st.volatile_marked, sz(c, m->st.taken[TAKE_ZERO]), sz(d, m->st.harvested),
+		(unsigned long long)m->st.flushes);
+	mprintf("refaults: %llu released pages, %llu volatile, %llu zero touched again\n",
+		(unsigned long long)m->st.refaults[TAKE_RELEASED], (unsigned long long)m->st.refaults[TAKE_VOLATILE],
+		(unsigned long long)m->st.refaults[TAKE_ZERO]);
+	mprintf("ahead:   %s backed ahead of sequential faults (at most %u pages at a time), %s of it never used\n",
+		sz(a, m->st.ahead), m->ahead_max, sz(b, m->st.ahead_unused));
+}
+
 int cmd_vm_info(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct vm *vm = lookup(ctx, "info", argv[0]);
@@ -134,6 +166,7 @@ int cmd_vm_info(struct cmd_ctx *ctx, int argc, char **argv)
 		(unsigned long long)vm_mem_spare_frames(&vm->mem), vm->mem.grow_2m ? "on" : "off");
 	mprintf("growth:  %llu faults served with 4 KiB, %llu with 2 MiB\n", (unsigned long long)vm->mem.faults_4k,
 		(unsigned long long)vm->mem.faults_2m);
+	show_memory_flow(vm);
 	if (vm->state == VM_WAITING_MEM)
 		mprintf("waiting: for a frame at guest-physical 0x%llx\n", (unsigned long long)vm->wait_gpa);
 	mprintf("exits:   %llu\n", (unsigned long long)vm->exits);
@@ -220,7 +253,7 @@ int cmd_vm_destroy(struct cmd_ctx *ctx, int argc, char **argv)
 	if (!vm)
 		return -1;
 	id = vm->id;
-	frames = vm->mem.backed / FRAME_SIZE + vm_mem_table_frames(&vm->mem) + vm_mem_spare_frames(&vm->mem);
+	frames = vm_mem_frames(&vm->mem);
 	snprintf(name, sizeof(name), "%s", vm->name);
 	if (vm_destroy(vm, why, sizeof(why)))
 		return cmd_error(ctx, "vm destroy %s: %s", name, why);
@@ -294,6 +327,46 @@ int cmd_vm_console(struct cmd_ctx *ctx, int argc, char **argv)
 		following.id = vm->id;
 		monitor_follow(follow, NULL);
 	}
+	return 0;
+}
+
+/* vm set VM [min=SIZE] [max=SIZE]: live bounds; a bad value changes nothing. */
+int cmd_vm_set(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct vm *vm = lookup(ctx, "set", argv[0]);
+	uint64_t min, max;
+	char why[160], a[24], b[24];
+
+	if (!vm)
+		return -1;
+	min = vm->mem.min;
+	max = vm->mem.max;
+	for (int i = 1; i < argc; i++) {
+		const char *val, *err;
+
+		if (key_is(argv[i], "min", &val) || key_is(argv[i], "max", &val)) {
+			uint64_t *to = argv[i][1] == 'i' ? &min : &max;
+
+			if (parse_size(val, to, &err))
+				return cmd_error(ctx, "vm set: %s: %s", argv[i], err);
+		} else {
+			return cmd_error(ctx, "vm set: '%s': min=SIZE or max=SIZE", argv[i]);
+		}
+	}
+	if ((min | max) & (FRAME_SIZE - 1) || !min)
+		return cmd_error(ctx, "vm set: min and max must be non-zero multiples of 4 KiB");
+	if (min > max)
+		return cmd_error(ctx, "vm set: min (%llu KiB) is above max (%llu KiB)", (unsigned long long)(min >> 10),
+				 (unsigned long long)(max >> 10));
+	if (max > EMHV_GUEST_MAX_RAM)
+		return cmd_error(ctx, "vm set: max is above the %llu GiB a guest can have",
+				 (unsigned long long)(EMHV_GUEST_MAX_RAM >> 30));
+	if (vm->state == VM_EXITED || vm->state == VM_STOPPED)
+		return cmd_error(ctx, "vm set: '%s' is %s", vm->name, vm_state_name(vm->state));
+	if (vm_mem_set_bounds(&vm->mem, min, max, why, sizeof(why)))
+		return cmd_error(ctx, "vm set %s: %s", vm->name, why);
+	mprintf("vm %d (%s): min %s, max %s, backed %s\n", vm->id, vm->name, sz(a, min), sz(b, max),
+		sz(why, vm->mem.backed));
 	return 0;
 }
 

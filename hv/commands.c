@@ -10,6 +10,10 @@ static const struct command mem_cmds[] = {
 	  cmd_mem_verify, 0, 0, NULL, 0 },
 	{ "zero-cache", "SIZE", "hold SIZE of pre-zeroed 2 MiB blocks for growth faults", cmd_mem_zero_cache, 1, 1,
 	  NULL, 0 },
+	{ "reclaim", "[VM] [SIZE]", "take unpinned volatile and zero pages back now (from VM, at most SIZE)",
+	  cmd_mem_reclaim, 0, 2, NULL, 0 },
+	{ "policy", "[KEY=VALUE ...]", "show or set low=, high=, period=MS, window=, idle=, ahead=, split=on|off",
+	  cmd_mem_policy, 0, 7, NULL, 0 },
 };
 
 static const struct command vm_cmds[] = {
@@ -27,6 +31,8 @@ static const struct command vm_cmds[] = {
 	  2, NULL, 0 },
 	{ "log", "VM", "the lines the guest wrote with the log hypercall", cmd_vm_log, 1, 1, NULL, 0 },
 	{ "send", "VM TEXT", "type TEXT and Enter into the guest's serial port", cmd_vm_send, 2, 2, NULL, 0 },
+	{ "set", "VM [min=SIZE] [max=SIZE]", "change its bounds while it runs (lower max only over free memory)",
+	  cmd_vm_set, 2, 3, NULL, 0 },
 };
 
 const struct command commands[] = {
@@ -34,7 +40,7 @@ const struct command commands[] = {
 	  NULL, 0 },
 	{ "version", "", "show the emhv version", cmd_version, 0, 0, NULL, 0 },
 	{ "cpu", "", "show the CPU and its virtualization capabilities", cmd_cpu, 0, 0, NULL, 0 },
-	{ "mem", "[SUBCOMMAND ...]", "memory accounting; subcommands: map, check, verify, zero-cache", cmd_mem, 0, 0,
+	{ "mem", "[SUBCOMMAND ...]", "memory accounting; map, check, verify, zero-cache, reclaim, policy", cmd_mem, 0, 0,
 	  SUBCOMMANDS(mem_cmds) },
 	{ "vm", "SUBCOMMAND ...", "create, inspect and control VMs: create, list, info, start, ... ('help vm')", NULL,
 	  1, 1, SUBCOMMANDS(vm_cmds) },

@@ -19,6 +19,8 @@ int cmd_mem_map(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_mem_check(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_mem_verify(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_mem_zero_cache(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_mem_reclaim(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_mem_policy(struct cmd_ctx *ctx, int argc, char **argv);
 
 /* vm (hv/cmd_vm.c) */
 int cmd_vm_create(struct cmd_ctx *ctx, int argc, char **argv);
@@ -32,5 +34,6 @@ int cmd_vm_destroy(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_vm_console(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_vm_log(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_vm_send(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_vm_set(struct cmd_ctx *ctx, int argc, char **argv);
 
 #endif

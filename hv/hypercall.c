@@ -9,6 +9,7 @@
 #include "cmdline.h"
 #include "console.h"
 #include "hypercall.h"
+#include "mm/vm_take.h"
 
 typedef int64_t (*hc_fn)(struct vm *vm, const uint64_t *a);
 
@@ -104,9 +105,52 @@ static int64_t hc_exit(struct vm *vm, const uint64_t *a)
 	return 0;
 }
 
+/* A page range argument: 4 KiB aligned, not empty, inside RAM, at most max bytes (0: any). 0 or -error. */
+static int64_t check_range(struct vm *vm, uint64_t gpa, uint64_t len, uint64_t max)
+{
+	if (!len || ((gpa | len) & 0xfff) || (max && len > max))
+		return -EMHV_EINVAL;
+	if (!vm_mem_in_ram(&vm->mem, gpa, len))
+		return -EMHV_EFAULT;
+	return 0;
+}
+
+/* At most this many leaves per call: the vCPU waits for the call, so it stays short. */
+#define RELEASE_STEP_LEAVES 256
+
+static int64_t hc_release(struct vm *vm, const uint64_t *a)
+{
+	int64_t r = check_range(vm, a[0], a[1], 0);
+
+	if (r)
+		return r;
+	r = vm_take_release(&vm->mem, a[0], a[1], RELEASE_STEP_LEAVES);
+	return r < 0 ? -EMHV_ENOMEM : r;
+}
+
+static int64_t hc_volatile(struct vm *vm, const uint64_t *a)
+{
+	int64_t r = check_range(vm, a[0], a[1], EMHV_HC_RANGE_MAX);
+
+	if (r)
+		return r;
+	vm_take_mark_volatile(&vm->mem, a[0], a[1]);
+	return 0;
+}
+
+static int64_t hc_pin(struct vm *vm, const uint64_t *a)
+{
+	int64_t r = check_range(vm, a[0], a[1], EMHV_HC_RANGE_MAX);
+
+	if (r)
+		return r;
+	return (int64_t)vm_take_pin(&vm->mem, a[0], a[1]);
+}
+
 static const hc_fn hypercalls[EMHV_HC_COUNT] = {
-	[EMHV_HC_VERSION] = hc_version, [EMHV_HC_INFO] = hc_info, [EMHV_HC_LOG] = hc_log,
-	[EMHV_HC_RESULT] = hc_result,	[EMHV_HC_EXIT] = hc_exit,
+	[EMHV_HC_VERSION] = hc_version,	  [EMHV_HC_INFO] = hc_info,	    [EMHV_HC_LOG] = hc_log,
+	[EMHV_HC_RESULT] = hc_result,	  [EMHV_HC_EXIT] = hc_exit,	    [EMHV_HC_RELEASE] = hc_release,
+	[EMHV_HC_VOLATILE] = hc_volatile, [EMHV_HC_PIN] = hc_pin,	    [EMHV_HC_UNPIN] = hc_volatile,
 };
 
 int64_t hypercall_dispatch(struct vm *vm, uint64_t nr, const uint64_t args[4], unsigned cpl)

@@ -15,6 +15,7 @@
 #include "monitor.h"
 #include "sched.h"
 #include "console.h"
+#include "harvest.h"
 #include "stats.h"
 #include "vm_exit.h"
 
@@ -133,6 +134,7 @@ void sched_loop(void)
 
 		monitor_poll();
 		report_nmis();
+		harvest_tick();
 		vm = pick();
 		if (vm)
 			run_slice(vm);

@@ -6,6 +6,7 @@
 #include "cmdline.h"
 #include "console.h"
 #include "guest_cpu.h"
+#include "harvest.h"
 #include "hv.h"
 #include "vm.h"
 #include "vm_load.h"
@@ -55,6 +56,15 @@ void vm_log_line(struct vm *vm, const char *line, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		vm->log[vm->log_head++ % VM_LOG_BYTES] = line[i];
+}
+
+/* vm_mem's one invalidation point reaches the backend here. */
+static void flush_nested(void *ctx)
+{
+	struct vm *vm = ctx;
+
+	if (vm->vcpu)
+		virt_get()->flush_npt(vm->vcpu);
 }
 
 static void uart_tx(void *ctx, uint8_t c)
@@ -196,6 +206,10 @@ struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 	if (vm_mem_init(&vm->mem, (uint8_t)id, c->min, c->max, c->mode, b->npt_format, b->npt_2m() && !c->no_2m, why, n) ||
 	    vm_load(vm, c, (const void *)mod->phys, mod->size, &bs, why, n))
 		goto fail;
+	vm->mem.flush = flush_nested;
+	vm->mem.flush_ctx = vm;
+	vm->mem.npt_ad = b->npt_ad();
+	harvest_apply(vm);
 	bs.cr4_guest_owned = guest_cr4_allowed();
 	vm->vcpu = b->vcpu_create(vm->mem.npt.root, (uint16_t)id, &bs, why, n);
 	if (!vm->vcpu)

@@ -49,6 +49,10 @@ struct vm {
 	uint64_t log_head; /* bytes ever written */
 	struct devbus bus;
 	struct vcpu_events ev;
+	/* harvesting (hv/harvest.c): when it was last scanned, whether it was asked for memory, where to go on */
+	uint64_t scan_tsc;
+	bool harvest_asked;
+	uint64_t harvest_next[TAKE_HOWS];
 	bool intr_window; /* the backend exits when the guest can take an interrupt */
 	struct vm_result results[EMHV_MAX_RESULTS];
 	int nresults;

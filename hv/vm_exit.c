@@ -11,6 +11,7 @@
 #include <emhv/x86_regs.h>
 #include "arch/x86_64/nmi.h"
 #include "guest_cpu.h"
+#include "harvest.h"
 #include "guest_insn.h"
 #include "hypercall.h"
 #include "mmio.h"
@@ -210,6 +211,7 @@ static enum exit_action on_npf(struct vm *vm, struct virt_exit *e)
 	case VM_FAULT_NOMEM:
 		vm->wait_gpa = e->npf.gpa;
 		vm->state = VM_WAITING_MEM;
+		harvest_wake();
 		return EXIT_YIELD;
 	case VM_FAULT_OUTSIDE:
 		vm_stop(vm, VM_STOPPED, "%s at guest-physical 0x%llx outside its RAM [0, 0x%llx) and devices",

@@ -483,6 +483,40 @@ int frame_free(paddr_t pa, unsigned order, unsigned owner)
 	return 0;
 }
 
+int frame_split(paddr_t pa, unsigned order, unsigned owner)
+{
+	int64_t i = alloc_head(pa, order, owner);
+
+	if (i < 0)
+		return (int)i;
+	for (uint64_t f = 0; f < 1ULL << order; f++)
+		fa.meta[(uint64_t)i + f] = mk_alloc(0, owner);
+	return 0;
+}
+
+int frame_join(paddr_t pa, unsigned order, unsigned owner)
+{
+	int64_t i = alloc_head(pa, 0, owner);
+
+	if (i < 0)
+		return (int)i;
+	if (order > FRAME_MAX_ORDER)
+		return -FRAME_EBADORDER;
+	if (pa & ((FRAME_SIZE << order) - 1))
+		return -FRAME_EALIGN;
+	if ((1ULL << order) > fa.nframes - (uint64_t)i)
+		return -FRAME_ERANGE;
+	for (uint64_t f = 1; f < 1ULL << order; f++)
+		if (fa.meta[(uint64_t)i + f] != mk_alloc(0, owner))
+			return e_state(fa.meta[(uint64_t)i + f]) == ST_ALLOC && e_order(fa.meta[(uint64_t)i + f]) == 0
+				       ? -FRAME_EOWNER
+				       : -FRAME_EORDER;
+	fa.meta[i] = mk_alloc(order, owner);
+	for (uint64_t f = 1; f < 1ULL << order; f++)
+		fa.meta[(uint64_t)i + f] = ST_TAIL;
+	return 0;
+}
+
 int frame_transfer(paddr_t pa, unsigned order, unsigned from, unsigned to)
 {
 	int64_t i = alloc_head(pa, order, from);

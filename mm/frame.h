@@ -95,6 +95,14 @@ paddr_t frame_alloc_frames(unsigned order, unsigned owner);
  * with the same order and owner. 0 or -err; on error nothing changes.
  */
 int frame_free(paddr_t pa, unsigned order, unsigned owner);
+/*
+ * The allocated block at pa (this order and owner) becomes 2^order allocated
+ * 4 KiB blocks of the same owner, each freed on its own (a 2 MiB leaf split
+ * into 4 KiB leaves, some of which go back to the pool). 0 or -err.
+ */
+int frame_split(paddr_t pa, unsigned order, unsigned owner);
+/* The reverse: 2^order allocated 4 KiB blocks of owner from pa (aligned) become one block. 0 or -err. */
+int frame_join(paddr_t pa, unsigned order, unsigned owner);
 /* Give the allocated block at pa (this order, owned by from) to owner to. 0 or -err. */
 int frame_transfer(paddr_t pa, unsigned order, unsigned from, unsigned to);
 

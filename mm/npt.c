@@ -466,6 +466,19 @@ int npt_test_ad(struct npt *t, uint64_t gpa, bool *accessed, bool *dirty, bool c
 	return 0;
 }
 
+/* The hypervisor wrote into the leaf's memory itself: set its A and D bits as the guest's write would have. */
+int npt_set_dirty(struct npt *t, uint64_t gpa)
+{
+	struct npt_path p;
+	uint64_t *e;
+	int err = leaf_entry(t, gpa, &p, &e);
+
+	if (err)
+		return err;
+	*e |= ad_mask(t);
+	return 0;
+}
+
 /* ---- changing leaves ---- */
 
 int npt_protect(struct npt *t, uint64_t gpa, unsigned rights)

@@ -95,6 +95,8 @@ int npt_unmap(struct npt *t, uint64_t gpa, paddr_t *pa, unsigned *level);
 int npt_lookup(const struct npt *t, uint64_t gpa, paddr_t *pa, unsigned *level, unsigned *rights);
 /* Is any part of [gpa, gpa + size) mapped? (size a multiple of 4 KiB) */
 bool npt_any_mapped(const struct npt *t, uint64_t gpa, uint64_t size);
+/* Set the accessed and dirty bits of the leaf containing gpa (a write by the hypervisor). 0, or -NPT_ENOENT. */
+int npt_set_dirty(struct npt *t, uint64_t gpa);
 /* Change the rights of the leaf containing gpa. */
 int npt_protect(struct npt *t, uint64_t gpa, unsigned rights);
 /* Replace the 2 MiB leaf containing gpa by 512 4 KiB leaves with the same frames and rights (A/D copied). */

@@ -3,13 +3,18 @@
  * all of [0, max)); in elastic mode a first touch of [min, max) arrives as a
  * nested-page fault and is served here from the central pool: a 2 MiB frame
  * when the whole aligned block is unbacked and the pool has one, else 4 KiB,
- * always zeroed before it is mapped (2 MiB blocks come pre-zeroed from
- * mm/zero_cache.c when it has one). Frames and tables belong to the VM's
- * owner id, so the pool's accounting shows them per VM.
+ * always zeroed before it is mapped (pre-zeroed blocks come from
+ * mm/zero_cache.c when it has them: whole for 2 MiB faults, split into 4 KiB
+ * frames for 4 KiB faults). A run of sequential 4 KiB faults backs the next
+ * pages of the block ahead of the guest (fault-around), doubling along the
+ * run; what it backed and the guest never touched is counted and taken back
+ * by the zero sweep. Frames, tables and the per-page state belong to the
+ * VM's owner id, so the pool's accounting shows them per VM.
  */
 #include <stdio.h>
 #include <string.h>
 #include "vm_mem.h"
+#include "vm_take.h"
 #include "zero_cache.h"
 #include "arch/x86_64/cpu.h"
 
@@ -23,7 +28,7 @@ static paddr_t alloc(unsigned order, unsigned owner)
 	return pa;
 }
 
-/* A 4 KiB frame for m: from its spares, refilled in one step, else one by one. */
+/* A 4 KiB frame for m (not zeroed): from its spares, refilled in one step, else one by one. */
 static paddr_t alloc_4k(struct vm_mem *m)
 {
 	paddr_t pa;
@@ -41,18 +46,7 @@ static paddr_t alloc_4k(struct vm_mem *m)
 	return pa;
 }
 
-static paddr_t table_alloc(void *ctx)
-{
-	struct vm_mem *m = ctx;
-	paddr_t pa = alloc_4k(m);
-
-	if (pa != FRAME_NONE)
-		memset((void *)pa, 0, FRAME_SIZE);
-	return pa;
-}
-
-/* Give a frame of m back to the pool; a refusal (the metadata disagrees) is recorded, never ignored. */
-static void give_back(struct vm_mem *m, paddr_t pa, unsigned order)
+void vm_mem_give_back(struct vm_mem *m, paddr_t pa, unsigned order)
 {
 	int err = frame_free(pa, order, m->owner);
 
@@ -63,9 +57,62 @@ static void give_back(struct vm_mem *m, paddr_t pa, unsigned order)
 	}
 }
 
+paddr_t vm_mem_zeroed_4k(struct vm_mem *m)
+{
+	paddr_t pa;
+	uint64_t t0;
+
+	if (!m->zrun_n) {
+		/* a pre-zeroed block, split into 512 frames of the VM's: zeroing was done while the CPU idled */
+		pa = zero_cache_take(m->owner);
+		if (pa != FRAME_NONE && frame_split(pa, FRAME_ORDER_2M, m->owner) == 0) {
+			m->zrun = pa;
+			m->zrun_n = 1u << FRAME_ORDER_2M;
+		} else if (pa != FRAME_NONE) {
+			vm_mem_give_back(m, pa, FRAME_ORDER_2M);
+		}
+	}
+	if (m->zrun_n) {
+		pa = m->zrun;
+		m->zrun += FRAME_SIZE;
+		m->zrun_n--;
+		return pa;
+	}
+	pa = alloc_4k(m);
+	if (pa == FRAME_NONE)
+		return FRAME_NONE;
+	t0 = rdtsc();
+	memset((void *)pa, 0, FRAME_SIZE);
+	m->zero_tsc += rdtsc() - t0;
+	return pa;
+}
+
+static paddr_t zeroed_2m(struct vm_mem *m)
+{
+	paddr_t pa = zero_cache_take(m->owner);
+	uint64_t t0;
+
+	if (pa != FRAME_NONE)
+		return pa;
+	pa = alloc(FRAME_ORDER_2M, m->owner);
+	if (pa == FRAME_NONE)
+		return FRAME_NONE;
+	t0 = rdtsc();
+	memset((void *)pa, 0, NPT_SIZE_2M);
+	m->zero_tsc += rdtsc() - t0;
+	return pa;
+}
+
+static paddr_t table_alloc(void *ctx)
+{
+	return vm_mem_zeroed_4k(ctx);
+}
+
+/* A page table a change emptied: it may be in a paging-structure cache until the next invalidation. */
 static void table_free(void *ctx, paddr_t pa)
 {
-	give_back(ctx, pa, FRAME_ORDER_4K);
+	if (!vm_take_defer_free(ctx, pa, FRAME_ORDER_4K))
+		vm_mem_give_back(ctx, pa, FRAME_ORDER_4K);
 }
 
 static void leaf_free(void *ctx, uint64_t gpa, paddr_t pa, unsigned level)
@@ -73,25 +120,8 @@ static void leaf_free(void *ctx, uint64_t gpa, paddr_t pa, unsigned level)
 	struct vm_mem *m = ctx;
 
 	(void)gpa;
-	give_back(m, pa, level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K);
+	vm_mem_give_back(m, pa, level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K);
 	m->backed -= level == NPT_LEVEL_2M ? NPT_SIZE_2M : NPT_SIZE_4K;
-}
-
-/* A zeroed frame of m for a leaf of level: a pre-zeroed 2 MiB block if the cache has one, else zeroed here. */
-static paddr_t zeroed_frame(struct vm_mem *m, unsigned level)
-{
-	paddr_t pa = level == NPT_LEVEL_2M ? zero_cache_take(m->owner) : FRAME_NONE;
-	uint64_t t0;
-
-	if (pa != FRAME_NONE)
-		return pa;
-	pa = level == NPT_LEVEL_2M ? alloc(FRAME_ORDER_2M, m->owner) : alloc_4k(m);
-	if (pa == FRAME_NONE)
-		return FRAME_NONE;
-	t0 = rdtsc();
-	memset((void *)pa, 0, level == NPT_LEVEL_2M ? NPT_SIZE_2M : NPT_SIZE_4K);
-	m->zero_tsc += rdtsc() - t0;
-	return pa;
 }
 
 /*
@@ -113,16 +143,16 @@ static int back(struct vm_mem *m, uint64_t gpa, uint64_t limit)
 		return r;
 	level = m->grow_2m && h.level >= NPT_LEVEL_2M && blk + NPT_SIZE_2M <= limit ? NPT_LEVEL_2M : NPT_LEVEL_4K;
 	if (level == NPT_LEVEL_2M)
-		pa = zeroed_frame(m, NPT_LEVEL_2M);
+		pa = zeroed_2m(m);
 	if (pa == FRAME_NONE) {
 		level = NPT_LEVEL_4K;
-		pa = zeroed_frame(m, NPT_LEVEL_4K);
+		pa = vm_mem_zeroed_4k(m);
 		if (pa == FRAME_NONE)
 			return -NPT_ENOMEM;
 	}
 	r = npt_fill_hole(&m->npt, &h, pa, level, NPT_RWX);
 	if (r) {
-		give_back(m, pa, level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K);
+		vm_mem_give_back(m, pa, level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K);
 		return r;
 	}
 	m->backed += level == NPT_LEVEL_2M ? NPT_SIZE_2M : NPT_SIZE_4K;
@@ -143,6 +173,24 @@ static int back_range(struct vm_mem *m, uint64_t end)
 	return 0;
 }
 
+/* The per-page state: one byte per 4 KiB page of [0, max), in one block of the VM's frames. */
+static int alloc_pages(struct vm_mem *m)
+{
+	uint64_t frames = (m->max / FRAME_SIZE + FRAME_SIZE - 1) / FRAME_SIZE;
+	unsigned order = 0;
+	paddr_t pa;
+
+	while ((1ULL << order) < frames)
+		order++;
+	pa = alloc(order, m->owner);
+	if (pa == FRAME_NONE)
+		return -1;
+	memset((void *)pa, 0, FRAME_SIZE << order);
+	m->pages = (uint8_t *)pa;
+	m->pages_order = order;
+	return 0;
+}
+
 int vm_mem_init(struct vm_mem *m, uint8_t owner, uint64_t min, uint64_t max, enum vm_mem_mode mode,
 		const struct npt_format *fmt, bool allow_2m, char *why, size_t n)
 {
@@ -156,8 +204,11 @@ int vm_mem_init(struct vm_mem *m, uint8_t owner, uint64_t min, uint64_t max, enu
 	m->grow_2m = allow_2m;
 	m->min = min;
 	m->max = max;
-	if (npt_init(&m->npt, fmt, &ops)) {
-		snprintf(why, n, "no frame for the nested page table");
+	m->ahead_max = VM_MEM_AHEAD_DEFAULT;
+	if (alloc_pages(m) || npt_init(&m->npt, fmt, &ops)) {
+		vm_mem_release(m);
+		snprintf(why, n, "no frames for the nested page table and the page state (%llu KiB)",
+			 (unsigned long long)(max / FRAME_SIZE) >> 10);
 		return -1;
 	}
 	if (back_range(m, backed_at_start)) {
@@ -172,30 +223,139 @@ int vm_mem_init(struct vm_mem *m, uint8_t owner, uint64_t min, uint64_t max, enu
 	return 0;
 }
 
+/* A page touched again after it was taken back: count it against how it was taken. */
+static void note_refault(struct vm_mem *m, uint64_t gpa)
+{
+	uint8_t *pg = vm_mem_page(m, gpa);
+	unsigned how = (*pg & PG_HOW_MASK) >> PG_HOW_SHIFT;
+
+	if (how) {
+		m->st.refaults[how]++;
+		*pg &= (uint8_t)~PG_HOW_MASK;
+	}
+}
+
+/*
+ * A sequential run of 4 KiB faults: back the next unbacked pages of the same
+ * 2 MiB block now, doubling the count along the run up to ahead_max. Stops
+ * at the first page already backed, the block's end, max, or a dry pool.
+ */
+static void fault_around(struct vm_mem *m, uint64_t page)
+{
+	uint64_t end = (page & ~(NPT_SIZE_2M - 1)) + NPT_SIZE_2M, gpa = page + NPT_SIZE_4K;
+	unsigned want, done = 0;
+
+	if (page != m->next_fault || !m->ahead_max) {
+		m->run = 0;
+		m->next_fault = page + NPT_SIZE_4K;
+		return;
+	}
+	want = m->run < 31 && (1u << m->run) < m->ahead_max ? 1u << m->run : m->ahead_max;
+	m->run++;
+	if (end > m->max)
+		end = m->max;
+	for (; done < want && gpa < end; gpa += NPT_SIZE_4K, done++) {
+		if (back(m, gpa, m->max) != NPT_LEVEL_4K)
+			break;
+		note_refault(m, gpa);
+		*vm_mem_page(m, gpa) = (uint8_t)((*vm_mem_page(m, gpa) & ~PG_AGE_MASK) | PG_AHEAD);
+	}
+	m->st.ahead += (uint64_t)done * NPT_SIZE_4K;
+	m->next_fault = page + ((uint64_t)done + 1) * NPT_SIZE_4K;
+}
+
 enum vm_fault_result vm_mem_fault(struct vm_mem *m, uint64_t gpa)
 {
+	uint64_t page = gpa & ~(NPT_SIZE_4K - 1);
 	int level;
 
 	if (gpa >= m->max)
 		return VM_FAULT_OUTSIDE;
 	level = back(m, gpa, m->max);
-	if (level == NPT_LEVEL_2M)
+	if (level == NPT_LEVEL_2M) {
 		m->faults_2m++;
-	else if (level == NPT_LEVEL_4K)
+		for (uint64_t p = gpa & ~(NPT_SIZE_2M - 1); p < (gpa & ~(NPT_SIZE_2M - 1)) + NPT_SIZE_2M; p += NPT_SIZE_4K)
+			note_refault(m, p);
+	} else if (level == NPT_LEVEL_4K) {
 		m->faults_4k++;
-	else /* no frame for the page or a table; or the page was mapped after all */
+		note_refault(m, page);
+		fault_around(m, page);
+	} else { /* no frame for the page or a table; or the page was mapped after all */
 		return level == -NPT_EEXIST ? VM_FAULT_BROKEN : VM_FAULT_NOMEM;
+	}
 	return VM_FAULT_MAPPED;
 }
 
 void vm_mem_release(struct vm_mem *m)
 {
-	if (m->npt.root)
+	if (m->npt.root && m->npt.root != FRAME_NONE)
 		npt_destroy(&m->npt, leaf_free, m);
 	m->npt.root = 0;
 	m->backed = 0;
 	for (; m->spare_n; m->spare_n--, m->spare += FRAME_SIZE)
-		give_back(m, m->spare, FRAME_ORDER_4K);
+		vm_mem_give_back(m, m->spare, FRAME_ORDER_4K);
+	for (; m->zrun_n; m->zrun_n--, m->zrun += FRAME_SIZE)
+		vm_mem_give_back(m, m->zrun, FRAME_ORDER_4K);
+	if (m->pages)
+		vm_mem_give_back(m, (paddr_t)m->pages, m->pages_order);
+	m->pages = NULL;
+}
+
+/* Room in the per-page state for [0, max): a bigger block when max grows, the old state copied. */
+static int grow_pages(struct vm_mem *m, uint64_t max)
+{
+	uint8_t *old = m->pages;
+	unsigned old_order = m->pages_order;
+	uint64_t old_max = m->max;
+
+	m->max = max;
+	if (((uint64_t)FRAME_SIZE << old_order) * FRAME_SIZE >= max)
+		return 0;
+	if (alloc_pages(m)) {
+		m->pages = old;
+		m->pages_order = old_order;
+		m->max = old_max;
+		return -1;
+	}
+	memcpy(m->pages, old, old_max / FRAME_SIZE);
+	vm_mem_give_back(m, (paddr_t)old, old_order);
+	return 0;
+}
+
+/* Bytes of [gpa, end) not backed. */
+static uint64_t unbacked(struct vm_mem *m, uint64_t gpa, uint64_t end)
+{
+	uint64_t n = 0;
+
+	for (; gpa < end; gpa += NPT_SIZE_4K)
+		n += npt_lookup(&m->npt, gpa, NULL, NULL, NULL) != 0;
+	return n * NPT_SIZE_4K;
+}
+
+int vm_mem_set_bounds(struct vm_mem *m, uint64_t min, uint64_t max, char *why, size_t n)
+{
+	struct frame_stats st;
+	uint64_t need = min > m->min ? unbacked(m, m->min, min) : 0;
+
+	frame_get_stats(&st);
+	if (need > (st.free + ((uint64_t)zero_cache_blocks() << FRAME_ORDER_2M)) * FRAME_SIZE) {
+		snprintf(why, n, "the pool cannot back min now: %llu KiB more needed, %llu KiB free",
+			 (unsigned long long)(need >> 10), (unsigned long long)((st.free * FRAME_SIZE) >> 10));
+		return -1;
+	}
+	if (max < m->max && vm_take_lower_max(m, max, why, n))
+		return -1;
+	if (max > m->max && grow_pages(m, max)) {
+		snprintf(why, n, "no frames for the page state of a %llu KiB max", (unsigned long long)(max >> 10));
+		return -1;
+	}
+	if (min > m->min && vm_mem_back(m, m->min, min - m->min)) {
+		snprintf(why, n, "the pool ran dry while backing min (max is set; min stays %llu KiB)",
+			 (unsigned long long)(m->min >> 10));
+		return -1;
+	}
+	m->min = min;
+	return 0;
 }
 
 int vm_mem_back(struct vm_mem *m, uint64_t gpa, uint64_t len)
@@ -251,6 +411,8 @@ static int copy(struct vm_mem *m, uint64_t gpa, uint8_t *buf, uint64_t len, bool
 				return -1;
 			continue;
 		}
+		if (write) /* no zero sweep may take what the hypervisor wrote: the guest's own write would set D */
+			npt_set_dirty(&m->npt, gpa);
 		if (!n)
 			n = NPT_SIZE_4K - (gpa & (NPT_SIZE_4K - 1));
 		n = n < len ? n : len;
@@ -312,11 +474,12 @@ int vm_mem_verify(struct vm_mem *m, char *why, size_t n)
 		snprintf(why, n, "its nested tables could not be walked");
 		return -1;
 	}
-	expect = v.frames + m->npt.tables + m->spare_n;
+	expect = v.frames + m->npt.tables + vm_mem_spare_frames(m) + vm_mem_state_frames(m);
 	if (!v.bad && v.bytes == m->backed && held == expect && !m->free_errors) {
-		snprintf(why, n, "%llu frames held = %llu of RAM in its nested tables + %llu tables + %u spare: ok",
-			 (unsigned long long)held, (unsigned long long)v.frames, (unsigned long long)m->npt.tables,
-			 m->spare_n);
+		snprintf(why, n, "%llu frames held = %llu of RAM in its nested tables + %llu tables + %llu spare + "
+			 "%llu page state: ok", (unsigned long long)held, (unsigned long long)v.frames,
+			 (unsigned long long)m->npt.tables, (unsigned long long)vm_mem_spare_frames(m),
+			 (unsigned long long)vm_mem_state_frames(m));
 		return 0;
 	}
 	if (v.bad)

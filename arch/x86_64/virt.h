@@ -157,6 +157,8 @@ struct virt_backend {
 	const struct npt_format *npt_format;
 	/* 2 MiB nested leaves supported (after probe) */
 	bool (*npt_2m)(void);
+	/* the hardware sets the nested tables' accessed and dirty bits (after probe) */
+	bool (*npt_ad)(void);
 	/* Check this CPU (controls, EPT features); 0, or -1 with why. */
 	int (*probe)(char *why, size_t n);
 	/* Turn virtualization on for the calling CPU. */

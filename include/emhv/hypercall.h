@@ -18,8 +18,23 @@ enum emhv_hypercall {
 	EMHV_HC_RESULT = 3,  /* (const char *name, 1 <= name_len <= EMHV_RESULT_NAME_MAX, int64 value) -> 0;
 			      * name: letters, digits, '_', '-', '.'; a name reported again is overwritten */
 	EMHV_HC_EXIT = 4,    /* (int64 status) -> does not return: the VM stops as exited */
+	/*
+	 * Memory the guest gives back or lets go. gpa and len are multiples of
+	 * 4 KiB with len > 0 and [gpa, gpa + len) inside RAM.
+	 */
+	EMHV_HC_RELEASE = 5,  /* (gpa, len) -> bytes done from gpa on (> 0; call again from gpa + done for the
+			       * rest): MADV_DONTNEED, every byte reads as zero afterwards; pages at or above
+			       * mem_min go back to the pool, pages below it are zeroed in place */
+	EMHV_HC_VOLATILE = 6, /* (gpa, len <= EMHV_HC_RANGE_MAX) -> 0: the pages become volatile: emhv may drop
+			       * them under pressure without saving them; a dropped page reads as zero */
+	EMHV_HC_PIN = 7,      /* (gpa, len <= EMHV_HC_RANGE_MAX) -> the number of pages of the range dropped since
+			       * they were made volatile (0: all survived); the range is strong again */
+	EMHV_HC_UNPIN = 8,    /* (gpa, len <= EMHV_HC_RANGE_MAX) -> 0: volatile again (as EMHV_HC_VOLATILE) */
 	EMHV_HC_COUNT
 };
+
+/* The longest range VOLATILE, PIN and UNPIN take in one call. */
+#define EMHV_HC_RANGE_MAX (64ULL << 20)
 
 /* Errors (returned negated in RAX). */
 enum emhv_hc_err {

@@ -57,10 +57,10 @@ def test_mem_accounting_identity_and_ownership(machine):
     mem = parse_mem(out)
     assert mem["free"] + mem["hypervisor"] + mem["vms"] == mem["owned"]
     # the VMs' frames (startup.cfg's guest) are exactly their RAM and nested tables
-    per_vm = re.findall(r"^vm \d+ \S+\s+(\d+) frames backed, (\d+) frames of nested tables, (\d+) spare$",
-                        out, re.M)
+    per_vm = re.findall(r"^vm \d+ \S+\s+(\d+) frames backed, (\d+) frames of nested tables, (\d+) spare, "
+                        r"(\d+) page state$", out, re.M)
     assert per_vm, out
-    assert mem["vms"] == sum(int(b) + int(t) + int(s) for b, t, s in per_vm)
+    assert mem["vms"] == sum(int(b) + int(t) + int(s) + int(p) for b, t, s, p in per_vm)
     rows = parse_mem_map(machine.cmd_ok("mem map"))
     assert rows, "mem map printed no entries"
     usable = sum(pages for _, _, pages, kind in rows if kind in USABLE_TYPES)

@@ -309,6 +309,65 @@ static void test_alloc_frames(void **state)
 	assert_snap_eq(&s0, &s1);
 }
 
+/* A 2 MiB block split into 4 KiB blocks (a split leaf), some freed, the rest joined back. */
+static void test_split_join(void **state)
+{
+	paddr_t lo = 0x100000000ULL, a, b;
+	unsigned order, owner;
+	struct snap s0, s1;
+
+	(void)state;
+	free_span_4m(lo, &s0);
+	a = frame_alloc(FRAME_ORDER_2M, 7);
+	b = frame_alloc(FRAME_ORDER_2M, 8);
+	assert_int_equal(frame_block_of(a, &order, &owner), 0);
+	assert_int_equal(order, FRAME_ORDER_2M);
+	assert_int_equal(owner, 7);
+	assert_int_equal(frame_block_of(a + FRAME_SIZE, &order, &owner), -FRAME_ENOTHEAD);
+	/* refused: wrong owner, wrong order, not a head; nothing changes */
+	take_snap(&s1);
+	assert_int_equal(frame_split(a, FRAME_ORDER_2M, 8), -FRAME_EOWNER);
+	assert_int_equal(frame_split(a, 0, 7), -FRAME_EORDER);
+	assert_int_equal(frame_split(a + FRAME_SIZE, 0, 7), -FRAME_ENOTHEAD);
+	assert_int_equal(frame_join(a, FRAME_ORDER_2M, 7), -FRAME_EORDER); /* not 4 KiB blocks */
+	{
+		struct snap s2;
+
+		take_snap(&s2);
+		assert_snap_eq(&s1, &s2);
+	}
+	assert_int_equal(frame_split(a, FRAME_ORDER_2M, 7), 0);
+	assert_int_equal(frame_owner_frames(7), 512);
+	assert_identity();
+	for (unsigned i = 0; i < 512; i++) {
+		assert_int_equal(frame_block_of(a + i * FRAME_SIZE, &order, &owner), 0);
+		assert_int_equal(order, 0);
+		assert_int_equal(owner, 7);
+	}
+	assert_int_equal(frame_free(a, FRAME_ORDER_2M, 7), -FRAME_EORDER);
+	/* one page back to the pool: the block can no longer be joined */
+	assert_int_equal(frame_free(a + 5 * FRAME_SIZE, 0, 7), 0);
+	assert_int_equal(frame_owner_frames(7), 511);
+	assert_identity();
+	assert_int_equal(frame_join(a, FRAME_ORDER_2M, 7), -FRAME_EORDER);
+	/* taken again (the only free 4 KiB frame) by another owner: joining fails for the owner */
+	assert_int_equal(frame_alloc(0, 9), a + 5 * FRAME_SIZE);
+	assert_int_equal(frame_join(a, FRAME_ORDER_2M, 7), -FRAME_EOWNER);
+	assert_int_equal(frame_transfer(a + 5 * FRAME_SIZE, 0, 9, 7), 0);
+	/* whole again: one 2 MiB block of owner 7 */
+	assert_int_equal(frame_join(a + FRAME_SIZE, FRAME_ORDER_2M, 7), -FRAME_EALIGN);
+	assert_int_equal(frame_join(a, FRAME_ORDER_2M, 7), 0);
+	assert_int_equal(frame_block_of(a, &order, &owner), 0);
+	assert_int_equal(order, FRAME_ORDER_2M);
+	assert_int_equal(frame_owner_frames(7), 512);
+	assert_identity();
+	assert_int_equal(frame_free(a, FRAME_ORDER_2M, 7), 0);
+	assert_int_equal(frame_free(b, FRAME_ORDER_2M, 8), 0);
+	take_snap(&s1);
+	assert_snap_eq(&s0, &s1);
+	assert_int_equal(frame_block_of(a, &order, &owner), -FRAME_EFREE);
+}
+
 static void test_coalesce_any_order(void **state)
 {
 	paddr_t lo = 0x140000000ULL;
@@ -848,6 +907,7 @@ int main(void)
 		cmocka_unit_test(test_alloc_free_basic),
 		cmocka_unit_test(test_transfer),
 		cmocka_unit_test(test_alloc_frames),
+		cmocka_unit_test(test_split_join),
 		cmocka_unit_test(test_coalesce_any_order),
 		cmocka_unit_test(test_every_order),
 		cmocka_unit_test(test_exhaustion),

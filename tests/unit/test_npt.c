@@ -969,6 +969,15 @@ static void test_ad(void **state)
 	assert_int_equal(npt_test_ad(&nt, big + 0x1000, NULL, NULL, true), 0);
 	assert_int_equal(leaf_value(big), BY_FMT(0x40000000 | 0x1 | 0x30 | 0x80,
 						0x40000000 | 0x5 | 0x80 | APM_NX));
+
+	/* the hypervisor's own write marks a leaf as the processor would; nothing else changes */
+	assert_int_equal(npt_set_dirty(&nt, big + 0x3000), 0);
+	assert_int_equal(npt_test_ad(&nt, big, &a, &d, false), 0);
+	assert_int_equal(a, REF_A != 0);
+	assert_int_equal(d, REF_D != 0);
+	assert_int_equal(leaf_value(big) & ~(uint64_t)(REF_A | REF_D),
+			 BY_FMT(0x40000000 | 0x1 | 0x30 | 0x80, 0x40000000 | 0x5 | 0x80 | APM_NX));
+	assert_int_equal(npt_set_dirty(&nt, 0x7000), -NPT_ENOENT);
 }
 
 static void test_protect(void **state)

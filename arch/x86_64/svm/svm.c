@@ -101,6 +101,11 @@ static bool svm_has_2m(void)
 	return true; /* nested paging walks the host's long-mode format: 2 MiB pages always exist */
 }
 
+static bool svm_has_ad(void)
+{
+	return true; /* the nested walk sets A and D like any long-mode page walk (APM 15.25.5) */
+}
+
 static uint32_t pick_asid(uint16_t tag)
 {
 	uint32_t usable = svm.asids - 1 < 64 ? svm.asids - 1 : 63;
@@ -339,6 +344,7 @@ const struct virt_backend svm_backend = {
 	.name = "AMD-V with NPT",
 	.npt_format = &npt_format_npt,
 	.npt_2m = svm_has_2m,
+	.npt_ad = svm_has_ad,
 	.probe = svm_probe,
 	.enable_cpu = svm_enable_cpu,
 	.vcpu_create = svm_vcpu_create,

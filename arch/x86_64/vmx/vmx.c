@@ -149,6 +149,11 @@ static bool vmx_has_2m_ept(void)
 	return vmx.ept_caps & EPT_CAP_2M;
 }
 
+static bool vmx_has_ept_ad(void)
+{
+	return vmx.ept_caps & EPT_CAP_AD;
+}
+
 static void vmx_load(struct vmx_vcpu *v)
 {
 	if (loaded != v) {
@@ -519,4 +524,5 @@ const struct virt_backend vmx_backend = {
 	.flush_npt = vmx_flush_npt,
 	.flush_guest_tlb = vmx_flush_guest_tlb,
 	.npt_2m = vmx_has_2m_ept,
+	.npt_ad = vmx_has_ept_ad,
 };

@@ -1,0 +1,343 @@
+/*
+ * Taking memory back from a VM (see vm_take.h): one scan of the nested
+ * tables that unmaps what a chooser picks, one invalidation per batch, and
+ * the frames (and the page tables the unmaps emptied) back in the pool only
+ * after it. The sources of memory are choosers over that one step.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "vm_take.h"
+
+/* Frames unmapped but perhaps still in a TLB: freed after the next invalidation. One CPU, one batch. */
+static struct {
+	struct vm_mem *m;
+	paddr_t pa[VM_TAKE_BATCH_LEAVES];
+	uint8_t order[VM_TAKE_BATCH_LEAVES];
+	unsigned n;
+	uint64_t bytes;
+} batch;
+
+static void flush_batch(void)
+{
+	struct vm_mem *m = batch.m;
+
+	if (!batch.n)
+		return;
+	m->flush(m->flush_ctx);
+	m->st.flushes++;
+	for (unsigned i = 0; i < batch.n; i++)
+		vm_mem_give_back(m, batch.pa[i], batch.order[i]);
+	batch.n = 0;
+	batch.bytes = 0;
+}
+
+static void queue(paddr_t pa, unsigned order)
+{
+	if (batch.n == VM_TAKE_BATCH_LEAVES || batch.bytes >= VM_TAKE_BATCH_BYTES)
+		flush_batch();
+	batch.pa[batch.n] = pa;
+	batch.order[batch.n++] = (uint8_t)order;
+	batch.bytes += FRAME_SIZE << order;
+}
+
+bool vm_take_defer_free(struct vm_mem *m, paddr_t pa, unsigned order)
+{
+	if (batch.m != m)
+		return false;
+	queue(pa, order);
+	return true;
+}
+
+void vm_take_begin(struct vm_mem *m)
+{
+	batch.m = m;
+	batch.n = 0;
+	batch.bytes = 0;
+}
+
+void vm_take_end(struct vm_mem *m)
+{
+	(void)m;
+	flush_batch();
+	batch.m = NULL;
+}
+
+static uint64_t leaf_size(const struct npt_leaf *leaf)
+{
+	return leaf->level == NPT_LEVEL_2M ? NPT_SIZE_2M : NPT_SIZE_4K;
+}
+
+struct scan {
+	struct vm_mem *m;
+	const struct take_req *r;
+	struct take_result *res;
+	paddr_t split_pa; /* the 2 MiB frame split for the leaf being split, to join back if the split fails */
+	bool failed;
+};
+
+/* The leaf goes: its pages remember how, its frame waits for the invalidation. */
+static void take_leaf(struct scan *s, const struct npt_leaf *leaf)
+{
+	struct vm_mem *m = s->m;
+	uint64_t size = leaf_size(leaf);
+
+	for (uint64_t p = leaf->gpa; p < leaf->gpa + size; p += NPT_SIZE_4K) {
+		uint8_t *pg = vm_mem_page(m, p);
+
+		if (*pg & PG_AHEAD)
+			m->st.ahead_unused += NPT_SIZE_4K;
+		*pg = (uint8_t)((*pg & PG_VOLATILE) | (s->r->how << PG_HOW_SHIFT));
+	}
+	queue(leaf->pa, leaf->level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K);
+	m->backed -= size;
+	m->st.taken[s->r->how] += size;
+	if (s->r->harvest)
+		m->st.harvested += size;
+	s->res->bytes += size;
+}
+
+static enum npt_scan_action visit(void *ctx, const struct npt_leaf *leaf)
+{
+	struct scan *s = ctx;
+	struct vm_mem *m = s->m;
+	const struct take_req *r = s->r;
+	uint64_t size = leaf_size(leaf);
+	enum take_choice c;
+
+	if (leaf->gpa + size <= m->min)
+		return NPT_SCAN_KEEP; /* the lower bound is a guarantee */
+	if ((r->max_leaves && s->res->leaves >= r->max_leaves) || (r->max_bytes && s->res->bytes >= r->max_bytes))
+		return NPT_SCAN_STOP;
+	s->res->leaves++;
+	c = r->choose(m, leaf, r->ctx);
+	if (c == TAKE_KEEP || (c == TAKE_SPLIT && leaf->level != NPT_LEVEL_2M))
+		return NPT_SCAN_KEEP;
+	/* a 2 MiB leaf partly below min or outside the range is taken page by page */
+	if (c == TAKE_IT && leaf->level == NPT_LEVEL_2M &&
+	    (leaf->gpa < m->min || leaf->gpa < r->start || leaf->gpa + size > r->end))
+		c = TAKE_SPLIT;
+	if (c == TAKE_SPLIT) {
+		if (frame_split(leaf->pa, FRAME_ORDER_2M, m->owner)) {
+			s->failed = true;
+			return NPT_SCAN_STOP;
+		}
+		s->split_pa = leaf->pa;
+		m->wss.splits++;
+		return NPT_SCAN_SPLIT;
+	}
+	take_leaf(s, leaf);
+	return NPT_SCAN_UNMAP;
+}
+
+void vm_take_scan(struct vm_mem *m, const struct take_req *r, struct take_result *res)
+{
+	struct scan s = { m, r, res, FRAME_NONE, false };
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	vm_take_begin(m);
+	err = npt_scan(&m->npt, r->start, r->end, visit, &s, &res->next);
+	if (err == -NPT_ENOMEM && s.split_pa != FRAME_NONE)
+		frame_join(s.split_pa, FRAME_ORDER_2M, m->owner); /* the leaf stayed whole */
+	vm_take_end(m);
+	res->err = err ? err : s.failed ? -NPT_ENOMEM : 0;
+	if (!err && res->next > r->end)
+		res->next = r->end;
+}
+
+/* ---- the guest's release ---- */
+
+static enum take_choice choose_all(struct vm_mem *m, const struct npt_leaf *leaf, void *ctx)
+{
+	(void)m, (void)leaf, (void)ctx;
+	return TAKE_IT;
+}
+
+/* Below min: zero the backed pages of [gpa, end) in place; at most *budget pages. Where it got to. */
+static uint64_t zero_below_min(struct vm_mem *m, uint64_t gpa, uint64_t end, unsigned *budget)
+{
+	static const uint8_t zero[256];
+
+	for (; gpa < end && *budget; gpa += NPT_SIZE_4K, (*budget)--) {
+		paddr_t pa;
+		unsigned level;
+
+		if (npt_lookup(&m->npt, gpa, &pa, &level, NULL))
+			continue;
+		for (uint64_t off = 0; off < NPT_SIZE_4K; off += sizeof(zero))
+			vm_mem_write(m, gpa + off, zero, sizeof(zero));
+	}
+	return gpa;
+}
+
+int64_t vm_take_release(struct vm_mem *m, uint64_t gpa, uint64_t len, unsigned max_leaves)
+{
+	uint64_t end = gpa + len, pos = gpa;
+	unsigned budget = max_leaves;
+	struct take_result res;
+	struct take_req r = { .choose = choose_all, .how = TAKE_RELEASED };
+
+	if (pos < m->min) {
+		pos = zero_below_min(m, pos, end < m->min ? end : m->min, &budget);
+		if (pos < (end < m->min ? end : m->min))
+			return (int64_t)(pos - gpa);
+	}
+	if (pos >= end || !budget)
+		return (int64_t)(pos - gpa);
+	r.start = pos;
+	r.end = end;
+	r.max_leaves = budget;
+	vm_take_scan(m, &r, &res);
+	if (res.err)
+		return -1;
+	return (int64_t)(res.next - gpa);
+}
+
+/* ---- volatile memory (Kawai's weak pointers) ---- */
+
+void vm_take_mark_volatile(struct vm_mem *m, uint64_t gpa, uint64_t len)
+{
+	for (uint64_t p = gpa; p < gpa + len; p += NPT_SIZE_4K) {
+		uint8_t *pg = vm_mem_page(m, p);
+
+		if (!(*pg & PG_VOLATILE))
+			m->st.volatile_marked++;
+		*pg |= PG_VOLATILE;
+	}
+}
+
+uint64_t vm_take_pin(struct vm_mem *m, uint64_t gpa, uint64_t len)
+{
+	uint64_t lost = 0;
+
+	for (uint64_t p = gpa; p < gpa + len; p += NPT_SIZE_4K) {
+		uint8_t *pg = vm_mem_page(m, p);
+
+		if (*pg & PG_VOLATILE)
+			m->st.volatile_marked--;
+		if (((*pg & PG_HOW_MASK) >> PG_HOW_SHIFT) == TAKE_VOLATILE) {
+			lost++; /* told now: no refault is counted for it */
+			*pg &= (uint8_t)~PG_HOW_MASK;
+		}
+		*pg &= (uint8_t)~PG_VOLATILE;
+	}
+	return lost;
+}
+
+static unsigned count_pages(struct vm_mem *m, const struct npt_leaf *leaf, uint8_t mask, uint8_t want)
+{
+	unsigned n = 0;
+
+	for (uint64_t p = leaf->gpa; p < leaf->gpa + leaf_size(leaf); p += NPT_SIZE_4K)
+		n += (*vm_mem_page(m, p) & mask) == want;
+	return n;
+}
+
+static enum take_choice choose_volatile(struct vm_mem *m, const struct npt_leaf *leaf, void *ctx)
+{
+	unsigned n = count_pages(m, leaf, PG_VOLATILE, PG_VOLATILE);
+
+	(void)ctx;
+	return !n ? TAKE_KEEP : n == leaf_size(leaf) / NPT_SIZE_4K ? TAKE_IT : TAKE_SPLIT;
+}
+
+void vm_take_volatile(struct vm_mem *m, uint64_t max_bytes, unsigned max_leaves, bool harvest, uint64_t from,
+		      struct take_result *res)
+{
+	struct take_req r = { from, m->max, choose_volatile, NULL, TAKE_VOLATILE, harvest, max_bytes, max_leaves };
+
+	vm_take_scan(m, &r, res);
+}
+
+/* ---- zero pages ---- */
+
+struct zero_ctx {
+	unsigned idle_age;
+	bool ad;   /* the nested D bit is kept by the hardware */
+	uint64_t read; /* bytes read to find zero pages */
+};
+
+static bool page_is_zero(paddr_t pa)
+{
+	const uint64_t *w = (const uint64_t *)pa;
+
+	for (unsigned i = 0; i < NPT_SIZE_4K / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+/* Split a written 2 MiB leaf only when enough of it is zero to pay for the page table it needs. */
+#define ZERO_SPLIT_MIN_PAGES 16
+
+static enum take_choice choose_zero(struct vm_mem *m, const struct npt_leaf *leaf, void *ctx)
+{
+	struct zero_ctx *z = ctx;
+	unsigned zero = 0, pages = (unsigned)(leaf_size(leaf) / NPT_SIZE_4K);
+
+	if ((*vm_mem_page(m, leaf->gpa) & PG_AGE_MASK) < z->idle_age)
+		return TAKE_KEEP;
+	if (z->ad && !leaf->dirty)
+		return TAKE_IT; /* backed zeroed and never written since */
+	for (unsigned i = 0; i < pages; i++)
+		zero += page_is_zero(leaf->pa + i * NPT_SIZE_4K);
+	z->read += leaf_size(leaf);
+	if (zero == pages)
+		return TAKE_IT;
+	return zero >= ZERO_SPLIT_MIN_PAGES ? TAKE_SPLIT : TAKE_KEEP;
+}
+
+void vm_take_zero(struct vm_mem *m, unsigned idle_age, uint64_t max_bytes, unsigned max_leaves, bool harvest,
+		  uint64_t from, struct take_result *res)
+{
+	struct zero_ctx z = { idle_age, m->npt_ad, 0 };
+	struct take_req r = { from, m->max, choose_zero, &z, TAKE_ZERO, harvest, max_bytes, max_leaves };
+
+	vm_take_scan(m, &r, res);
+}
+
+/* ---- lowering max ---- */
+
+struct data_ctx {
+	bool ad;
+	uint64_t data; /* bytes that hold something */
+};
+
+static enum take_choice choose_if_no_data(struct vm_mem *m, const struct npt_leaf *leaf, void *ctx)
+{
+	struct data_ctx *d = ctx;
+
+	for (uint64_t p = leaf->gpa; p < leaf->gpa + leaf_size(leaf); p += NPT_SIZE_4K) {
+		paddr_t pa = leaf->pa + (p - leaf->gpa);
+
+		if (*vm_mem_page(m, p) & PG_VOLATILE)
+			continue;
+		if ((d->ad && !leaf->dirty) || page_is_zero(pa))
+			continue;
+		d->data += NPT_SIZE_4K;
+	}
+	return TAKE_KEEP;
+}
+
+int vm_take_lower_max(struct vm_mem *m, uint64_t new_max, char *why, size_t n)
+{
+	struct data_ctx d = { m->npt_ad, 0 };
+	struct take_req check = { new_max, m->max, choose_if_no_data, &d, TAKE_ZERO, false, 0, 0 };
+	struct take_req take = { new_max, m->max, choose_all, NULL, TAKE_ZERO, false, 0, 0 };
+	struct take_result res;
+
+	vm_take_scan(m, &check, &res);
+	if (d.data) {
+		snprintf(why, n, "%llu KiB above the new max hold data the guest has not given back",
+			 (unsigned long long)(d.data >> 10));
+		return -1;
+	}
+	vm_take_scan(m, &take, &res);
+	if (res.err || res.next < m->max) {
+		snprintf(why, n, "no frame to split a 2 MiB page at guest-physical 0x%llx",
+			 (unsigned long long)res.next);
+		return -1;
+	}
+	m->max = new_max;
+	return 0;
+}
