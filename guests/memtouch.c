@@ -1,19 +1,69 @@
 /* memtouch.c -- stores at a stride through a region, then checks every byte of it. */
+#include <string.h>
 #include "runtime.h"
 
-static const char *const known_args[] = {"size", "stride", "seed", NULL};
+static const char *const known_args[] = {"size", "stride", "seed", "order", NULL};
+
+/* The order in which the stride-sized pieces are first touched. */
+enum order { ORDER_SEQ, ORDER_DESC, ORDER_RANDOM };
+static const char *const order_names[] = {"seq", "desc", "random"};
 
 static uint64_t expected(uint64_t seed, uint64_t off)
 {
 	return splitmix64(seed ^ off);
 }
 
-static void touch(volatile uint64_t *mem, uint64_t size, uint64_t stride, uint64_t seed)
+static void touch_piece(volatile uint64_t *mem, uint64_t piece, uint64_t stride, uint64_t seed)
 {
-	uint64_t off;
+	uint64_t off = piece * stride;
 
-	for (off = 0; off < size; off += stride)
-		mem[off / 8] = expected(seed, off);
+	mem[off / 8] = expected(seed, off);
+}
+
+/*
+ * A seeded permutation of [0, 2^bits) without a table: odd multiplications,
+ * xor-shifts and additions, each a bijection modulo 2^bits.
+ */
+static uint64_t permute(uint64_t x, unsigned bits, uint64_t seed)
+{
+	uint64_t mask = bits < 64 ? (1ULL << bits) - 1 : ~0ULL;
+	unsigned shift = (bits + 1) / 2;
+
+	for (int round = 0; round < 3; round++) {
+		x = (x * (splitmix64(seed + 2 * round) | 1)) & mask;
+		if (shift)
+			x ^= x >> shift;
+		x = (x + splitmix64(seed + 2 * round + 1)) & mask;
+	}
+	return x;
+}
+
+static void touch(volatile uint64_t *mem, uint64_t size, uint64_t stride, uint64_t seed,
+		  enum order order)
+{
+	uint64_t pieces = (size + stride - 1) / stride, i, p;
+	unsigned bits = 0;
+
+	switch (order) {
+	case ORDER_SEQ:
+		for (p = 0; p < pieces; p++)
+			touch_piece(mem, p, stride, seed);
+		break;
+	case ORDER_DESC:
+		for (p = pieces; p-- > 0;)
+			touch_piece(mem, p, stride, seed);
+		break;
+	case ORDER_RANDOM:
+		/* walk the permutation of the next power of two, skipping what lies beyond */
+		while (bits < 64 && (1ULL << bits) < pieces)
+			bits++;
+		for (i = 0; i < (1ULL << bits); i++) {
+			p = permute(i, bits, seed);
+			if (p < pieces)
+				touch_piece(mem, p, stride, seed);
+		}
+		break;
+	}
 }
 
 /* Non-zero bytes of x. */
@@ -44,12 +94,22 @@ int main(int argc, char **argv)
 {
 	uint64_t size, stride, seed, t0, t1, t2, differ, mib_s;
 	volatile uint64_t *mem;
+	const char *order_arg;
+	enum order order;
 	char sz[32];
 
 	arg_check(argc, argv, known_args);
 	size = arg_u64(argc, argv, "size", 16 * MIB);
 	stride = arg_u64(argc, argv, "stride", 4096);
 	seed = arg_u64(argc, argv, "seed", 1);
+	order_arg = arg_str(argc, argv, "order", "seq");
+	for (order = ORDER_SEQ; order <= ORDER_RANDOM; order++)
+		if (!strcmp(order_arg, order_names[order]))
+			break;
+	if (order > ORDER_RANDOM) {
+		printf("error: order=%s: seq, desc or random\n", order_arg);
+		return 2;
+	}
 	if (!size || size % 8) {
 		printf("error: size=%llu: must be a positive multiple of 8\n",
 		       (unsigned long long)size);
@@ -63,15 +123,15 @@ int main(int argc, char **argv)
 	mem = free_region(size);
 
 	t0 = tsc_read();
-	touch(mem, size, stride, seed);
+	touch(mem, size, stride, seed, order);
 	t1 = tsc_read();
 	differ = verify(mem, size, stride, seed);
 	t2 = tsc_read();
 
 	mib_s = tsc_rate(size, t1 - t0) / MIB;
-	printf("memtouch: %s stride %llu: touch %llu us (%llu MiB/s), verify %llu us, %llu bytes "
-	       "differ\n",
-	       size_str(sz, sizeof(sz), size), (unsigned long long)stride,
+	printf("memtouch: %s stride %llu order %s: touch %llu us (%llu MiB/s), verify %llu us, "
+	       "%llu bytes differ\n",
+	       size_str(sz, sizeof(sz), size), (unsigned long long)stride, order_names[order],
 	       (unsigned long long)tsc_to_us(t1 - t0), (unsigned long long)mib_s,
 	       (unsigned long long)tsc_to_us(t2 - t1), (unsigned long long)differ);
 	hc_result("touch_tsc", (int64_t)(t1 - t0));

@@ -12,6 +12,7 @@ static const char *const exit_names[VEXIT_NKINDS] = {
 	[VEXIT_HYPERCALL] = "hypercall", [VEXIT_EXTINT] = "extint",
 	[VEXIT_NMI] = "nmi",		 [VEXIT_MCE] = "machine-check",
 	[VEXIT_TIMER] = "timer",	 [VEXIT_CR_WRITE] = "cr-write",
+	[VEXIT_CR_READ] = "cr-read",
 	[VEXIT_INSN] = "instruction",	 [VEXIT_INTR_WINDOW] = "intr-window",
 	[VEXIT_SHUTDOWN] = "shutdown",	 [VEXIT_INVALID] = "invalid",
 	[VEXIT_UNHANDLED] = "unhandled",

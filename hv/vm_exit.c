@@ -57,6 +57,7 @@ static const struct opcode exit_opcodes[VEXIT_NKINDS] = {
 	[VEXIT_MSR_READ] = { INSN_MAP_0F, 0x32, 0 },
 	[VEXIT_MSR_WRITE] = { INSN_MAP_0F, 0x30, 0 },
 	[VEXIT_CR_WRITE] = { INSN_MAP_0F, 0x22, 0 },
+	[VEXIT_CR_READ] = { INSN_MAP_0F, 0x20, 0 },
 };
 
 static const struct opcode insn_opcodes[VINSN_NKINDS] = {
@@ -259,14 +260,15 @@ static enum exit_action on_mce(struct vm *vm, struct virt_exit *e)
 	return EXIT_STOP;
 }
 
-/* Without the CPU's decoding (e->cr.gpr == CR_GPR_UNKNOWN), read the instruction; 0 or -1. */
-static int decode_cr_write(struct vm *vm, struct virt_exit *e)
+/* Without the CPU's decoding (e->cr.gpr == CR_GPR_UNKNOWN), read the MOV to or from CRn; 0 or -1. */
+static int decode_cr(struct vm *vm, struct virt_exit *e, bool to_cr)
 {
 	struct mov_cr m;
 
 	if (e->cr.gpr != CR_GPR_UNKNOWN)
 		return 0;
-	if (guest_decode_mov_cr(vm, rip(vm), be()->get(vm->vcpu, VREG_CR3), &m) || !m.to_cr || m.cr != e->cr.cr)
+	if (guest_decode_mov_cr(vm, rip(vm), be()->get(vm->vcpu, VREG_CR3), &m) || m.to_cr != to_cr ||
+	    m.cr != e->cr.cr)
 		return -1;
 	e->cr.gpr = m.gpr;
 	e->cr.value = m.gpr == GPR_RSP ? be()->get(vm->vcpu, VREG_RSP) : *gpr(vm, m.gpr);
@@ -274,15 +276,34 @@ static int decode_cr_write(struct vm *vm, struct virt_exit *e)
 	return 0;
 }
 
+static enum exit_action undecodable_cr(struct vm *vm, struct virt_exit *e, const char *what)
+{
+	vm_stop(vm, VM_STOPPED, "cannot decode the %s CR%u at RIP 0x%llx", what, e->cr.cr,
+		(unsigned long long)rip(vm));
+	return EXIT_STOP;
+}
+
 static enum exit_action on_cr_write(struct vm *vm, struct virt_exit *e)
 {
-	if (decode_cr_write(vm, e)) {
-		vm_stop(vm, VM_STOPPED, "cannot decode the write to CR%u at RIP 0x%llx", e->cr.cr,
-			(unsigned long long)rip(vm));
-		return EXIT_STOP;
-	}
+	if (decode_cr(vm, e, true))
+		return undecodable_cr(vm, e, "write to");
 	if (guest_cr_write(vm->vcpu, e->cr.cr, e->cr.value))
 		return guest_raise(vm, VEC_GP, true, 0);
+	return vm_exit_complete(vm, e);
+}
+
+/* A read of a CR the backend keeps apart from the real one (AMD-V's CR4): the guest's own value. */
+static enum exit_action on_cr_read(struct vm *vm, struct virt_exit *e)
+{
+	uint64_t val;
+
+	if (decode_cr(vm, e, false) || e->cr.cr != 4)
+		return undecodable_cr(vm, e, "read of");
+	val = be()->get(vm->vcpu, VREG_CR4);
+	if (e->cr.gpr == GPR_RSP)
+		be()->set(vm->vcpu, VREG_RSP, val);
+	else
+		*gpr(vm, e->cr.gpr) = val;
 	return vm_exit_complete(vm, e);
 }
 
@@ -350,6 +371,7 @@ static const exit_fn handlers[VEXIT_NKINDS] = {
 	[VEXIT_HYPERCALL] = on_hypercall, [VEXIT_EXTINT] = on_resume,
 	[VEXIT_NMI] = on_nmi,		  [VEXIT_MCE] = on_mce,
 	[VEXIT_TIMER] = on_resume,	  [VEXIT_CR_WRITE] = on_cr_write,
+	[VEXIT_CR_READ] = on_cr_read,
 	[VEXIT_INSN] = on_insn,		  [VEXIT_INTR_WINDOW] = on_resume,
 	[VEXIT_SHUTDOWN] = on_shutdown,	  [VEXIT_INVALID] = on_failure,
 	[VEXIT_UNHANDLED] = on_failure,

@@ -57,12 +57,12 @@ void vm_mem_give_back(struct vm_mem *m, paddr_t pa, unsigned order)
 	}
 }
 
-paddr_t vm_mem_zeroed_4k(struct vm_mem *m)
+paddr_t vm_mem_zeroed_4k(struct vm_mem *m, bool growth)
 {
 	paddr_t pa;
 	uint64_t t0;
 
-	if (!m->zrun_n) {
+	if (!m->zrun_n && growth) {
 		/* a pre-zeroed block, split into 512 frames of the VM's: zeroing was done while the CPU idled */
 		pa = zero_cache_take(m->owner);
 		if (pa != FRAME_NONE && frame_split(pa, FRAME_ORDER_2M, m->owner) == 0) {
@@ -103,9 +103,10 @@ static paddr_t zeroed_2m(struct vm_mem *m)
 	return pa;
 }
 
+/* Tables use pre-zeroed frames only when growth already split a block; they never split one themselves. */
 static paddr_t table_alloc(void *ctx)
 {
-	return vm_mem_zeroed_4k(ctx);
+	return vm_mem_zeroed_4k(ctx, false);
 }
 
 /* A page table a change emptied: it may be in a paging-structure cache until the next invalidation. */
@@ -146,7 +147,7 @@ static int back(struct vm_mem *m, uint64_t gpa, uint64_t limit)
 		pa = zeroed_2m(m);
 	if (pa == FRAME_NONE) {
 		level = NPT_LEVEL_4K;
-		pa = vm_mem_zeroed_4k(m);
+		pa = vm_mem_zeroed_4k(m, limit == m->max);
 		if (pa == FRAME_NONE)
 			return -NPT_ENOMEM;
 	}

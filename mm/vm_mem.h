@@ -164,7 +164,10 @@ static inline uint8_t *vm_mem_page(struct vm_mem *m, uint64_t gpa)
 
 /* Give a frame of m back to the pool; a refusal is recorded, never ignored. */
 void vm_mem_give_back(struct vm_mem *m, paddr_t pa, unsigned order);
-/* A pre-zeroed or freshly zeroed 4 KiB frame of m, or FRAME_NONE. */
-paddr_t vm_mem_zeroed_4k(struct vm_mem *m);
+/*
+ * A pre-zeroed or freshly zeroed 4 KiB frame of m, or FRAME_NONE. growth: it
+ * backs RAM after creation, and may take a zero-cache block to split up.
+ */
+paddr_t vm_mem_zeroed_4k(struct vm_mem *m, bool growth);
 
 #endif

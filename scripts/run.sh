@@ -2,22 +2,30 @@
 # Boots an emhv disk image: in QEMU (TCG, q35, OVMF; AMD-V with NPT) or in
 # Bochs (OVMF; VT-x with EPT). The serial console is the terminal, or a TCP
 # connection to HOST:PORT (tests listen there), or with Bochs a pty. The image is copied first, so
-# the firmware's writes to the ESP never touch the original.
+# the firmware's writes to the ESP never touch the original. --qemu-monitor puts QEMU's human
+# monitor (HMP: e.g. `nmi`) on a Unix socket at PATH; Bochs has no such monitor.
 # usage: run.sh qemu|bochs IMAGE [--serial tcp:HOST:PORT|pty:PATH] [--mem MIB] [--cpus N]
+#               [--qemu-monitor PATH]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-[ $# -ge 2 ] || { echo "usage: $0 qemu|bochs IMAGE [--serial tcp:HOST:PORT|pty:PATH] [--mem MIB] [--cpus N]" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: $0 qemu|bochs IMAGE [--serial tcp:HOST:PORT|pty:PATH] [--mem MIB] [--cpus N] [--qemu-monitor PATH]" >&2; exit 2; }
 emu=$1 image=$2
 shift 2
-serial=stdio mem=1024 cpus=1
+serial=stdio mem=1024 cpus=1 monitor=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--serial) serial=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--cpus) cpus=$2; shift 2 ;;
+	--qemu-monitor) monitor=$2; shift 2 ;;
 	*) echo "run: error: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
+case $monitor in
+*[,[:space:]]*) echo "run: error: --qemu-monitor '$monitor': the path may hold no comma or space" >&2; exit 2 ;;
+esac
+[ -z "$monitor" ] || [ "$emu" = qemu ] \
+	|| { echo "run: error: --qemu-monitor: Bochs has no QEMU monitor" >&2; exit 2; }
 [ -f "$image" ] || { echo "run: error: $image: no such image (run 'make' first)" >&2; exit 1; }
 case $emu in
 qemu | bochs) "$here/deps.sh" "$emu" ;;
@@ -35,9 +43,11 @@ if [ "$emu" = qemu ]; then
 	tcp:*) ser="-serial $serial,nodelay=on" ;;
 	*) echo "run: error: bad --serial '$serial'" >&2; exit 2 ;;
 	esac
+	mon=
+	[ -z "$monitor" ] || mon="-monitor unix:$monitor,server=on,wait=off"
 	[ "$serial" = stdio ] && echo "run: QEMU (AMD-V, TCG); quit with Ctrl-A x" >&2
 	exec qemu-system-x86_64 -machine q35 -cpu max -smp "$cpus" -m "$mem" -nodefaults -nic none \
-		-display none $ser \
+		-display none $ser $mon \
 		-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
 		-drive if=pflash,format=raw,file="$tmp/vars.fd" \
 		-drive file="$tmp/disk.img",format=raw,if=virtio

@@ -28,6 +28,7 @@ enum virt_exit_kind {
 	VEXIT_MCE,	 /* a machine check while the guest ran (the host's handler has run) */
 	VEXIT_TIMER,	 /* the backend's slice timer expired */
 	VEXIT_CR_WRITE,	 /* a write to a CR (bits) the host owns */
+	VEXIT_CR_READ,	 /* a read of a CR whose real value differs from the guest's */
 	VEXIT_INSN,	 /* an intercepted instruction: insn.id says which, the core's table what to do */
 	VEXIT_INTR_WINDOW, /* the guest can take an interrupt now */
 	VEXIT_SHUTDOWN,	 /* triple fault */

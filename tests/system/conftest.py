@@ -13,7 +13,7 @@ def image_path():
     return os.path.join(ROOT, os.environ.get("EMHV_IMAGE", "build/emhv.img"))
 
 
-GUESTS = ["hello", "memtouch", "qsort", "hostile"]
+GUESTS = ["hello", "memtouch", "qsort", "hostile", "isolation"]
 
 
 def build_image(out, startup_cfg=None, core=None):
@@ -26,9 +26,10 @@ def build_image(out, startup_cfg=None, core=None):
     return out
 
 
-def booted(emu, mem=1024):
-    """A machine booted to the prompt, shut down and closed afterwards (for fixtures)."""
-    m = Machine(emu, image_path(), mem=mem)
+def booted(emu, mem=1024, qemu_monitor=False):
+    """A machine booted to the prompt, shut down and closed afterwards (for fixtures);
+    qemu_monitor: QEMU's human monitor on Machine.qemu() (QEMU only)."""
+    m = Machine(emu, image_path(), mem=mem, qemu_monitor=qemu_monitor)
     try:
         m.wait_prompt()
         yield m

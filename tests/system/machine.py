@@ -28,6 +28,8 @@ class EmulatorDied(AssertionError):
 HALTED = "hypervisor halted"
 # How often a wait checks that the emulator still runs.
 POLL_S = 0.5
+# What QEMU's human monitor prints when it waits for a command.
+QEMU_PROMPT = b"(qemu) "
 
 
 class Machine:
@@ -35,14 +37,23 @@ class Machine:
 
     QEMU's COM1 connects to a TCP port we listen on (with TCP_NODELAY); Bochs's
     socket mode has no such option (every reply would wait out a delayed ACK),
-    so Bochs gets a pty instead.
+    so Bochs gets a pty instead. With qemu_monitor=True (QEMU only) QEMU's human
+    monitor listens on a Unix socket and qemu() talks to it.
     """
 
-    def __init__(self, emu, image, mem=1024):
+    def __init__(self, emu, image, mem=1024, qemu_monitor=False):
+        if qemu_monitor and emu != "qemu":
+            raise ValueError(f"qemu_monitor: {emu} has no QEMU monitor")
         self.emu = emu
         self.listener = self.sock = None
         self.pty_slave = None
         self.fd = -1
+        self.mon_dir = self.mon = None
+        self.mon_buf = b""
+        extra = []
+        if qemu_monitor:
+            self.mon_dir = tempfile.TemporaryDirectory(prefix="emhv-mon-")
+            extra = ["--qemu-monitor", os.path.join(self.mon_dir.name, "hmp.sock")]
         if emu == "bochs":
             self.fd, self.pty_slave = os.openpty()
             tty.setraw(self.pty_slave)
@@ -55,7 +66,7 @@ class Machine:
         self.errlog = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [os.path.join(ROOT, "scripts/run.sh"), emu, image, "--serial", serial,
-             "--mem", str(mem)],
+             "--mem", str(mem)] + extra,
             stdin=subprocess.DEVNULL, stdout=self.errlog, stderr=subprocess.STDOUT,
             start_new_session=True)
         if self.listener:
@@ -148,6 +159,59 @@ class Machine:
             raise MonitorError(f"{line!r} failed: {out}")
         return out
 
+    def _mon_read_until(self, marker, timeout, what):
+        """Bytes from the QEMU monitor up to and including marker, failing fast if QEMU ends."""
+        end = time.monotonic() + timeout
+        while marker not in self.mon_buf:
+            self._check_alive(what)
+            if time.monotonic() >= end:
+                raise pexpect.TIMEOUT(f"QEMU monitor: no {marker!r} within {timeout} s while "
+                                      f"waiting to {what}; got {self.mon_buf[-500:]!r}")
+            try:
+                data = self.mon.recv(4096)
+            except socket.timeout:
+                continue
+            if not data:
+                self._check_alive(what)
+                raise EmulatorDied(f"QEMU closed its monitor socket while waiting to {what}")
+            self.mon_buf += data
+        i = self.mon_buf.index(marker) + len(marker)
+        out, self.mon_buf = self.mon_buf[:i], self.mon_buf[i:]
+        return out
+
+    def _mon_connect(self, timeout):
+        path = os.path.join(self.mon_dir.name, "hmp.sock")
+        end = time.monotonic() + timeout
+        while True:
+            self._check_alive("open its monitor socket")
+            try:
+                self.mon = socket.socket(socket.AF_UNIX)
+                self.mon.connect(path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                self.mon.close()
+                self.mon = None
+                if time.monotonic() >= end:
+                    raise EmulatorDied(f"QEMU opened no monitor socket at {path} in {timeout} s")
+                time.sleep(POLL_S)
+        self.mon.settimeout(POLL_S)
+        self._mon_read_until(QEMU_PROMPT, timeout, "greet on its monitor")
+
+    def qemu(self, line, timeout=30):
+        """Send one line to QEMU's human monitor (Machine(..., qemu_monitor=True));
+        returns its reply without the echoed line and the next prompt."""
+        if self.mon_dir is None:
+            raise MonitorError("qemu(): this machine was started without qemu_monitor=True")
+        if self.mon is None:
+            self._mon_connect(timeout)
+        self.mon.sendall(line.encode() + b"\n")
+        out = self._mon_read_until(QEMU_PROMPT, timeout, f"answer {line!r} on its monitor")
+        # the monitor echoes what it reads, with terminal escapes (VT100 line editing)
+        text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", out.decode(errors="replace"))
+        text = text.replace("\r\n", "\n").replace("\r", "")
+        text = text[: -len(QEMU_PROMPT)]
+        return text.split("\n", 1)[1] if "\n" in text else ""
+
     def shutdown(self, timeout=120):
         """Ask the hypervisor to power off; returns the emulator's exit status."""
         self.send_raw(b"shutdown\r")
@@ -168,6 +232,12 @@ class Machine:
                 self.proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 pass
+        if self.mon:
+            self.mon.close()
+            self.mon = None
+        if self.mon_dir:
+            self.mon_dir.cleanup()
+            self.mon_dir = None
         if self.fd < 0:
             return
         if self.sock:

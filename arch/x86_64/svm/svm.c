@@ -136,7 +136,7 @@ static void setup_guest(struct vmcb_save *g, const struct vcpu_boot_state *s)
 	g->efer = s->efer | EFER_SVME_BIT; /* VMRUN requires it; guests read it as clear */
 	g->cr0 = s->cr0;
 	g->cr3 = s->cr3;
-	g->cr4 = s->cr4;
+	g->cr4 = s->cr4 | (read_cr4() & CR4_MCE);
 	g->dr7 = DR7_RESET;
 	g->dr6 = DR6_RESET;
 	g->rflags = s->rflags | 2;
@@ -169,8 +169,13 @@ static struct virt_vcpu *svm_vcpu_create(paddr_t npt_root, uint16_t tag, const s
 	v->flush = true;
 	vcpu_state_init(&v->vcpu.state, 0); /* DR6 and the SYSCALL MSRs live in the VMCB */
 	c = &v->vmcb->control;
-	/* CR4 writes follow the core's policy (every one exits); CR8 writes are checked for reserved bits */
-	c->cr_intercepts = INTERCEPT_CR_WRITE(4) | INTERCEPT_CR_WRITE(8);
+	/*
+	 * CR4 writes follow the core's policy (every one exits); reads exit too, as the VMCB's CR4 keeps the
+	 * host's MCE on (a machine check in guest mode with CR4.MCE clear shuts the CPU down) and the guest
+	 * must read what it wrote. CR8 writes are checked for reserved bits.
+	 */
+	v->cr4 = s->cr4;
+	c->cr_intercepts = INTERCEPT_CR_READ(4) | INTERCEPT_CR_WRITE(4) | INTERCEPT_CR_WRITE(8);
 	c->exception_intercepts = INTERCEPT_EXCEPTION(VEC_MC); /* a machine check is the host's */
 	c->intercept3 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_CPUID |
 			INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_TASK_SWITCH |
@@ -247,7 +252,7 @@ static uint64_t svm_get(struct virt_vcpu *vc, enum virt_reg r)
 	case VREG_RFLAGS: return g->rflags;
 	case VREG_CR0: return g->cr0;
 	case VREG_CR3: return g->cr3;
-	case VREG_CR4: return g->cr4;
+	case VREG_CR4: return ((struct svm_vcpu *)vc->priv)->cr4;
 	case VREG_EFER: return g->efer & ~EFER_SVME_BIT;
 	case VREG_FS_BASE: return g->fs.base;
 	case VREG_GS_BASE: return g->gs.base;
@@ -281,7 +286,10 @@ static void svm_set(struct virt_vcpu *vc, enum virt_reg r, uint64_t val)
 	case VREG_RFLAGS: g->rflags = val; break;
 	case VREG_CR0: g->cr0 = val; break;
 	case VREG_CR3: g->cr3 = val; break;
-	case VREG_CR4: g->cr4 = val; break;
+	case VREG_CR4:
+		((struct svm_vcpu *)vc->priv)->cr4 = val;
+		g->cr4 = val | (read_cr4() & CR4_MCE);
+		break;
 	case VREG_EFER: g->efer = val | EFER_SVME_BIT; break;
 	case VREG_FS_BASE: g->fs.base = val; break;
 	case VREG_GS_BASE: g->gs.base = val; break;

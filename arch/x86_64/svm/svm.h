@@ -17,6 +17,7 @@ struct svm_vcpu {
 	struct vmcb *vmcb; /* one page, also its physical address */
 	uint32_t asid;
 	bool flush;	   /* flush this ASID's translations at the next VMRUN */
+	uint64_t cr4;	   /* CR4 as the guest wrote it; the VMCB's has the host's MCE on as well */
 };
 
 void svm_enter(uint64_t vmcb_pa, struct vcpu_gprs *g, uint64_t host_state_pa);

@@ -19,6 +19,7 @@ struct exit_desc {
 #define INSN(code, name, id) { code, name, VEXIT_INSN, id }
 
 static const struct exit_desc exits[] = {
+	{ SVM_EXIT_CR4_READ, "CR4 read", VEXIT_CR_READ, 0 },
 	{ SVM_EXIT_CR4_WRITE, "CR4 write", VEXIT_CR_WRITE, 0 },
 	{ SVM_EXIT_CR8_WRITE, "CR8 write", VEXIT_CR_WRITE, 0 },
 	{ SVM_EXIT_EXCP_MC, "machine check", VEXIT_MCE, 0 },
@@ -159,8 +160,9 @@ void svm_decode_exit(struct svm_vcpu *v, struct virt_exit *e)
 		e->kind = c->exit_info1 ? VEXIT_MSR_WRITE : VEXIT_MSR_READ;
 		e->msr.index = (uint32_t)v->vcpu.gprs.r[GPR_RCX];
 		break;
+	case VEXIT_CR_READ:
 	case VEXIT_CR_WRITE:
-		e->cr.cr = (uint8_t)(code - SVM_EXIT_CR4_WRITE + 4);
+		e->cr.cr = (uint8_t)(code & 15);
 		/* without decode assists the core reads the instruction itself */
 		e->cr.gpr = (c->exit_info1 & CR_INFO_VALID) && (svm.features & SVM_FEAT_DECODE_ASSISTS)
 				    ? CR_INFO_GPR(c->exit_info1)

@@ -13,6 +13,7 @@
 #define SVM_FEAT_DECODE_ASSISTS (1u << 7)
 
 /* CR intercepts (VMCB offset 0x00): reads in bits 15:0, writes in 31:16 */
+#define INTERCEPT_CR_READ(n) (1u << (n))
 #define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
 /* Exception intercepts (VMCB offset 0x08): one bit per vector */
 #define INTERCEPT_EXCEPTION(v) (1u << (v))
@@ -70,6 +71,7 @@
 
 /* Exit codes */
 enum svm_exit {
+	SVM_EXIT_CR4_READ = 0x04,
 	SVM_EXIT_CR4_WRITE = 0x14,
 	SVM_EXIT_CR8_WRITE = 0x18,
 	SVM_EXIT_EXCP_MC = 0x52, /* 0x40 + vector */

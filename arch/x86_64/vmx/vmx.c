@@ -350,8 +350,9 @@ void vmx_set_cr(int cr, uint64_t val)
 		vmwrite(VMCS_CR0_SHADOW, val);
 		vmwrite(VMCS_GUEST_CR0, (val | vmx.cr0_fixed0) & vmx.cr0_fixed1);
 	} else {
+		/* the host's CR4.MCE stays on in guest mode, or a machine check would shut the CPU down */
 		vmwrite(VMCS_CR4_SHADOW, val);
-		vmwrite(VMCS_GUEST_CR4, ((val | vmx.cr4_fixed0) & vmx.cr4_fixed1) | CR4_VMXE);
+		vmwrite(VMCS_GUEST_CR4, ((val | vmx.cr4_fixed0 | (read_cr4() & CR4_MCE)) & vmx.cr4_fixed1) | CR4_VMXE);
 	}
 }
 
