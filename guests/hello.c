@@ -1,4 +1,4 @@
-/* hello.c -- the smallest guest: greets, and checks the hypercall ABI against the boot params. */
+/* hello.c -- the smallest guest: greets, checks the hypercall ABI, counts its arguments. */
 #include "runtime.h"
 
 /* Print one line per mismatch; the number of mismatches. */
@@ -18,7 +18,6 @@ int main(int argc, char **argv)
 	int64_t version = hc_version(), n;
 	int bad = 0;
 
-	(void)argc;
 	printf("hello from %s (vm %u), abi %lld\n", argv[0], bp->vm_id, (long long)version);
 	bad += check("hc_version()", (uint64_t)version, EMHV_ABI_VERSION);
 	bad += check("boot params abi_version", bp->abi_version, EMHV_ABI_VERSION);
@@ -33,5 +32,6 @@ int main(int argc, char **argv)
 			bad += check("info.backed (above mem_max)", info.backed, info.mem_max);
 	}
 	hc_result("hello", bad ? 0 : 1);
+	hc_result("args", argc - 1); /* the words after the image on the 'vm create' line */
 	return bad ? 1 : 0;
 }

@@ -5,10 +5,9 @@
  * page by page, and decode them with insn_decode.
  */
 #include "guest_insn.h"
+#include <emhv/x86_paging.h>
 
-#define PTE_P	  1ULL
-#define PTE_PS	  (1ULL << 7)
-#define PTE_ADDR  0x000ffffffffff000ULL /* also drops CR3's PCID (11:0) and bits 63:52 */
+/* PTE_ADDR also drops CR3's PCID (11:0) and bits 63:52 */
 #define PAGE_SIZE 4096ULL
 
 /* Guest-physical address of guest-virtual va, or -1 when unmapped. */

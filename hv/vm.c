@@ -191,6 +191,9 @@ struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 	vm->state = VM_CREATED;
 	snprintf(vm->name, sizeof(vm->name), "%s", c->name);
 	snprintf(vm->image, sizeof(vm->image), "%s", c->image);
+	/* RAM first: a failure to back it then reports the pool as it is, with nothing else held */
+	if (vm_mem_init(&vm->mem, (uint8_t)id, c->min, c->max, c->mode, b->npt_format, b->npt_2m() && !c->no_2m, why, n))
+		goto fail;
 	con = frame_alloc(2, FRAME_OWNER_HV);
 	log = frame_alloc(0, FRAME_OWNER_HV);
 	vm->console = con == FRAME_NONE ? NULL : (uint8_t *)con;
@@ -201,9 +204,7 @@ struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 	}
 	vuart_init(&vm->uart, uart_tx, vm);
 	event_reset(&vm->ev);
-	if (devbus_claim(&vm->bus, BUS_PIO, VUART_BASE, VUART_PORTS, &vuart_ops, &vm->uart, why, n))
-		goto fail;
-	if (vm_mem_init(&vm->mem, (uint8_t)id, c->min, c->max, c->mode, b->npt_format, b->npt_2m() && !c->no_2m, why, n) ||
+	if (devbus_claim(&vm->bus, BUS_PIO, VUART_BASE, VUART_PORTS, &vuart_ops, &vm->uart, why, n) ||
 	    vm_load(vm, c, (const void *)mod->phys, mod->size, &bs, why, n))
 		goto fail;
 	vm->mem.flush = flush_nested;

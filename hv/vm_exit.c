@@ -60,6 +60,7 @@ static const struct opcode exit_opcodes[VEXIT_NKINDS] = {
 	[VEXIT_CR_READ] = { INSN_MAP_0F, 0x20, 0 },
 };
 
+/* INVD and WBINVD both complete as no-ops; QEMU 7.2 reports INVD as a WBINVD exit, so either opcode does. */
 static const struct opcode insn_opcodes[VINSN_NKINDS] = {
 	[VINSN_INVD] = { INSN_MAP_0F, 0x08, 0 },
 	[VINSN_WBINVD] = { INSN_MAP_0F, 0x09, 0 },
@@ -83,6 +84,9 @@ static unsigned decoded_length(struct vm *vm, const struct virt_exit *e)
 		return 0;
 	if (e->kind == VEXIT_HYPERCALL)
 		return is_hypercall_insn(&in) ? in.len : 0;
+	if (e->kind == VEXIT_INSN && (e->insn.id == VINSN_INVD || e->insn.id == VINSN_WBINVD) &&
+	    in.map == INSN_MAP_0F && (in.opcode == 0x08 || in.opcode == 0x09))
+		return in.len;
 	if (!want->op || in.map != want->map || in.opcode != want->op || (want->modrm && in.modrm != want->modrm))
 		return 0;
 	return in.len;
@@ -203,7 +207,7 @@ static enum exit_action on_npf(struct vm *vm, struct virt_exit *e)
 			(unsigned long long)e->npf.gpa);
 		return EXIT_STOP;
 	}
-	if (devbus_find(&vm->bus, BUS_MMIO, e->npf.gpa, 1))
+	if (vm->bus.n[BUS_MMIO] && devbus_find(&vm->bus, BUS_MMIO, e->npf.gpa, 1))
 		return mmio_exit(vm, e);
 	switch (vm_mem_fault(&vm->mem, e->npf.gpa)) {
 	case VM_FAULT_MAPPED:
@@ -380,7 +384,8 @@ static const exit_fn handlers[VEXIT_NKINDS] = {
 enum exit_action vm_handle_exit(struct vm *vm, struct virt_exit *e)
 {
 	e->grew = 0;
-	event_requeue(&vm->ev, &e->vectoring);
+	if (e->vectoring.type != VEV_NONE)
+		event_requeue(&vm->ev, &e->vectoring);
 	return handlers[e->kind](vm, e);
 }
 

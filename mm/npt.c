@@ -311,16 +311,15 @@ static int check_hole(const struct npt *t, const struct npt_hole *h, unsigned le
 	return present(t, *h->e[h->level]) ? -NPT_EEXIST : 0;
 }
 
-int npt_fill_hole(struct npt *t, const struct npt_hole *h, paddr_t pa, unsigned level,
-		  unsigned rights)
+/* npt_fill_hole's general case: tables to create below the hole, or a 2 MiB leaf. */
+static __attribute__((noinline)) int fill_hole_slow(struct npt *t, const struct npt_hole *h, paddr_t pa,
+						     unsigned level, unsigned rights)
 {
 	paddr_t made[NPT_LEVELS];
 	unsigned l, n = 0;
 	uint64_t gpa, *e;
 	int err;
 
-	if (!h || level > NPT_LEVEL_2M)
-		return -NPT_EINVAL;
 	gpa = h->gpa & ~(level_size(level) - 1);
 	err = check_map(t, gpa, pa, level, rights);
 	if (!err)
@@ -346,6 +345,25 @@ int npt_fill_hole(struct npt *t, const struct npt_hole *h, paddr_t pa, unsigned 
 	t->mapped += level_size(level);
 	if (level == NPT_LEVEL_4K)
 		hint_set(t, gpa, e);
+	return 0;
+}
+
+int npt_fill_hole(struct npt *t, const struct npt_hole *h, paddr_t pa, unsigned level, unsigned rights)
+{
+	uint64_t *e;
+
+	if (!h || level > NPT_LEVEL_2M)
+		return -NPT_EINVAL;
+	/* the growth fault's common case: a 4 KiB page in a page table that exists (found through the hint) */
+	e = h->e[NPT_LEVEL_4K];
+	if (level != NPT_LEVEL_4K || h->level != NPT_LEVEL_4K || !e || (pa & (NPT_SIZE_4K - 1)) || !npt_ready(t) ||
+	    (pa & ~t->fmt->addr_mask) || !rights_ok(t, rights))
+		return fill_hole_slow(t, h, pa, level, rights);
+	if (present(t, *e))
+		return -NPT_EEXIST;
+	*e = t->fmt->make_leaf(pa, rights, NPT_LEVEL_4K);
+	t->mapped += NPT_SIZE_4K;
+	hint_set(t, h->gpa, e);
 	return 0;
 }
 

@@ -62,7 +62,13 @@ paddr_t vm_mem_zeroed_4k(struct vm_mem *m, bool growth)
 	paddr_t pa;
 	uint64_t t0;
 
-	if (!m->zrun_n && growth) {
+	if (m->zrun_n) { /* the common case of a 4 KiB growth fault */
+		pa = m->zrun;
+		m->zrun += FRAME_SIZE;
+		m->zrun_n--;
+		return pa;
+	}
+	if (growth) {
 		/* a pre-zeroed block, split into 512 frames of the VM's: zeroing was done while the CPU idled */
 		pa = zero_cache_take(m->owner);
 		if (pa != FRAME_NONE && frame_split(pa, FRAME_ORDER_2M, m->owner) == 0) {
@@ -251,6 +257,8 @@ static void fault_around(struct vm_mem *m, uint64_t page)
 		m->next_fault = page + NPT_SIZE_4K;
 		return;
 	}
+	if (!m->zrun_n && !zero_cache_blocks())
+		return; /* ahead only with pre-zeroed frames: zeroing pages the guest may never touch costs too much */
 	want = m->run < 31 && (1u << m->run) < m->ahead_max ? 1u << m->run : m->ahead_max;
 	m->run++;
 	if (end > m->max)
@@ -258,7 +266,8 @@ static void fault_around(struct vm_mem *m, uint64_t page)
 	for (; done < want && gpa < end; gpa += NPT_SIZE_4K, done++) {
 		if (back(m, gpa, m->max) != NPT_LEVEL_4K)
 			break;
-		note_refault(m, gpa);
+		if (m->st.taken_any)
+			note_refault(m, gpa);
 		*vm_mem_page(m, gpa) = (uint8_t)((*vm_mem_page(m, gpa) & ~PG_AGE_MASK) | PG_AHEAD);
 	}
 	m->st.ahead += (uint64_t)done * NPT_SIZE_4K;
@@ -275,12 +284,18 @@ enum vm_fault_result vm_mem_fault(struct vm_mem *m, uint64_t gpa)
 	level = back(m, gpa, m->max);
 	if (level == NPT_LEVEL_2M) {
 		m->faults_2m++;
-		for (uint64_t p = gpa & ~(NPT_SIZE_2M - 1); p < (gpa & ~(NPT_SIZE_2M - 1)) + NPT_SIZE_2M; p += NPT_SIZE_4K)
-			note_refault(m, p);
+		if (m->st.taken_any) /* refaults can only be of pages taken back */
+			for (uint64_t p = gpa & ~(NPT_SIZE_2M - 1); p < (gpa & ~(NPT_SIZE_2M - 1)) + NPT_SIZE_2M;
+			     p += NPT_SIZE_4K)
+				note_refault(m, p);
 	} else if (level == NPT_LEVEL_4K) {
 		m->faults_4k++;
-		note_refault(m, page);
-		fault_around(m, page);
+		if (m->st.taken_any)
+			note_refault(m, page);
+		if (m->ahead_max)
+			fault_around(m, page);
+		else
+			m->next_fault = page + NPT_SIZE_4K;
 	} else { /* no frame for the page or a table; or the page was mapped after all */
 		return level == -NPT_EEXIST ? VM_FAULT_BROKEN : VM_FAULT_NOMEM;
 	}

@@ -45,6 +45,7 @@ struct vm_mem_stats {
 	uint64_t ahead_unused;	      /* of those, bytes taken back without ever being touched */
 	uint64_t flushes;	      /* invalidations of the VM's nested translations by taking */
 	uint64_t volatile_marked;     /* pages marked volatile (and not pinned) right now */
+	bool taken_any;		      /* anything was ever taken back (else no fault can be a refault) */
 };
 
 /* The last working-set scan (mm/wss.c). */

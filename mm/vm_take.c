@@ -91,6 +91,7 @@ static void take_leaf(struct scan *s, const struct npt_leaf *leaf)
 	queue(leaf->pa, leaf->level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K);
 	m->backed -= size;
 	m->st.taken[s->r->how] += size;
+	m->st.taken_any = true;
 	if (s->r->harvest)
 		m->st.harvested += size;
 	s->res->bytes += size;

@@ -7,7 +7,6 @@
 #include <emhv/x86_paging.h>
 #include <emhv/x86_regs.h>
 
-#define PTE_RW PTE_W
 #define SZ_4K PAGE_SIZE_4K
 #define SZ_2M PAGE_SIZE_2M
 #define SZ_1G PAGE_SIZE_1G
@@ -58,12 +57,12 @@ static uint64_t leaf_flags(uint64_t lo, uint64_t hi)
 	uint64_t va = lo;
 
 	if (!in_image(lo, hi))
-		return PTE_P | PTE_RW | (has_runtime_code(lo, hi) ? 0 : PTE_NX);
+		return PTE_P | PTE_W | (has_runtime_code(lo, hi) ? 0 : PTE_NX);
 	if (va < (uint64_t)__text_end)
 		return PTE_P;
 	if (va < (uint64_t)__rodata_end)
 		return PTE_P | PTE_NX;
-	return PTE_P | PTE_RW | PTE_NX;
+	return PTE_P | PTE_W | PTE_NX;
 }
 
 /* Return the next-level table under *e, creating it (splitting a leaf) as needed. */
@@ -81,7 +80,7 @@ static uint64_t *next_table(uint64_t *e, uint64_t span)
 		for (i = 0; i < 512; i++)
 			t[i] = (*e & ~PTE_ADDR & ~(span == SZ_4K ? PTE_PS : 0)) +
 			       ((*e & PTE_ADDR) + i * span);
-	*e = (uint64_t)t | PTE_P | PTE_RW;
+	*e = (uint64_t)t | PTE_P | PTE_W;
 	return t;
 }
 
@@ -102,7 +101,7 @@ static int map_2m(uint64_t *pde, uint64_t base)
 
 		pt[i] = a | leaf_flags(a, a + SZ_4K);
 	}
-	*pde = (uint64_t)pt | PTE_P | PTE_RW;
+	*pde = (uint64_t)pt | PTE_P | PTE_W;
 	return 0;
 }
 
@@ -121,7 +120,7 @@ static int map_1g(uint64_t *pdpte, uint64_t base, bool gbpages)
 	for (i = 0; i < 512; i++)
 		if (map_2m(&pd[i], base + i * SZ_2M))
 			return -1;
-	*pdpte = (uint64_t)pd | PTE_P | PTE_RW;
+	*pdpte = (uint64_t)pd | PTE_P | PTE_W;
 	return 0;
 }
 

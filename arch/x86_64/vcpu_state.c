@@ -12,7 +12,8 @@ static const uint32_t msr_index[VCPU_MSRS] = {
 };
 
 /* Whose state the CPU holds (one CPU for now; per-CPU when there are more). */
-static struct vcpu_state *owner;
+struct vcpu_state *vcpu_state_owner;
+#define owner vcpu_state_owner
 
 #define DEFINE_DR(n)                                                             \
 	static uint64_t read_dr##n(void)                                         \
@@ -70,10 +71,8 @@ static void restore(const struct vcpu_state *s)
 			wrmsr(msr_index[i], s->msr[i]);
 }
 
-void vcpu_state_load(struct vcpu_state *s)
+void vcpu_state_switch(struct vcpu_state *s)
 {
-	if (owner == s)
-		return;
 	if (owner)
 		save(owner);
 	restore(s);

@@ -30,8 +30,15 @@ struct vcpu_state {
 
 /* The reset state: FCW 0x37f, MXCSR 0x1f80, debug registers and MSRs clear. */
 void vcpu_state_init(struct vcpu_state *s, unsigned what);
+/* Whose state the CPU holds (one CPU for now). */
+extern struct vcpu_state *vcpu_state_owner;
+void vcpu_state_switch(struct vcpu_state *s);
 /* Before entering the guest of s: make s the CPU's state, saving the previous owner's. */
-void vcpu_state_load(struct vcpu_state *s);
+static inline void vcpu_state_load(struct vcpu_state *s)
+{
+	if (vcpu_state_owner != s)
+		vcpu_state_switch(s);
+}
 /* s goes away: nothing may be saved into it any more. */
 void vcpu_state_forget(struct vcpu_state *s);
 /* DR0-DR3 (n 0..3) and DR6 (n 6), from the CPU when s is loaded. */

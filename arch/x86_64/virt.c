@@ -3,13 +3,12 @@
 #include "cpu.h"
 #include "cpuinfo.h"
 #include "virt.h"
+#include <emhv/x86_regs.h>
 
 static const struct virt_backend *active;
 static char failure[160];
 
 #define CPUID1_XSAVE (1u << 26)
-#define CR4_OSXSAVE (1ULL << 18)
-#define XCR0_X87_SSE 3ULL
 
 /*
  * Guests share the FPU/SSE registers with each other, switched by FXSAVE,
@@ -21,7 +20,7 @@ static void limit_extended_state(void)
 	if (!(cpuid(1, 0).ecx & CPUID1_XSAVE))
 		return;
 	write_cr4(read_cr4() | CR4_OSXSAVE);
-	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)XCR0_X87_SSE), "d"(0));
+	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)(XCR0_X87 | XCR0_SSE)), "d"(0));
 }
 
 const struct virt_backend *virt_init(char *why, size_t n)

@@ -29,6 +29,32 @@ static inline uint64_t read_cr4(void)
 	return v;
 }
 
+static inline void write_cr3(uint64_t v)
+{
+	asm volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
+
+static inline uint64_t read_cr8(void)
+{
+	uint64_t v;
+
+	asm volatile("mov %%cr8, %0" : "=r"(v));
+	return v;
+}
+
+static inline uint64_t read_dr6(void)
+{
+	uint64_t v;
+
+	asm volatile("mov %%dr6, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_dr6(uint64_t v)
+{
+	asm volatile("mov %0, %%dr6" : : "r"(v));
+}
+
 static inline void invlpg(uint64_t addr)
 {
 	asm volatile("invlpg (%0)" : : "r"(addr) : "memory");

@@ -11,10 +11,10 @@
 #define RT_EXIT_ABORT	  134 /* abort(), a failed assert() */
 #define RT_EXIT_EXCEPTION 128 /* + the vector of an unexpected exception */
 
-/* Install the IDT for vectors 0-31 (idt.c). */
+/* Install the IDT for all 256 vectors (idt.c). */
 void idt_init(void);
-/* If rip is a probed instruction, note vector and return where to resume; else 0 (probe.c). */
-uint64_t probe_fixup(uint64_t rip, int vector);
+/* If rip is a probe: note vector and error code, return where to resume; else 0 (probe.c). */
+uint64_t probe_fixup(uint64_t rip, int vector, uint64_t error);
 /* Fill argv (room for max entries, NULL-ended) from the boot params; argc (args.c). */
 int args_init(const struct emhv_boot_params *bp, char **argv, int max);
 

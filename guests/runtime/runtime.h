@@ -1,4 +1,4 @@
-/* runtime.h -- the guest runtime's API: console, hypercalls, arguments, memory, TSC and probes. */
+/* runtime.h -- the guest runtime: console, hypercalls, arguments, memory, TSC, traps, probes. */
 #ifndef GUEST_RUNTIME_H
 #define GUEST_RUNTIME_H
 
@@ -25,8 +25,9 @@ const struct emhv_boot_params *boot_params(void);
 /* ---- console: the 16550 UART at 0x3F8 (uart.c, printf.c) ---------------- */
 void uart_putc(char c); /* "\n" goes out as "\r\n" */
 void uart_write(const char *s, size_t len);
-int uart_getc(void);	/* waits for a byte */
-int uart_trygetc(void); /* a byte, or -1 if none is waiting */
+uint64_t uart_bytes_written(void); /* bytes sent to the UART so far, each "\r" included */
+int uart_getc(void);		   /* waits for a byte */
+int uart_trygetc(void);		   /* a byte, or -1 if none is waiting */
 /* Formatted output through newlib's vsnprintf; lines over 511 bytes are cut. */
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int vprintf(const char *fmt, va_list ap);
@@ -61,14 +62,46 @@ uint64_t tsc_to_us(uint64_t ticks); /* 0 if the TSC rate is unknown */
 /* units per second for `units` done in `ticks`; 0 if ticks or the rate is 0. */
 uint64_t tsc_rate(uint64_t units, uint64_t ticks);
 
+/* ---- traps: the IDT covers all 256 vectors (idt.c, idt_stubs.S) ---------- */
+/* What the entry stub pushes, lowest address first; a handler may change any field. */
+struct trap_frame {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t vector, error; /* error: the CPU's error code, or 0 where it pushes none */
+	uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU; IRETQ returns through them */
+};
+typedef void (*trap_handler)(struct trap_frame *f);
+/*
+ * Call fn for every exception or interrupt on vector (0-255); NULL removes it.
+ * A vector without a handler resumes a probe (below) if the trap is one, or
+ * else prints the vector and RIP and exits with status 128 + vector. The
+ * gates are interrupt gates: handlers run with interrupts off, on the stack
+ * the guest was using (no IST).
+ */
+void idt_set_handler(int vector, trap_handler fn);
+
 /* ---- probes: run one instruction that may fault (probe.c) ---------------- */
 /* Each returns the exception vector the instruction raised, or -1 if none. */
 int probe_rdmsr(uint32_t msr, uint64_t *val);
 int probe_wrmsr(uint32_t msr, uint64_t val);
 int probe_write_cr4(uint64_t val);
+int probe_write_cr8(uint64_t val);
 int probe_read64(uint64_t addr, uint64_t *val);
 int probe_write64(uint64_t addr, uint64_t val);
 int probe_ud2(void); /* always 6 (#UD): a self-test of the mechanism */
+/*
+ * Probes of any instruction: put it at the local label 1: with the label 2:
+ * right after it and PROBE_ENTRY behind, between probe_arm() and
+ * probe_vector(), e.g.
+ *	probe_arm();
+ *	asm volatile("1: rdpmc\n2:\n\t" PROBE_ENTRY : "=a"(lo), "=d"(hi) : "c"(0) : "memory");
+ *	vec = probe_vector();
+ * An exception at 1: resumes at 2: with the outputs as they were.
+ */
+#define PROBE_ENTRY ".pushsection ex_table, \"a\"\n\t.balign 8\n\t.quad 1b, 2b\n\t.popsection\n\t"
+void probe_arm(void);
+int probe_vector(void);	    /* the vector the last armed probe raised, or -1 */
+uint64_t probe_error(void); /* its error code (0 where the CPU pushes none) */
 
 /* ---- helpers ----------------------------------------------------------------- */
 /* splitmix64: a fast, well-mixed 64-bit hash of x. */

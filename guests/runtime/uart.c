@@ -11,6 +11,8 @@
 /* A UART that never reports THR empty must not hang the guest: write anyway. */
 #define UART_SPIN_MAX 1000000
 
+static uint64_t bytes_written;
+
 static void uart_put_raw(char c)
 {
 	int i;
@@ -18,6 +20,7 @@ static void uart_put_raw(char c)
 	for (i = 0; i < UART_SPIN_MAX && !(inb(UART_LSR) & LSR_THRE); i++)
 		asm volatile("pause");
 	outb(UART_THR, (uint8_t)c);
+	bytes_written++;
 }
 
 void uart_putc(char c)
@@ -33,6 +36,11 @@ void uart_write(const char *s, size_t len)
 
 	for (i = 0; i < len; i++)
 		uart_putc(s[i]);
+}
+
+uint64_t uart_bytes_written(void)
+{
+	return bytes_written;
 }
 
 int uart_trygetc(void)

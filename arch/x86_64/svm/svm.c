@@ -12,7 +12,6 @@
 #include "mm/frame.h"
 #include "svm.h"
 
-#define EFER_SVME_BIT EFER_SVME
 #define IOPM_ORDER 2  /* 12 KiB used of 16 */
 #define MSRPM_ORDER 1 /* 8 KiB */
 
@@ -91,7 +90,7 @@ static int svm_enable_cpu(char *why, size_t n)
 		snprintf(why, n, "no frames for the host save area and permission maps");
 		return -1;
 	}
-	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME_BIT);
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, hsave);
 	return 0;
 }
@@ -133,7 +132,7 @@ static void setup_guest(struct vmcb_save *g, const struct vcpu_boot_state *s)
 	set_seg(&g->idtr, 0, 0, 0, 0);
 	set_seg(&g->ldtr, 0, 0, 0, 0);
 	g->cpl = 0;
-	g->efer = s->efer | EFER_SVME_BIT; /* VMRUN requires it; guests read it as clear */
+	g->efer = s->efer | EFER_SVME; /* VMRUN requires it; guests read it as clear */
 	g->cr0 = s->cr0;
 	g->cr3 = s->cr3;
 	g->cr4 = s->cr4 | (read_cr4() & CR4_MCE);
@@ -253,7 +252,7 @@ static uint64_t svm_get(struct virt_vcpu *vc, enum virt_reg r)
 	case VREG_CR0: return g->cr0;
 	case VREG_CR3: return g->cr3;
 	case VREG_CR4: return ((struct svm_vcpu *)vc->priv)->cr4;
-	case VREG_EFER: return g->efer & ~EFER_SVME_BIT;
+	case VREG_EFER: return g->efer & ~EFER_SVME;
 	case VREG_FS_BASE: return g->fs.base;
 	case VREG_GS_BASE: return g->gs.base;
 	case VREG_PAT: return g->g_pat;
@@ -290,7 +289,7 @@ static void svm_set(struct virt_vcpu *vc, enum virt_reg r, uint64_t val)
 		((struct svm_vcpu *)vc->priv)->cr4 = val;
 		g->cr4 = val | (read_cr4() & CR4_MCE);
 		break;
-	case VREG_EFER: g->efer = val | EFER_SVME_BIT; break;
+	case VREG_EFER: g->efer = val | EFER_SVME; break;
 	case VREG_FS_BASE: g->fs.base = val; break;
 	case VREG_GS_BASE: g->gs.base = val; break;
 	case VREG_PAT: g->g_pat = val; break;

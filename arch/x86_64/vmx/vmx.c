@@ -465,9 +465,9 @@ static void vmx_intr_window(struct virt_vcpu *vc, bool on)
 }
 
 /* The host takes what arrived for it while the guest ran: an NMI or a machine check (SDM 27.1, 28.2.2). */
-static void host_events(void)
+static inline void host_events(uint32_t reason)
 {
-	uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON) & 0xffff, info;
+	uint32_t info;
 
 	if (reason == VMX_EXIT_MACHINE_CHECK) {
 		__asm__ volatile("int $18");
@@ -486,14 +486,17 @@ static void host_events(void)
 static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
 {
 	struct vmx_vcpu *v = vc->priv;
+	uint32_t reason;
 	int r;
 
 	vmx_load(v);
 	vcpu_state_load(&vc->state);
-	if (vmx.pin & PIN_PREEMPT_TIMER) {
+	if ((vmx.pin & PIN_PREEMPT_TIMER) && vc->timer_ticks != v->timer_ticks) {
 		uint64_t t = vc->timer_ticks >> vmx.timer_shift;
 
+		/* without "save preemption timer" every entry starts it from this value again */
 		vmwrite(VMCS_PREEMPT_TIMER, t > 0xffffffffULL ? 0xffffffffULL : t);
+		v->timer_ticks = vc->timer_ticks;
 	}
 	if (read_cr2() != vc->cr2)
 		write_cr2(vc->cr2);
@@ -506,8 +509,9 @@ static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
 		return;
 	}
 	v->launched = 1;
-	host_events();
-	vmx_decode_exit(vc, e);
+	reason = (uint32_t)vmread(VMCS_EXIT_REASON);
+	host_events(reason & 0xffff);
+	vmx_decode_exit(vc, e, reason);
 }
 
 const struct virt_backend vmx_backend = {

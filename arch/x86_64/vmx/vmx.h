@@ -22,6 +22,7 @@ struct vmx_vcpu {
 	paddr_t vapic; /* the virtual-APIC page: its TPR is the guest's CR8 */
 	uint64_t eptp;
 	uint32_t proc; /* the processor-based controls in its VMCS */
+	uint64_t timer_ticks; /* the slice timer its VMCS holds */
 	int launched;
 };
 
@@ -29,7 +30,7 @@ int vmx_enter(struct vcpu_gprs *g, int launched);
 void vmx_exit_point(void);
 void vmx_set_cr(int cr, uint64_t val);
 /* Fill e from the current VMCS after a VM exit. */
-void vmx_decode_exit(struct virt_vcpu *vc, struct virt_exit *e);
+void vmx_decode_exit(struct virt_vcpu *vc, struct virt_exit *e, uint32_t reason);
 /* Fill e for a VMLAUNCH/VMRESUME that failed with VMfail (r = 1 invalid, 2 valid). */
 void vmx_decode_entry_failure(int r, struct virt_exit *e);
 

@@ -10,9 +10,10 @@ struct exit_desc {
 	const char *name;
 	enum virt_exit_kind kind;
 	enum virt_insn insn; /* VEXIT_INSN: which instruction */
+	bool insn_exit;	     /* caused by an instruction: the exit's instruction length is valid */
 };
 
-#define INSN(name, id) { name, VEXIT_INSN, id }
+#define INSN(name, id) { name, VEXIT_INSN, id, true }
 
 /* Everything not listed is VEXIT_UNHANDLED: the VM stops with the reason's name. */
 static const struct exit_desc exits[VMX_EXIT_REASONS] = {
@@ -24,15 +25,15 @@ static const struct exit_desc exits[VMX_EXIT_REASONS] = {
 	[VMX_EXIT_INTR_WINDOW] = { "interrupt window", VEXIT_INTR_WINDOW, 0 },
 	[VMX_EXIT_NMI_WINDOW] = { "NMI window", VEXIT_UNHANDLED, 0 },
 	[VMX_EXIT_TASK_SWITCH] = { "task switch", VEXIT_UNHANDLED, 0 },
-	[VMX_EXIT_CPUID] = { "CPUID", VEXIT_CPUID, 0 },
+	[VMX_EXIT_CPUID] = { "CPUID", VEXIT_CPUID, 0, true },
 	[VMX_EXIT_GETSEC] = INSN("GETSEC", VINSN_GETSEC),
-	[VMX_EXIT_HLT] = { "HLT", VEXIT_HLT, 0 },
+	[VMX_EXIT_HLT] = { "HLT", VEXIT_HLT, 0, true },
 	[VMX_EXIT_INVD] = INSN("INVD", VINSN_INVD),
 	[VMX_EXIT_INVLPG] = { "INVLPG", VEXIT_UNHANDLED, 0 },
 	[VMX_EXIT_RDPMC] = INSN("RDPMC", VINSN_RDPMC),
 	[VMX_EXIT_RDTSC] = { "RDTSC", VEXIT_UNHANDLED, 0 },
 	[VMX_EXIT_RSM] = INSN("RSM", VINSN_RSM),
-	[VMX_EXIT_VMCALL] = { "VMCALL", VEXIT_HYPERCALL, 0 },
+	[VMX_EXIT_VMCALL] = { "VMCALL", VEXIT_HYPERCALL, 0, true },
 	[VMX_EXIT_VMCLEAR] = INSN("VMCLEAR", VINSN_VMX),
 	[VMX_EXIT_VMLAUNCH] = INSN("VMLAUNCH", VINSN_VMX),
 	[VMX_EXIT_VMPTRLD] = INSN("VMPTRLD", VINSN_VMX),
@@ -42,11 +43,11 @@ static const struct exit_desc exits[VMX_EXIT_REASONS] = {
 	[VMX_EXIT_VMWRITE] = INSN("VMWRITE", VINSN_VMX),
 	[VMX_EXIT_VMXOFF] = INSN("VMXOFF", VINSN_VMX),
 	[VMX_EXIT_VMXON] = INSN("VMXON", VINSN_VMX),
-	[VMX_EXIT_CR_ACCESS] = { "control-register access", VEXIT_CR_WRITE, 0 },
+	[VMX_EXIT_CR_ACCESS] = { "control-register access", VEXIT_CR_WRITE, 0, true },
 	[VMX_EXIT_DR_ACCESS] = { "debug-register access", VEXIT_UNHANDLED, 0 },
-	[VMX_EXIT_IO] = { "I/O instruction", VEXIT_IO, 0 },
-	[VMX_EXIT_RDMSR] = { "RDMSR", VEXIT_MSR_READ, 0 },
-	[VMX_EXIT_WRMSR] = { "WRMSR", VEXIT_MSR_WRITE, 0 },
+	[VMX_EXIT_IO] = { "I/O instruction", VEXIT_IO, 0, true },
+	[VMX_EXIT_RDMSR] = { "RDMSR", VEXIT_MSR_READ, 0, true },
+	[VMX_EXIT_WRMSR] = { "WRMSR", VEXIT_MSR_WRITE, 0, true },
 	[VMX_EXIT_INVALID_GUEST_STATE] = { "invalid guest state", VEXIT_INVALID, 0 },
 	[VMX_EXIT_MSR_LOADING] = { "MSR loading", VEXIT_INVALID, 0 },
 	[VMX_EXIT_MWAIT] = INSN("MWAIT", VINSN_MWAIT),
@@ -139,20 +140,19 @@ static void decode_vectoring(struct virt_exit *e)
 					 VEV_SW_EXC, VEV_NONE };
 	uint32_t info = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
 
-	e->vectoring = (struct virt_event){ VEV_NONE, 0, 0, false, 0 };
+	e->vectoring.type = VEV_NONE;
 	if (!(info & INTR_INFO_VALID))
 		return;
 	e->vectoring.type = type[INTR_TYPE(info)];
 	e->vectoring.vector = info & 0xff;
-	e->vectoring.insn_len = e->insn_len;
+	e->vectoring.insn_len = (uint8_t)vmread(VMCS_EXIT_INSN_LEN);
 	e->vectoring.has_error = info & INTR_INFO_ERROR_VALID;
 	if (e->vectoring.has_error)
 		e->vectoring.error = (uint32_t)vmread(VMCS_IDT_VECTORING_ERROR);
 }
 
-void vmx_decode_exit(struct virt_vcpu *vc, struct virt_exit *e)
+void vmx_decode_exit(struct virt_vcpu *vc, struct virt_exit *e, uint32_t reason)
 {
-	uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
 	uint32_t basic = reason & 0xffff;
 	const struct exit_desc *d = basic < VMX_EXIT_REASONS ? &exits[basic] : NULL;
 	uint64_t q;
@@ -160,7 +160,8 @@ void vmx_decode_exit(struct virt_vcpu *vc, struct virt_exit *e)
 	e->raw = basic;
 	e->kind = d && d->name ? d->kind : VEXIT_UNHANDLED;
 	e->why[0] = 0;
-	e->insn_len = (uint8_t)vmread(VMCS_EXIT_INSN_LEN);
+	/* defined for instruction exits only (SDM 28.2.5); the core uses it for no other */
+	e->insn_len = d && d->insn_exit ? (uint8_t)vmread(VMCS_EXIT_INSN_LEN) : 0;
 	decode_vectoring(e);
 	if (basic == VMX_EXIT_EXCEPTION_NMI)
 		decode_exception(e);
