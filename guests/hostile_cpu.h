@@ -665,11 +665,6 @@ static void insn_checks(struct tally *t)
 	int vec;
 
 	for (i = 0; i < sizeof(insns) / sizeof(insns[0]); i++) {
-		if (insns[i].probe == probe_invd && cf.qemu_tcg) {
-			printf("hostile: insn: note: invd not run: QEMU 7.2's TCG reports it as a "
-			       "WBINVD exit (a QEMU bug, fixed upstream in 2023)\n");
-			continue;
-		}
 		vec = insns[i].probe();
 		if (insns[i].probe == probe_rdtscp && vec < 0 && cf.qemu_tcg) {
 			printf("hostile: insn: note: rdtscp runs: QEMU's TCG checks only the RDTSC "
