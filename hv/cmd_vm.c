@@ -87,11 +87,14 @@ int cmd_vm_create(struct cmd_ctx *ctx, int argc, char **argv)
 
 static void list_line(const struct vm *vm)
 {
-	char a[24], b[24], c[24];
+	const struct vm_mem *m = &vm->mem;
+	uint64_t taken = m->st.taken[TAKE_RELEASED] + m->st.taken[TAKE_VOLATILE] + m->st.taken[TAKE_ZERO];
+	char a[24], b[24], c[24], d[24], e[24];
 
-	mprintf("%3d %-16s %-18s %8s %8s %8s %10llu %8llu %6llu\n", vm->id, vm->name, vm_state_name(vm->state),
-		sz(a, vm->mem.min), sz(b, vm->mem.max), sz(c, vm->mem.backed), (unsigned long long)vm->exits,
-		(unsigned long long)vm->mem.faults_4k, (unsigned long long)vm->mem.faults_2m);
+	mprintf("%3d %-16s %-18s %8s %8s %8s %8s %8s %10llu %8llu %6llu\n", vm->id, vm->name,
+		vm_state_name(vm->state), sz(a, m->min), sz(b, m->max), sz(c, m->backed), sz(d, m->wss.wss),
+		sz(e, taken), (unsigned long long)vm->exits, (unsigned long long)m->faults_4k,
+		(unsigned long long)m->faults_2m);
 }
 
 int cmd_vm_list(struct cmd_ctx *ctx, int argc, char **argv)
@@ -99,8 +102,8 @@ int cmd_vm_list(struct cmd_ctx *ctx, int argc, char **argv)
 	(void)ctx;
 	(void)argc;
 	(void)argv;
-	mprintf("%3s %-16s %-18s %8s %8s %8s %10s %8s %6s\n", "id", "name", "state", "min", "max", "backed",
-		"exits", "grow4k", "grow2m");
+	mprintf("%3s %-16s %-18s %8s %8s %8s %8s %8s %10s %8s %6s\n", "id", "name", "state", "min", "max", "backed",
+		"wss", "taken", "exits", "grow4k", "grow2m");
 	for (int i = 0; i < VM_MAX; i++)
 		if (vm_slot(i)->state != VM_FREE)
 			list_line(vm_slot(i));

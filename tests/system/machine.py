@@ -272,16 +272,26 @@ def parse_size(s):
     return int(s[:-1]) << (20 if s[-1] == "M" else 10)
 
 
+VM_LIST_COLUMNS = {"id": int, "name": str, "state": str, "min": parse_size, "max": parse_size,
+                   "backed": parse_size, "wss": parse_size, "taken": parse_size, "exits": int,
+                   "grow4k": int, "grow2m": int}
+
+
 def parse_vm_list(out):
-    """Rows of 'vm list' by name: {'id', 'state', 'min', 'max', 'backed', 'exits', 'grow4k', 'grow2m'}."""
+    """Rows of 'vm list' by name, each a dict of its columns (named by the header line)."""
+    lines = out.splitlines()
+    if not lines:
+        raise MonitorError("'vm list' printed nothing")
+    header = lines[0].split()
+    if header != list(VM_LIST_COLUMNS):
+        raise MonitorError(f"'vm list' has other columns than expected: {header}")
     vms = {}
-    for line in out.splitlines()[1:]:
+    for line in lines[1:]:
         f = line.split()
-        if len(f) != 9:
+        if len(f) != len(header):
             raise MonitorError(f"odd 'vm list' row: {line!r}")
-        vms[f[1]] = {"id": int(f[0]), "state": f[2], "min": parse_size(f[3]), "max": parse_size(f[4]),
-                     "backed": parse_size(f[5]), "exits": int(f[6]), "grow4k": int(f[7]),
-                     "grow2m": int(f[8])}
+        row = {k: VM_LIST_COLUMNS[k](v) for k, v in zip(header, f)}
+        vms[row["name"]] = row
     return vms
 
 
