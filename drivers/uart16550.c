@@ -18,7 +18,14 @@ enum { DLL = 0, DLM = 1 }; /* while LCR_DLAB is set */
 #define MCR_RTS 0x02
 /* On PC boards OUT2 gates the UART's interrupt line to the interrupt controller. */
 #define MCR_OUT2 0x08
-#define FCR_FIFO_14 0xc7 /* enable and clear both FIFOs, interrupt at 14 bytes */
+/*
+ * Enable and clear both FIFOs, interrupt at every byte. A higher trigger
+ * level leaves bytes below it to the FIFO's timeout, and Bochs's timeout
+ * sets "data ready" even when the FIFO has been drained meanwhile: the
+ * next read then returns a byte again that was already taken (a stray
+ * letter before the next command).
+ */
+#define FCR_FIFO_1 0x07
 
 int uart_init(uint16_t port, uint32_t baud)
 {
@@ -32,7 +39,7 @@ int uart_init(uint16_t port, uint32_t baud)
 	outb(port + DLL, div & 0xff);
 	outb(port + DLM, div >> 8);
 	outb(port + LCR, LCR_8N1);
-	outb(port + FCR, FCR_FIFO_14);
+	outb(port + FCR, FCR_FIFO_1);
 	outb(port + MCR, MCR_DTR | MCR_RTS);
 	return 0;
 }

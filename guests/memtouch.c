@@ -1,8 +1,23 @@
-/* memtouch.c -- stores at a stride through a region, then checks every byte of it. */
+/*
+ * memtouch.c -- stores at a stride through a region, then checks every byte of it.
+ *
+ * Arguments: size=SIZE (16M), stride=N (4096), seed=N (1), order=seq|desc|random,
+ *   release=1   after the check, give the whole region back (EMHV_HC_RELEASE),
+ *               then check that every byte of it reads zero
+ *   hold=SECS   after the check, and again after the release, report `stage`
+ *               and wait up to SECS or until a line arrives on the console
+ *               ('vm send VM go'): the harness looks at the memory meanwhile
+ *
+ * Results: touch_tsc, touch_mib_s, differ, bytes, base (the region's
+ * guest-physical address); with release=1 released (bytes, or the error) and
+ * zero_after (1 if every byte read zero after the release); with hold= stage
+ * (1: checked, 2: released, 3: zero check done).
+ */
 #include <string.h>
 #include "runtime.h"
 
-static const char *const known_args[] = {"size", "stride", "seed", "order", NULL};
+static const char *const known_args[] = {"size",    "stride", "seed", "order",
+					 "release", "hold",   NULL};
 
 /* The order in which the stride-sized pieces are first touched. */
 enum order { ORDER_SEQ, ORDER_DESC, ORDER_RANDOM };
@@ -90,19 +105,75 @@ static uint64_t verify(const volatile uint64_t *mem, uint64_t size, uint64_t str
 	return differ;
 }
 
+/* Bytes of [mem, mem + size) that are not zero. */
+static uint64_t nonzero(const volatile uint64_t *mem, uint64_t size)
+{
+	uint64_t i, n = 0;
+
+	for (i = 0; i < size / 8; i++)
+		n += nonzero_bytes(mem[i]);
+	return n;
+}
+
+/*
+ * Report the stage and wait up to secs of TSC time, or until a line ends
+ * on the console; other bytes are dropped. The UART is polled about once a
+ * millisecond (each look is an exit).
+ */
+static void hold(uint64_t secs, int stage)
+{
+	uint64_t khz = boot_params()->tsc_khz, t0 = tsc_read(), last = t0, now;
+	int c;
+
+	if (!secs)
+		return;
+	hc_result("stage", stage);
+	while ((now = tsc_read()) - t0 < secs * khz * 1000) {
+		if (now - last < khz)
+			continue;
+		last = now;
+		while ((c = uart_trygetc()) >= 0)
+			if (c == '\r' || c == '\n')
+				return;
+	}
+}
+
+/* Give the region back, then read it all: 0, or 1 if the release failed or a byte is not zero. */
+static int release_and_check(volatile uint64_t *mem, uint64_t size, uint64_t secs)
+{
+	uint64_t len = align_up(size, 4096), bad;
+	int64_t r = hc_release((uint64_t)mem, len);
+
+	hc_result("released", r < 0 ? r : (int64_t)len);
+	if (r < 0) {
+		printf("memtouch: error: release of %llu bytes at 0x%llx: error %lld\n",
+		       (unsigned long long)len, (unsigned long long)(uintptr_t)mem, (long long)r);
+		return 1;
+	}
+	hold(secs, 2);
+	bad = nonzero(mem, len);
+	printf("memtouch: released %llu bytes; %llu bytes read back non-zero\n",
+	       (unsigned long long)len, (unsigned long long)bad);
+	hc_result("zero_after", !bad);
+	return bad != 0;
+}
+
 int main(int argc, char **argv)
 {
-	uint64_t size, stride, seed, t0, t1, t2, differ, mib_s;
+	uint64_t size, stride, seed, t0, t1, t2, differ, mib_s, release, secs;
 	volatile uint64_t *mem;
 	const char *order_arg;
 	enum order order;
 	char sz[32];
+	int bad;
 
 	arg_check(argc, argv, known_args);
 	size = arg_u64(argc, argv, "size", 16 * MIB);
 	stride = arg_u64(argc, argv, "stride", 4096);
 	seed = arg_u64(argc, argv, "seed", 1);
 	order_arg = arg_str(argc, argv, "order", "seq");
+	release = arg_u64(argc, argv, "release", 0);
+	secs = arg_u64(argc, argv, "hold", 0);
 	for (order = ORDER_SEQ; order <= ORDER_RANDOM; order++)
 		if (!strcmp(order_arg, order_names[order]))
 			break;
@@ -120,7 +191,12 @@ int main(int argc, char **argv)
 		       (unsigned long long)stride);
 		return 2;
 	}
+	if (release > 1) {
+		printf("error: release=%llu: 0 or 1\n", (unsigned long long)release);
+		return 2;
+	}
 	mem = free_region(size);
+	hc_result("base", (int64_t)(uintptr_t)mem);
 
 	t0 = tsc_read();
 	touch(mem, size, stride, seed, order);
@@ -138,5 +214,11 @@ int main(int argc, char **argv)
 	hc_result("touch_mib_s", (int64_t)mib_s);
 	hc_result("differ", (int64_t)differ);
 	hc_result("bytes", (int64_t)size);
-	return differ ? 1 : 0;
+	bad = differ != 0;
+	hold(secs, 1);
+	if (release)
+		bad |= release_and_check(mem, size, secs);
+	if (secs)
+		hc_result("stage", 3);
+	return bad;
 }

@@ -62,6 +62,59 @@ int64_t hc_result(const char *name, int64_t value)
 	return r;
 }
 
+int64_t hc_release(uint64_t gpa, uint64_t len)
+{
+	/* the hypervisor works a bounded piece per call and says how far it got */
+	do {
+		int64_t done = hc_call(EMHV_HC_RELEASE, gpa, len, 0, 0);
+
+		if (done < 0)
+			return done;
+		if (!done || (uint64_t)done > len)
+			return -EMHV_EINVAL; /* no progress, or more than asked: broken */
+		gpa += (uint64_t)done;
+		len -= (uint64_t)done;
+	} while (len);
+	return 0;
+}
+
+/*
+ * One of the range hypercalls (VOLATILE, PIN, UNPIN) over [gpa, gpa + len)
+ * in pieces of at most EMHV_HC_RANGE_MAX: the sum of what the calls return,
+ * or the first error. An empty range still makes one call (which refuses it).
+ */
+static int64_t hc_ranges(uint64_t nr, uint64_t gpa, uint64_t len)
+{
+	int64_t sum = 0;
+
+	do {
+		uint64_t n = len < EMHV_HC_RANGE_MAX ? len : EMHV_HC_RANGE_MAX;
+		int64_t r = hc_call(nr, gpa, n, 0, 0);
+
+		if (r < 0)
+			return r;
+		sum += r;
+		gpa += n;
+		len -= n;
+	} while (len);
+	return sum;
+}
+
+int64_t hc_volatile(uint64_t gpa, uint64_t len)
+{
+	return hc_ranges(EMHV_HC_VOLATILE, gpa, len);
+}
+
+int64_t hc_pin(uint64_t gpa, uint64_t len)
+{
+	return hc_ranges(EMHV_HC_PIN, gpa, len);
+}
+
+int64_t hc_unpin(uint64_t gpa, uint64_t len)
+{
+	return hc_ranges(EMHV_HC_UNPIN, gpa, len);
+}
+
 __attribute__((noreturn)) void hc_exit(int64_t status)
 {
 	hc_call(EMHV_HC_EXIT, (uint64_t)status, 0, 0, 0);

@@ -23,4 +23,18 @@ int64_t hc_result(const char *name, int64_t value);
 /* Stop the VM as exited with this status. */
 __attribute__((noreturn)) void hc_exit(int64_t status);
 
+/*
+ * Memory given back or let go; gpa and len are 4 KiB multiples, any length
+ * (ranges longer than EMHV_HC_RANGE_MAX go in several calls, in order). An
+ * error stops at once: the calls before it have taken effect.
+ */
+/* MADV_DONTNEED: afterwards [gpa, gpa + len) reads as zero. 0 or the first -EMHV_E*. */
+int64_t hc_release(uint64_t gpa, uint64_t len);
+/* Volatile: the hypervisor may drop the pages (a dropped page reads as zero). 0 or -EMHV_E*. */
+int64_t hc_volatile(uint64_t gpa, uint64_t len);
+/* Strong again: the number of its pages dropped while volatile (0: all survived), or -EMHV_E*. */
+int64_t hc_pin(uint64_t gpa, uint64_t len);
+/* Volatile again after a pin. 0 or -EMHV_E*. */
+int64_t hc_unpin(uint64_t gpa, uint64_t len);
+
 #endif

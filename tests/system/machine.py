@@ -146,9 +146,13 @@ class Machine:
     def send_raw(self, data):
         os.write(self.fd, data if isinstance(data, bytes) else data.encode())
 
+    def send_line(self, line):
+        """Type a line and Enter."""
+        self.send_raw((line.encode() if isinstance(line, str) else line) + b"\r")
+
     def cmd(self, line, timeout=60):
         """Type a line, wait for the next prompt, return the reply without the echo."""
-        self.send_raw(line.encode() + b"\r" if isinstance(line, str) else line + b"\r")
+        self.send_line(line)
         self.expect(PROMPT, timeout, exact=True)
         out = self.con.before.replace("\r\n", "\n")
         return out.split("\n", 1)[1] if "\n" in out else ""

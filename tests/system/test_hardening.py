@@ -233,7 +233,7 @@ def test_sixteen_guest_arguments(vmx):
 
 def typed(m, line, timeout=60):
     """Type line; the monitor's echo of it and the reply."""
-    m.send_raw(line.encode() + b"\r")
+    m.send_line(line)
     m.expect(PROMPT, timeout, exact=True)
     out = m.con.before.replace("\r\n", "\n")
     echo, _, reply = out.partition("\n")

@@ -200,7 +200,7 @@ def test_vm_state_changes(vmx):
 def test_console_follow_prints_until_a_key(vmx):
     vmx.cmd_ok("vm create q image=qsort.elf min=8M max=64M size=4M")
     vmx.cmd_ok("vm start q")
-    vmx.send_raw("vm console q -f\r")
+    vmx.send_line("vm console q -f")
     vmx.expect(r"qsort: \d+ keys \(4 MiB\): sort \d+ us, sorted", 300)
     vmx.send_raw("x")
     vmx.expect("emhv> ", 30, exact=True)
