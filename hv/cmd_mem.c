@@ -293,6 +293,7 @@ static const struct policy_key policy_keys[] = {
 	{ "idle", KEY_COUNT, &harvest_policy.idle_age, 1, PG_AGE_MAX },
 	{ "ahead", KEY_COUNT, &harvest_policy.ahead, 0, 512 },
 	{ "split", KEY_BOOL, &harvest_policy.split, 0, 1 },
+	{ "harvest", KEY_BOOL, &harvest_policy.enabled, 0, 1 },
 };
 
 static void show_policy(void)
@@ -300,10 +301,11 @@ static void show_policy(void)
 	const struct harvest_policy *p = &harvest_policy;
 	char a[24], b[24];
 
-	mprintf("policy: low=%s high=%s (watermarks: reclaim below low up to high), period=%u ms between scans, "
-		"window=%u scans (working set), idle=%u scans, ahead=%u pages (fault-around), split=%s\n",
-		format_size(a, sizeof(a), p->low), format_size(b, sizeof(b), p->high), p->period_ms, p->window,
-		p->idle_age, p->ahead, p->split ? "on" : "off");
+	mprintf("policy: harvest=%s low=%s high=%s (watermarks: reclaim below low up to high), period=%u ms "
+		"between scans, window=%u scans (working set), idle=%u scans, ahead=%u pages (fault-around), "
+		"split=%s\n", p->enabled ? "on" : "off", format_size(a, sizeof(a), p->low),
+		format_size(b, sizeof(b), p->high), p->period_ms, p->window, p->idle_age, p->ahead,
+		p->split ? "on" : "off");
 }
 
 /* mem policy [KEY=VALUE ...]: every value is checked before any is set. */
@@ -322,8 +324,8 @@ int cmd_mem_policy(struct cmd_ctx *ctx, int argc, char **argv)
 			    !strncmp(policy_keys[j].name, argv[i], (size_t)(eq - argv[i])))
 				k = &policy_keys[j];
 		if (!k)
-			return cmd_error(ctx, "mem policy: '%s': KEY=VALUE with KEY low, high, period, window, idle, "
-					 "ahead or split", argv[i]);
+			return cmd_error(ctx, "mem policy: '%s': KEY=VALUE with KEY harvest, low, high, period, window, "
+					 "idle, ahead or split", argv[i]);
 		at = (char *)&p + ((char *)k->at - (char *)&harvest_policy);
 		if (k->kind == KEY_BOOL) {
 			if (strcmp(eq + 1, "on") && strcmp(eq + 1, "off"))

@@ -6,6 +6,7 @@
 #include "console.h"
 #include "sched.h"
 #include "vm.h"
+#include "arch/x86_64/cpu.h"
 #include "harvest.h"
 
 /* Exact and short: "16M" when a whole number of MiB, else "1028K". */
@@ -173,6 +174,8 @@ int cmd_vm_info(struct cmd_ctx *ctx, int argc, char **argv)
 	if (vm->state == VM_WAITING_MEM)
 		mprintf("waiting: for a frame at guest-physical 0x%llx\n", (unsigned long long)vm->wait_gpa);
 	mprintf("exits:   %llu\n", (unsigned long long)vm->exits);
+	mprintf("waited for memory: %llu TSC ticks\n",
+		(unsigned long long)(vm->wait_tsc + (vm->state == VM_WAITING_MEM ? rdtsc() - vm->wait_since : 0)));
 	mprintf("log:     %llu bytes from the guest ('vm log %s')\n", (unsigned long long)vm->log_head, vm->name);
 	mprintf("guest tsc: %llu\n", (unsigned long long)vm->guest_tsc);
 	for (int i = 0; i < vm->nresults; i++)

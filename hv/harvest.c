@@ -18,6 +18,7 @@ struct harvest_policy harvest_policy = {
 	.idle_age = 2,
 	.ahead = VM_MEM_AHEAD_DEFAULT,
 	.split = false,
+	.enabled = true,
 };
 
 static uint64_t last_scan_tsc;
@@ -170,7 +171,7 @@ void harvest_tick(void)
 	waiting = woken || any_waiting();
 	woken = false;
 	goal = reclaim_goal(avail, harvest_policy.low, harvest_policy.high, waiting);
-	if (!goal || barren_scans == scans_done())
+	if (!harvest_policy.enabled || !goal || barren_scans == scans_done())
 		return;
 	if (!harvest_run(NULL, goal, false, true, STEP_LEAVES, NULL))
 		barren_scans = scans_done(); /* nothing idle enough: wait for the next scan */

@@ -21,6 +21,7 @@ struct harvest_policy {
 	unsigned idle_age;   /* idle: not accessed for at least idle_age scans */
 	unsigned ahead;      /* fault-around: at most this many 4 KiB pages backed ahead (0: off) */
 	bool split;	     /* split accessed 2 MiB leaves of VMs asked for memory, to find cold 4 KiB pages */
+	bool enabled;	     /* take memory back under pressure at all (off: the baseline without harvesting) */
 };
 
 extern struct harvest_policy harvest_policy;

@@ -59,6 +59,7 @@ struct vm {
 	uint64_t exits;
 	uint64_t guest_tsc; /* TSC ticks inside the guest (entry to exit) */
 	uint64_t wait_gpa;  /* the fault it waits to have served, when VM_WAITING_MEM */
+	uint64_t wait_since, wait_tsc; /* when it began waiting; TSC ticks it waited for memory in all */
 };
 
 /* Parsed `vm create` arguments. */

@@ -215,6 +215,8 @@ static enum exit_action on_npf(struct vm *vm, struct virt_exit *e)
 		return EXIT_RESUME;
 	case VM_FAULT_NOMEM:
 		vm->wait_gpa = e->npf.gpa;
+		if (vm->state != VM_WAITING_MEM)
+			vm->wait_since = rdtsc();
 		vm->state = VM_WAITING_MEM;
 		harvest_wake();
 		return EXIT_YIELD;
@@ -395,8 +397,9 @@ bool vm_retry_memory(struct vm *vm)
 	struct virt_exit e = { .kind = VEXIT_NPF };
 
 	e.npf.gpa = vm->wait_gpa;
+	if (on_npf(vm, &e) != EXIT_RESUME)
+		return false; /* still waiting (since wait_since), or stopped */
 	vm->state = VM_RUNNING;
-	if (on_npf(vm, &e) == EXIT_RESUME)
-		return true;
-	return false;
+	vm->wait_tsc += rdtsc() - vm->wait_since;
+	return true;
 }
