@@ -252,7 +252,7 @@ int cmd_mem_reclaim(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct harvest_report rep = { 0 };
 	struct vm *vm = NULL;
-	uint64_t bytes = 0, got, free_before;
+	uint64_t bytes = 0, got, free_before, t0;
 	struct frame_stats st;
 	const char *why;
 	char a[24], b[24], c[24];
@@ -268,12 +268,14 @@ int cmd_mem_reclaim(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_error(ctx, "mem reclaim: '%s': a multiple of 4 KiB, please", argv[argc - 1]);
 	frame_get_stats(&st);
 	free_before = st.free;
+	t0 = rdtsc();
 	got = harvest_run(vm, bytes, true, false, 0, &rep);
+	t0 = rdtsc() - t0;
 	frame_get_stats(&st);
-	mprintf("mem reclaim: %s back (volatile %s, zero %s) from %u VM%s; the pool has %llu more frames free\n",
-		format_size(a, sizeof(a), got), format_size(b, sizeof(b), rep.volatile_bytes),
+	mprintf("mem reclaim: %s back (volatile %s, zero %s) from %u VM%s; the pool has %llu more frames free; "
+		"%llu TSC ticks\n", format_size(a, sizeof(a), got), format_size(b, sizeof(b), rep.volatile_bytes),
 		format_size(c, sizeof(c), rep.zero_bytes), rep.vms, rep.vms == 1 ? "" : "s",
-		(unsigned long long)(st.free - free_before));
+		(unsigned long long)(st.free - free_before), (unsigned long long)t0);
 	return 0;
 }
 

@@ -25,11 +25,12 @@ int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 		return 0;
 	}
 	mprintf("since reset: %llu TSC ticks\n", (unsigned long long)(rdtsc() - s->start_tsc));
-	mprintf("%-16s %12s %16s %12s\n", "exit", "count", "tsc total", "tsc/exit");
+	mprintf("%-16s %12s %16s %12s %12s\n", "exit", "count", "tsc total", "tsc/exit", "tsc max");
 	for (int k = 0; k < VEXIT_NKINDS; k++)
 		if (s->exits[k])
-			mprintf("%-16s %12llu %16llu %12llu\n", stats_exit_name(k), (unsigned long long)s->exits[k],
-				(unsigned long long)s->exit_tsc[k], avg(s->exit_tsc[k], s->exits[k]));
+			mprintf("%-16s %12llu %16llu %12llu %12llu\n", stats_exit_name(k),
+				(unsigned long long)s->exits[k], (unsigned long long)s->exit_tsc[k],
+				avg(s->exit_tsc[k], s->exits[k]), (unsigned long long)s->exit_tsc_max[k]);
 	for (int k = 0; k < STAT_GROW_KINDS; k++)
 		mprintf("growth %s: %llu faults, %llu tsc/fault, %llu tsc/fault without zeroing (VM exit to VM entry)\n", grow_names[k],
 			(unsigned long long)s->grow[k], avg(s->grow_tsc[k], s->grow[k]),
@@ -37,6 +38,9 @@ int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 	mprintf("io to ports without a device: %llu\n", (unsigned long long)s->io_unclaimed);
 	mprintf("msr accesses answered with #GP: %llu\n", (unsigned long long)s->msr_gp);
 	mprintf("mmio accesses emulated: %llu\n", (unsigned long long)s->mmio);
+	mprintf("harvest steps: %llu, %llu tsc in all, %llu tsc at most (between slices)\n",
+		(unsigned long long)s->harvest_steps, (unsigned long long)s->harvest_tsc,
+		(unsigned long long)s->harvest_tsc_max);
 	for (int k = 0; k < VINSN_NKINDS; k++)
 		if (s->insn[k])
 			mprintf("instruction %s: %llu\n", vm_exit_insn_name(k), (unsigned long long)s->insn[k]);

@@ -2,6 +2,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/timer.h"
 #include "harvest.h"
+#include "stats.h"
 #include "mm/reclaim_policy.h"
 #include "mm/vm_take.h"
 #include "mm/wss.h"
@@ -171,8 +172,17 @@ void harvest_tick(void)
 	waiting = woken || any_waiting();
 	woken = false;
 	goal = reclaim_goal(avail, harvest_policy.low, harvest_policy.high, waiting);
+	uint64_t t0, cost, got;
+
 	if (!harvest_policy.enabled || !goal || barren_scans == scans_done())
 		return;
-	if (!harvest_run(NULL, goal, false, true, STEP_LEAVES, NULL))
+	t0 = rdtsc();
+	got = harvest_run(NULL, goal, false, true, STEP_LEAVES, NULL);
+	cost = rdtsc() - t0;
+	hv_stats.harvest_steps++;
+	hv_stats.harvest_tsc += cost;
+	if (cost > hv_stats.harvest_tsc_max)
+		hv_stats.harvest_tsc_max = cost;
+	if (!got)
 		barren_scans = scans_done(); /* nothing idle enough: wait for the next scan */
 }

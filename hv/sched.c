@@ -48,6 +48,8 @@ static void account(struct pending *p, uint64_t until)
 	p->valid = false;
 	hv_stats.exits[p->kind]++;
 	hv_stats.exit_tsc[p->kind] += cost;
+	if (cost > hv_stats.exit_tsc_max[p->kind])
+		hv_stats.exit_tsc_max[p->kind] = cost;
 	if (p->grew) {
 		int k = p->grew == 2 ? STAT_GROW_2M : STAT_GROW_4K;
 

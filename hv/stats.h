@@ -11,6 +11,7 @@ enum { STAT_GROW_4K, STAT_GROW_2M, STAT_GROW_KINDS };
 struct hv_stats {
 	uint64_t exits[VEXIT_NKINDS];
 	uint64_t exit_tsc[VEXIT_NKINDS]; /* ticks from VM exit to the next VM entry */
+	uint64_t exit_tsc_max[VEXIT_NKINDS]; /* the longest one: how long a vCPU stood still at most */
 	uint64_t grow[STAT_GROW_KINDS];
 	uint64_t grow_tsc[STAT_GROW_KINDS];  /* ticks per growth exit, zeroing included */
 	uint64_t grow_zero_tsc[STAT_GROW_KINDS]; /* of which zeroing the frame */
@@ -18,6 +19,7 @@ struct hv_stats {
 	uint64_t msr_gp;		     /* guest RDMSR/WRMSR answered with #GP */
 	uint64_t insn[VINSN_NKINDS];	     /* intercepted instructions by kind */
 	uint64_t mmio;			     /* MMIO accesses emulated */
+	uint64_t harvest_steps, harvest_tsc, harvest_tsc_max; /* reclaim steps between slices, their cost */
 	uint64_t start_tsc;		     /* when the counters were last reset */
 };
 
