@@ -6,6 +6,7 @@
 #include <mm/frame.h>
 #include <mm/boot_mem.h>
 #include <mm/zero_cache.h>
+#include <mm/vm_take.h>
 #include "hv.h"
 #include "vm.h"
 #include "harvest.h"
@@ -69,6 +70,8 @@ int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv)
 	show_free_blocks(&st);
 	mprintf("zero cache:  %u of %u pre-zeroed 2 MiB blocks for growth faults (counted in hypervisor)\n",
 		zero_cache_blocks(), zero_cache_target());
+	mprintf("reserve:     %u frames kept for the page tables that taking memory back needs (in hypervisor)\n",
+		vm_take_reserve_frames());
 	mprintf("watermarks:  low %s, high %s ('mem policy')\n", format_size(sz, sizeof(sz), harvest_policy.low),
 		format_size(sz2, sizeof(sz2), harvest_policy.high));
 	for (int i = 0; i < VM_MAX; i++) {
@@ -264,6 +267,8 @@ int cmd_mem_reclaim(struct cmd_ctx *ctx, int argc, char **argv)
 		i++;
 	if (argc > i && parse_size(argv[i], &bytes, &why))
 		return cmd_error(ctx, "mem reclaim: '%s': %s", argv[i], why);
+	if (vm && vm->mem.mode == VM_MEM_STATIC)
+		return cmd_error(ctx, "mem reclaim: '%s' is static: it keeps all of its max", vm->name);
 	if (bytes % FRAME_SIZE)
 		return cmd_error(ctx, "mem reclaim: '%s': a multiple of 4 KiB, please", argv[argc - 1]);
 	frame_get_stats(&st);

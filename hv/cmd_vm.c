@@ -6,6 +6,7 @@
 #include "console.h"
 #include "sched.h"
 #include "vm.h"
+#include "vm_load.h"
 #include "arch/x86_64/cpu.h"
 #include "harvest.h"
 
@@ -371,6 +372,8 @@ int cmd_vm_set(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_error(ctx, "vm set: '%s' is %s", vm->name, vm_state_name(vm->state));
 	if (vm_mem_set_bounds(&vm->mem, min, max, why, sizeof(why)))
 		return cmd_error(ctx, "vm set %s: %s", vm->name, why);
+	if (vm->state == VM_CREATED)
+		vm_load_set_bounds(vm); /* a guest not started yet reads them from its boot parameters */
 	mprintf("vm %d (%s): min %s, max %s, backed %s\n", vm->id, vm->name, sz(a, min), sz(b, max),
 		sz(why, vm->mem.backed));
 	return 0;

@@ -92,6 +92,8 @@ static uint64_t take_from(struct vm *vm, enum vm_take_how how, uint64_t want, bo
 	uint64_t *from = &vm->harvest_next[how], got = 0;
 	struct take_result res;
 
+	if (how == TAKE_VOLATILE && !vm->mem.st.volatile_marked)
+		return 0; /* nothing volatile: spend no look on it */
 	for (int pass = 0; pass < 2 && *budget && (!want || got < want); pass++) {
 		if (how == TAKE_VOLATILE)
 			vm_take_volatile(&vm->mem, want ? want - got : 0, *budget, pressure, *from, &res);
@@ -121,8 +123,8 @@ uint64_t harvest_run(struct vm *only, uint64_t bytes, bool any_age, bool pressur
 	for (int i = 0; i < VM_MAX; i++) {
 		struct vm *vm = vm_slot(i);
 
-		if (!holds_memory(vm) || (only && vm != only))
-			continue;
+		if (!holds_memory(vm) || (only && vm != only) || vm->mem.mode == VM_MEM_STATIC)
+			continue; /* a static VM is the baseline: it keeps all of max */
 		vms[n] = vm;
 		cand[n++] = (struct reclaim_vm){ vm->mem.backed, vm->mem.min,
 						 any_age ? vm->mem.backed : vm->mem.wss.idle,

@@ -19,6 +19,7 @@
 #include <mm/boot_mem.h>
 #include <mm/frame.h>
 #include <mm/zero_cache.h>
+#include <mm/vm_take.h>
 
 uint64_t hv_start_tsc;
 static struct bootinfo bi;
@@ -92,6 +93,7 @@ static void start_virtualization(void)
 
 	if (b) {
 		kprintf("virt: %s enabled\n", b->name);
+		vm_take_reserve_fill();
 		zero_cache_fill();
 	} else {
 		zero_cache_set_target(0); /* no guests: nothing to zero ahead for */

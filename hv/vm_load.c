@@ -1,4 +1,5 @@
 /* Place a static ELF64 guest in its VM's memory and build its entry state (include/emhv/guest_boot.h). */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <emhv/elf64.h>
@@ -140,4 +141,15 @@ int vm_load(struct vm *vm, const struct vm_config *c, const void *file, uint64_t
 		.cs = EMHV_GUEST_CS, .ds = EMHV_GUEST_DS, .tr = GDT_TSS_SEL,
 	};
 	return 0;
+}
+
+void vm_load_set_bounds(struct vm *vm)
+{
+	uint64_t bounds[2] = { vm->mem.min, vm->mem.max };
+
+	_Static_assert(offsetof(struct emhv_boot_params, mem_max) ==
+			       offsetof(struct emhv_boot_params, mem_min) + sizeof(uint64_t),
+		       "mem_min and mem_max are neighbours");
+	vm_mem_write(&vm->mem, EMHV_BOOT_PARAMS_GPA + offsetof(struct emhv_boot_params, mem_min), bounds,
+		     sizeof(bounds));
 }

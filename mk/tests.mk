@@ -5,7 +5,7 @@
 SYSTEM_EMULATORS ?= qemu,bochs
 TEST_FUZZ_SECONDS ?= 15
 
-.PHONY: test system bench bench-boot bench-growth
+.PHONY: test system bench bench-boot bench-growth bench-harvest
 
 test:
 	@scripts/deps.sh build qemu bochs test
@@ -18,13 +18,20 @@ system: all
 	cd tests/system && EMHV_EMULATORS=$(SYSTEM_EMULATORS) \
 		$(PYTHON) -m pytest -v -p no:cacheprovider --durations=5
 
-bench: all bench-frame bench-boot bench-growth
+bench: all bench-frame bench-boot bench-growth bench-harvest
 
 # Boot cost: instructions from loader entry to the prompt in Bochs (its TSC
 # counts instructions) and wall time to the prompt in QEMU.
 bench-boot: all
 	@mkdir -p $(BUILD)/bench
 	$(PYTHON) scripts/bench_boot.py $(BUILD)/emhv.img $(BUILD)/bench/boot.md
+
+# Memory flowing back: MemLego's harvesting experiment, the speed of giving back, the
+# working-set estimate's accuracy; CSV, markdown and PNG plots (matplotlib).
+bench-harvest: all
+	@scripts/deps.sh bench
+	@mkdir -p $(BUILD)/bench
+	$(PYTHON) scripts/bench_harvest.py $(BUILD)/emhv.img $(BUILD)/bench
 
 # Growth faults in Bochs: hypervisor instructions per 4 KiB / 2 MiB fault, and
 # first-touch time elastic over static as the guest measures it.

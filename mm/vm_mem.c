@@ -112,7 +112,9 @@ static paddr_t zeroed_2m(struct vm_mem *m)
 /* Tables use pre-zeroed frames only when growth already split a block; they never split one themselves. */
 static paddr_t table_alloc(void *ctx)
 {
-	return vm_mem_zeroed_4k(ctx, false);
+	paddr_t pa = vm_mem_zeroed_4k(ctx, false);
+
+	return pa != FRAME_NONE ? pa : vm_take_reserve_get(ctx);
 }
 
 /* A page table a change emptied: it may be in a paging-structure cache until the next invalidation. */
@@ -351,7 +353,7 @@ static uint64_t unbacked(struct vm_mem *m, uint64_t gpa, uint64_t end)
 int vm_mem_set_bounds(struct vm_mem *m, uint64_t min, uint64_t max, char *why, size_t n)
 {
 	struct frame_stats st;
-	uint64_t need = min > m->min ? unbacked(m, m->min, min) : 0;
+	uint64_t need = min > m->min ? unbacked(m, m->min, min) : 0, old_min = m->min;
 
 	frame_get_stats(&st);
 	if (need > (st.free + ((uint64_t)zero_cache_blocks() << FRAME_ORDER_2M)) * FRAME_SIZE) {
@@ -359,8 +361,12 @@ int vm_mem_set_bounds(struct vm_mem *m, uint64_t min, uint64_t max, char *why, s
 			 (unsigned long long)(need >> 10), (unsigned long long)((st.free * FRAME_SIZE) >> 10));
 		return -1;
 	}
-	if (max < m->max && vm_take_lower_max(m, max, why, n))
+	if (min < m->min) /* first, so that lowering max may take what lay below the old min */
+		m->min = min;
+	if (max < m->max && vm_take_lower_max(m, max, why, n)) {
+		m->min = old_min;
 		return -1;
+	}
 	if (max > m->max && grow_pages(m, max)) {
 		snprintf(why, n, "no frames for the page state of a %llu KiB max", (unsigned long long)(max >> 10));
 		return -1;

@@ -48,6 +48,46 @@ bool vm_take_defer_free(struct vm_mem *m, paddr_t pa, unsigned order)
 	return true;
 }
 
+/*
+ * Frames kept back for page tables that taking memory needs (a 2 MiB leaf
+ * split so that its zero or volatile pages can go) when the pool is dry:
+ * else the pool could not get memory back because it has none.
+ */
+#define RESERVE_FRAMES 32
+static paddr_t reserve[RESERVE_FRAMES];
+static unsigned reserve_n;
+
+void vm_take_reserve_fill(void)
+{
+	while (reserve_n < RESERVE_FRAMES) {
+		paddr_t pa = frame_alloc(FRAME_ORDER_4K, FRAME_OWNER_HV);
+
+		if (pa == FRAME_NONE)
+			return;
+		reserve[reserve_n++] = pa;
+	}
+}
+
+paddr_t vm_take_reserve_get(struct vm_mem *m)
+{
+	paddr_t pa;
+
+	if (batch.m != m || !reserve_n)
+		return FRAME_NONE;
+	pa = reserve[--reserve_n];
+	if (frame_transfer(pa, FRAME_ORDER_4K, FRAME_OWNER_HV, m->owner)) {
+		reserve_n++;
+		return FRAME_NONE;
+	}
+	memset((void *)pa, 0, FRAME_SIZE);
+	return pa;
+}
+
+unsigned vm_take_reserve_frames(void)
+{
+	return reserve_n;
+}
+
 void vm_take_begin(struct vm_mem *m)
 {
 	batch.m = m;
@@ -60,6 +100,13 @@ void vm_take_end(struct vm_mem *m)
 	(void)m;
 	flush_batch();
 	batch.m = NULL;
+	vm_take_reserve_fill(); /* from what just came back */
+}
+
+/* Nothing below it is ever taken: min, or all of max for a static VM (the baseline keeps what it has). */
+static uint64_t floor_of(const struct vm_mem *m)
+{
+	return m->mode == VM_MEM_STATIC ? m->max : m->min;
 }
 
 static uint64_t leaf_size(const struct npt_leaf *leaf)
@@ -105,7 +152,7 @@ static enum npt_scan_action visit(void *ctx, const struct npt_leaf *leaf)
 	uint64_t size = leaf_size(leaf);
 	enum take_choice c;
 
-	if (leaf->gpa + size <= m->min)
+	if (leaf->gpa + size <= floor_of(m))
 		return NPT_SCAN_KEEP; /* the lower bound is a guarantee */
 	if ((r->max_leaves && s->res->leaves >= r->max_leaves) || (r->max_bytes && s->res->bytes >= r->max_bytes))
 		return NPT_SCAN_STOP;
@@ -115,7 +162,7 @@ static enum npt_scan_action visit(void *ctx, const struct npt_leaf *leaf)
 		return NPT_SCAN_KEEP;
 	/* a 2 MiB leaf partly below min or outside the range is taken page by page */
 	if (c == TAKE_IT && leaf->level == NPT_LEVEL_2M &&
-	    (leaf->gpa < m->min || leaf->gpa < r->start || leaf->gpa + size > r->end))
+	    (leaf->gpa < floor_of(m) || leaf->gpa < r->start || leaf->gpa + size > r->end))
 		c = TAKE_SPLIT;
 	if (c == TAKE_SPLIT) {
 		if (frame_split(leaf->pa, FRAME_ORDER_2M, m->owner)) {
@@ -178,9 +225,11 @@ int64_t vm_take_release(struct vm_mem *m, uint64_t gpa, uint64_t len, unsigned m
 	struct take_result res;
 	struct take_req r = { .choose = choose_all, .how = TAKE_RELEASED };
 
-	if (pos < m->min) {
-		pos = zero_below_min(m, pos, end < m->min ? end : m->min, &budget);
-		if (pos < (end < m->min ? end : m->min))
+	if (pos < floor_of(m)) {
+		uint64_t floor = end < floor_of(m) ? end : floor_of(m);
+
+		pos = zero_below_min(m, pos, floor, &budget);
+		if (pos < floor)
 			return (int64_t)(pos - gpa);
 	}
 	if (pos >= end || !budget)
@@ -327,18 +376,21 @@ int vm_take_lower_max(struct vm_mem *m, uint64_t new_max, char *why, size_t n)
 	struct take_req take = { new_max, m->max, choose_all, NULL, TAKE_ZERO, false, 0, 0 };
 	struct take_result res;
 
+	uint64_t old_max = m->max;
+
 	vm_take_scan(m, &check, &res);
 	if (d.data) {
 		snprintf(why, n, "%llu KiB above the new max hold data the guest has not given back",
 			 (unsigned long long)(d.data >> 10));
 		return -1;
 	}
+	m->max = new_max; /* the floor of a static VM moves with it */
 	vm_take_scan(m, &take, &res);
-	if (res.err || res.next < m->max) {
+	if (res.err || res.next < old_max) {
+		m->max = old_max;
 		snprintf(why, n, "no frame to split a 2 MiB page at guest-physical 0x%llx",
 			 (unsigned long long)res.next);
 		return -1;
 	}
-	m->max = new_max;
 	return 0;
 }

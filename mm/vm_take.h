@@ -52,6 +52,14 @@ void vm_take_begin(struct vm_mem *m);
 void vm_take_end(struct vm_mem *m);
 /* Inside a bracket for m: queue the frame and return true; else false (free it now). */
 bool vm_take_defer_free(struct vm_mem *m, paddr_t pa, unsigned order);
+/*
+ * A few hypervisor frames are kept for the page tables that taking memory
+ * back needs when the pool is dry: fill them (at boot, and after each take),
+ * hand one to m inside a bracket (zeroed, now m's), count them.
+ */
+void vm_take_reserve_fill(void);
+paddr_t vm_take_reserve_get(struct vm_mem *m);
+unsigned vm_take_reserve_frames(void);
 
 /* Take back what choose picks in [start, end). */
 void vm_take_scan(struct vm_mem *m, const struct take_req *r, struct take_result *res);

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Makes sure the Debian packages emhv needs are installed: installs what is
 # missing when run as root, otherwise prints the exact apt-get line and fails.
-# usage: deps.sh [build|qemu|bochs|test|all]...   (default: all)
+# usage: deps.sh [build|qemu|bochs|test|bench|all]...   (default: all)
 set -eu
 pkgs_build="build-essential gnu-efi newlib-source mtools dosfstools fdisk"
 pkgs_qemu="qemu-system-x86 ovmf"
 pkgs_bochs="bochs bochsbios vgabios ovmf"
 pkgs_test="libcmocka-dev clang python3-pytest python3-pexpect"
+pkgs_bench="python3-matplotlib"
 
 want=""
 for group in ${@:-all}; do
@@ -15,8 +16,9 @@ for group in ${@:-all}; do
 	qemu) want="$want $pkgs_qemu" ;;
 	bochs) want="$want $pkgs_bochs" ;;
 	test) want="$want $pkgs_test" ;;
+	bench) want="$want $pkgs_bench" ;;
 	all) want="$want $pkgs_build $pkgs_qemu $pkgs_bochs $pkgs_test" ;;
-	*) echo "deps: error: unknown group '$group' (build, qemu, bochs, test, all)" >&2; exit 2 ;;
+	*) echo "deps: error: unknown group '$group' (build, qemu, bochs, test, bench, all)" >&2; exit 2 ;;
 	esac
 done
 

@@ -23,10 +23,10 @@ PAGE = 4096
 REGION = 2 * MIB  # where free_region() puts every memory guest's region (see above)
 HOLD = 600  # the guests' hold= (seconds): the tests end every hold with a line on the console
 ZERO_CACHE_DEFAULT = "64M"
-DEFAULT_POLICY = ("policy: low=16 MiB high=32 MiB (watermarks: reclaim below low up to high), "
-                  "period=500 ms between scans, window=1 scans (working set), idle=2 scans, "
+DEFAULT_POLICY = ("policy: harvest=on low=16 MiB high=32 MiB (watermarks: reclaim below low up to "
+                  "high), period=500 ms between scans, window=1 scans (working set), idle=2 scans, "
                   "ahead=64 pages (fault-around), split=off")
-RESET_POLICY = "mem policy low=16M high=32M period=500 window=1 idle=2 ahead=64 split=off"
+RESET_POLICY = "mem policy harvest=on low=16M high=32M period=500 window=1 idle=2 ahead=64 split=off"
 
 
 @pytest.fixture(scope="module", params=EMULATORS)
@@ -55,10 +55,6 @@ def fmt(n):
             assert n % unit == 0, n
             return f"{n // unit} {name}"
     return f"{n} bytes"
-
-
-def results(m, name):
-    return info(m, name)["results"]
 
 
 def wait_result(m, name, key, value, timeout=300):
@@ -113,11 +109,12 @@ def vms_frames(m):
 
 
 def reclaim(m, args, back, volatile, zero, vms):
-    """'mem reclaim ARGS' must report exactly what it took and the frames it freed."""
-    out = m.cmd_ok(("mem reclaim " + args).strip())
+    """'mem reclaim ARGS' must report exactly what it took and the frames it freed (what it cost
+    may follow)."""
+    out = m.cmd_ok(("mem reclaim " + args).strip()).strip()
     want = (f"mem reclaim: {fmt(back)} back (volatile {fmt(volatile)}, zero {fmt(zero)}) from {vms} "
             f"VM{'' if vms == 1 else 's'}; the pool has {back // PAGE} more frames free")
-    assert out.strip() == want, out
+    assert out == want or (out.startswith(want + "; ") and "\n" not in out), out
     return out
 
 
@@ -252,11 +249,13 @@ def test_an_idle_vm_is_harvested_for_one_that_needs_memory(vmx, source):
     size = (free + give // 2) // (2 * MIB) * (2 * MIB)
     vmx.cmd_ok(f"vm create mt image=memtouch.elf min=4M max={(size >> 20) + 64}M size={size}")
     vmx.cmd_ok("vm start mt")
-    r = exited_ok(vmx, "mt")
+    r = exited_ok(vmx, "mt", timeout=300)  # it must not stay parked
     assert r["differ"] == 0 and r["bytes"] == size, r
+    # memtouch's size + 2 MiB beyond what was free could only come from the idle VM (the hog has
+    # nothing above min, the zero cache is off), all of it taken for another VM's need
     t = taken(vmx, "idle")
-    assert t["harvested"] > 0, t
-    assert t["harvested"] == t[source] and t["harvested"] <= give, t
+    assert size + 2 * MIB - free <= t["harvested"] <= give, (t, size, free)
+    assert t["harvested"] == t[source], t
     if source == "volatile":
         # its lost pages read as fresh zero pages when it checks: let the pool have the hog's frames
         assert "destroyed" in vmx.cmd_ok("vm destroy hog")
@@ -272,21 +271,34 @@ def one_error(m, line, error):
     assert out.startswith("error: ") and error in out and out.count("\n") == 1, (line, out)
 
 
-def test_vm_set_moves_the_bounds_of_a_live_vm(vmx):
+def bounds(m, name):
+    """What 'vm set' may change: (min, max, backed) from 'vm list'."""
+    row = vm_list(m)[name]
+    return row["min"], row["max"], row["backed"]
+
+
+def test_vm_set_raises_min_and_lowers_max_over_zero_pages(vmx):
     vmx.cmd_ok("vm create a image=hello.elf min=4M max=64M")
     # raising min backs [4M, 20M) now, and nothing else was backed
     out = vmx.cmd_ok("vm set a min=20M")
     assert out.strip() == "vm 1 (a): min 20M, max 64M, backed 20M", out
-    row = vm_list(vmx)["a"]
-    assert (row["min"], row["max"], row["backed"]) == (20 * MIB, 64 * MIB, 20 * MIB), row
-    # [12M, 20M) was backed by raising min and never written: zero pages, so max may drop below
+    assert bounds(vmx, "a") == (20 * MIB, 64 * MIB, 20 * MIB)
+    # min back to 4M and max down to 12M in one command: [12M, 20M) was backed by raising min and
+    # never written, zero pages that go back; nothing may stay backed at or above the new max
     out = vmx.cmd_ok("vm set a min=4M max=12M")
     assert out.strip() == "vm 1 (a): min 4M, max 12M, backed 12M", out
+    assert bounds(vmx, "a") == (4 * MIB, 12 * MIB, 12 * MIB)
     assert taken(vmx, "a")["zero"] == 8 * MIB
-    row = vm_list(vmx)["a"]
+    destroy_all(vmx)
+
+
+def test_vm_set_refuses_bad_values_and_changes_nothing(vmx):
+    vmx.cmd_ok("vm create a image=hello.elf min=4M max=12M")
+    before = bounds(vmx, "a")
+    assert before == (4 * MIB, 12 * MIB, 4 * MIB)
     for line, error in [
         ("vm set a min=16M", "min (16384 KiB) is above max (12288 KiB)"),
-        ("vm set a min=5000", "multiples of 4 KiB"),
+        ("vm set a min=5000", "non-zero multiples of 4 KiB"),
         ("vm set a min=0", "non-zero multiples of 4 KiB"),
         ("vm set a max=0", "min (4096 KiB) is above max (0 KiB)"),
         ("vm set a max=8Q", "max=8Q"),
@@ -295,25 +307,29 @@ def test_vm_set_moves_the_bounds_of_a_live_vm(vmx):
         ("vm set ghost min=4M", "vm set: no VM 'ghost'"),
     ]:
         one_error(vmx, line, error)
-        assert vm_list(vmx)["a"] == row
-    # the guest runs in its new bounds
+        assert bounds(vmx, "a") == before, line
     vmx.cmd_ok("vm start a")
     assert exited_ok(vmx, "a")["hello"] == 1
     one_error(vmx, "vm set a max=8M", "'a' is exited")
+    assert bounds(vmx, "a") == before
+    destroy_all(vmx)
 
-    # memtouch wrote every page of [2M, 34M) and holds it: below 34M lie 18432 KiB of data above 16M
+
+def test_vm_set_max_is_refused_over_data_and_lowered_over_unbacked_memory(vmx):
+    # memtouch wrote every page of [2M, 34M) and holds it
     vmx.cmd_ok(f"vm create mt image=memtouch.elf min=4M max=256M size=32M hold={HOLD}")
     vmx.cmd_ok("vm start mt")
     wait_result(vmx, "mt", "stage", 1)
-    row = vm_list(vmx)["mt"]
-    assert row["backed"] == REGION + 32 * MIB
+    before = bounds(vmx, "mt")
+    assert before == (4 * MIB, 256 * MIB, REGION + 32 * MIB)
+    # above 16M lie [16M, 34M) of data: 18432 KiB
     one_error(vmx, "vm set mt max=16M", "18432 KiB above the new max hold data")
-    assert vm_list(vmx)["mt"] == row
+    assert bounds(vmx, "mt") == before
     # above 34M nothing is backed: lowering max to 64M takes nothing
     out = vmx.cmd_ok("vm set mt max=64M")
-    assert out.strip() == "vm 2 (mt): min 4M, max 64M, backed 34M", out
-    row = vm_list(vmx)["mt"]
-    assert (row["max"], row["backed"]) == (64 * MIB, REGION + 32 * MIB), row
+    assert out.strip() == "vm 1 (mt): min 4M, max 64M, backed 34M", out
+    assert bounds(vmx, "mt") == (4 * MIB, 64 * MIB, REGION + 32 * MIB)
+    assert taken(vmx, "mt")["zero"] == 0
     go(vmx, "mt")
     assert exited_ok(vmx, "mt")["differ"] == 0
     destroy_all(vmx)
@@ -369,13 +385,14 @@ def test_working_set_estimate_follows_the_phases(vmx):
 
 
 POLICY_ERRORS = [
-    ("mem policy foo=1", "'foo=1': KEY=VALUE with KEY low, high, period, window, idle, ahead or split"),
+    ("mem policy foo=1", "'foo=1': KEY=VALUE with KEY"),
     ("mem policy low", "'low': KEY=VALUE"),
     ("mem policy period=abc", "period=abc"),
     ("mem policy window=0", "window=0: between 1 and 15"),
     ("mem policy idle=16", "idle=16: between 1 and 15"),
     ("mem policy ahead=513", "ahead=513: between 0 and 512"),
     ("mem policy split=maybe", "split=maybe: on or off"),
+    ("mem policy harvest=1", "harvest=1: on or off"),
     ("mem policy low=64M", "low (65536 KiB) is above high (24576 KiB)"),
     # valid values before a bad one are not set either
     ("mem policy low=1M high=2M period=10 window=99", "window=99: between 1 and 15"),
@@ -385,8 +402,9 @@ POLICY_ERRORS = [
 def test_mem_policy_shows_and_sets_and_refuses(vmx):
     assert vmx.cmd_ok("mem policy").strip() == DEFAULT_POLICY
     assert "watermarks:  low 16 MiB, high 32 MiB ('mem policy')" in vmx.cmd_ok("mem")
-    out = vmx.cmd_ok("mem policy low=8M high=24M period=250 window=2 idle=3 ahead=32 split=on")
-    want = ("policy: low=8 MiB high=24 MiB (watermarks: reclaim below low up to high), "
+    out = vmx.cmd_ok("mem policy harvest=off low=8M high=24M period=250 window=2 idle=3 ahead=32 "
+                     "split=on")
+    want = ("policy: harvest=off low=8 MiB high=24 MiB (watermarks: reclaim below low up to high), "
             "period=250 ms between scans, window=2 scans (working set), idle=3 scans, "
             "ahead=32 pages (fault-around), split=on")
     assert out.strip() == want, out
