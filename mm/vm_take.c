@@ -201,22 +201,28 @@ static enum take_choice choose_all(struct vm_mem *m, const struct npt_leaf *leaf
 	return TAKE_IT;
 }
 
-/* Below min: zero the backed pages of [gpa, end) in place; at most *budget pages. Where it got to. */
+/*
+ * Below min: zero the backed pages of [gpa, end) in place (and mark them
+ * written, so that no sweep mistakes them), at most *budget pages, each
+ * costing a page of stores: where it got to.
+ */
 static uint64_t zero_below_min(struct vm_mem *m, uint64_t gpa, uint64_t end, unsigned *budget)
 {
-	static const uint8_t zero[256];
-
-	for (; gpa < end && *budget; gpa += NPT_SIZE_4K, (*budget)--) {
+	for (; gpa < end && *budget; gpa += NPT_SIZE_4K) {
 		paddr_t pa;
 		unsigned level;
 
 		if (npt_lookup(&m->npt, gpa, &pa, &level, NULL))
 			continue;
-		for (uint64_t off = 0; off < NPT_SIZE_4K; off += sizeof(zero))
-			vm_mem_write(m, gpa + off, zero, sizeof(zero));
+		memset((void *)(pa + (gpa & (level == NPT_LEVEL_2M ? NPT_SIZE_2M - 1 : 0))), 0, NPT_SIZE_4K);
+		npt_set_dirty(&m->npt, gpa);
+		(*budget)--;
 	}
 	return gpa;
 }
+
+/* Zeroing in place costs a page of stores; unmapping a leaf far less: so many leaves make one page. */
+#define ZERO_PAGE_COST 16
 
 int64_t vm_take_release(struct vm_mem *m, uint64_t gpa, uint64_t len, unsigned max_leaves)
 {
@@ -227,10 +233,12 @@ int64_t vm_take_release(struct vm_mem *m, uint64_t gpa, uint64_t len, unsigned m
 
 	if (pos < floor_of(m)) {
 		uint64_t floor = end < floor_of(m) ? end : floor_of(m);
+		unsigned pages = budget / ZERO_PAGE_COST ? budget / ZERO_PAGE_COST : 1, before = pages;
 
-		pos = zero_below_min(m, pos, floor, &budget);
+		pos = zero_below_min(m, pos, floor, &pages);
 		if (pos < floor)
 			return (int64_t)(pos - gpa);
+		budget = (before - pages) * ZERO_PAGE_COST < budget ? budget - (before - pages) * ZERO_PAGE_COST : 0;
 	}
 	if (pos >= end || !budget)
 		return (int64_t)(pos - gpa);

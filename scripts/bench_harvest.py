@@ -161,7 +161,7 @@ def speed(out):
     try:
         # released: memtouch writes 1 GiB, checks it, releases it all
         m.cmd_ok("mem zero-cache 0")
-        m.cmd_ok("vm create rel image=memtouch.elf min=16M max=1040M size=1G release=1")
+        m.cmd_ok("vm create rel image=memtouch.elf min=4M max=1040M size=1G release=1")
         m.cmd_ok("stats reset")
         m.cmd_ok("vm start rel")
         while parse_vm_list(m.cmd_ok("vm list"))["rel"]["state"] not in DONE:
