@@ -301,6 +301,7 @@ static const struct policy_key policy_keys[] = {
 	{ "ahead", KEY_COUNT, &harvest_policy.ahead, 0, 512 },
 	{ "split", KEY_BOOL, &harvest_policy.split, 0, 1 },
 	{ "harvest", KEY_BOOL, &harvest_policy.enabled, 0, 1 },
+	{ "probe", KEY_BOOL, &harvest_policy.probe, 0, 1 },
 };
 
 static void show_policy(void)
@@ -310,9 +311,10 @@ static void show_policy(void)
 
 	mprintf("policy: harvest=%s low=%s high=%s (watermarks: reclaim below low up to high), period=%u ms "
 		"between scans, window=%u scans (working set), idle=%u scans, ahead=%u pages (fault-around), "
-		"split=%s\n", p->enabled ? "on" : "off", format_size(a, sizeof(a), p->low),
+		"split=%s, probe=%s (working sets from %s)\n", p->enabled ? "on" : "off", format_size(a, sizeof(a), p->low),
 		format_size(b, sizeof(b), p->high), p->period_ms, p->window, p->idle_age, p->ahead,
-		p->split ? "on" : "off");
+		p->split ? "on" : "off", p->probe ? "on" : "off",
+		p->probe ? "faults: each scan takes the access away" : "the nested accessed bits");
 }
 
 /* mem policy [KEY=VALUE ...]: every value is checked before any is set. */
@@ -332,7 +334,7 @@ int cmd_mem_policy(struct cmd_ctx *ctx, int argc, char **argv)
 				k = &policy_keys[j];
 		if (!k)
 			return cmd_error(ctx, "mem policy: '%s': KEY=VALUE with KEY harvest, low, high, period, window, "
-					 "idle, ahead or split", argv[i]);
+					 "idle, ahead, split or probe", argv[i]);
 		at = (char *)&p + ((char *)k->at - (char *)&harvest_policy);
 		if (k->kind == KEY_BOOL) {
 			if (strcmp(eq + 1, "on") && strcmp(eq + 1, "off"))
@@ -350,6 +352,9 @@ int cmd_mem_policy(struct cmd_ctx *ctx, int argc, char **argv)
 		else
 			*(unsigned *)at = (unsigned)v;
 	}
+	if (!p.probe && harvest_policy.probe && !p.hw_ad)
+		return cmd_error(ctx, "mem policy: probe=off: the CPU keeps no accessed bits in its nested page "
+				 "tables, faults are the only way to see accesses");
 	if (p.low > p.high)
 		return cmd_error(ctx, "mem policy: low (%llu KiB) is above high (%llu KiB)",
 				 (unsigned long long)(p.low >> 10), (unsigned long long)(p.high >> 10));

@@ -128,18 +128,17 @@ static void show_memory_flow(const struct vm *vm)
 	const struct vm_wss *w = &m->wss;
 	char a[24], b[24], c[24], d[24], e[24];
 
-	if (!m->npt_ad)
-		mprintf("working set: unknown (the CPU keeps no accessed bits in its nested tables)\n");
-	else if (!w->scans)
+	if (!w->scans)
 		mprintf("working set: not scanned yet\n");
 	else
 		mprintf("working set: %s accessed in the last %u scan(s); idle (>= %u scans, above min): %s\n",
 			sz(a, w->wss), harvest_policy.window, harvest_policy.idle_age, sz(b, w->idle));
 	mprintf("idle ages: 0: %s, 1: %s, 2-3: %s, 4-7: %s, 8+: %s\n", sz(a, w->hist[0]), sz(b, w->hist[1]),
 		sz(c, w->hist[2]), sz(d, w->hist[3]), sz(e, w->hist[4]));
-	mprintf("scans:   %llu, the last %llu TSC ticks, all %llu ticks; 2 MiB leaves split %llu, merged %llu\n",
+	mprintf("scans:   %llu, the last %llu TSC ticks, all %llu ticks; 2 MiB leaves split %llu, merged %llu; "
+		"probe faults %llu\n",
 		(unsigned long long)w->scans, (unsigned long long)w->tsc, (unsigned long long)w->total_tsc,
-		(unsigned long long)w->splits, (unsigned long long)w->merges);
+		(unsigned long long)w->splits, (unsigned long long)w->merges, (unsigned long long)w->probe_faults);
 	mprintf("taken:   released %s, volatile dropped %s (%llu pages volatile now), zero %s; harvested for others "
 		"%s; %llu invalidations\n",
 		sz(a, m->st.taken[TAKE_RELEASED]), sz(b, m->st.taken[TAKE_VOLATILE]),

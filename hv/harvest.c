@@ -1,6 +1,7 @@
 /* Harvesting: working-set scans on a period, watermarks, and reclaim in bounded steps (see harvest.h). */
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/timer.h"
+#include "console.h"
 #include "harvest.h"
 #include "stats.h"
 #include "mm/reclaim_policy.h"
@@ -34,7 +35,16 @@ static bool holds_memory(const struct vm *vm)
 
 static struct wss_params params(bool split)
 {
-	return (struct wss_params){ harvest_policy.window, harvest_policy.idle_age, split };
+	return (struct wss_params){ harvest_policy.window, harvest_policy.idle_age, split, harvest_policy.probe };
+}
+
+void harvest_init(bool hw_ad)
+{
+	harvest_policy.hw_ad = hw_ad;
+	harvest_policy.probe = !hw_ad;
+	if (!hw_ad)
+		kprintf("wss: the CPU keeps no accessed/dirty bits in its nested page tables: working sets are "
+			"tracked by faults (each scan takes the access to every page away)\n");
 }
 
 void harvest_scan(struct vm *vm)

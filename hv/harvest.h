@@ -22,6 +22,10 @@ struct harvest_policy {
 	unsigned ahead;      /* fault-around: at most this many 4 KiB pages backed ahead (0: off) */
 	bool split;	     /* split accessed 2 MiB leaves of VMs asked for memory, to find cold 4 KiB pages */
 	bool enabled;	     /* take memory back under pressure at all (off: the baseline without harvesting) */
+	/* working sets from faults (probes), not from the nested accessed bits; always so where the
+	 * CPU keeps none (hw_ad false) */
+	bool probe;
+	bool hw_ad;
 };
 
 extern struct harvest_policy harvest_policy;
@@ -32,6 +36,8 @@ struct harvest_report {
 	unsigned vms; /* VMs something was taken from */
 };
 
+/* At boot, once the backend is known: does the CPU keep accessed bits in its nested tables? */
+void harvest_init(bool hw_ad);
 /* From the scheduler loop between slices: scans when due, one bounded step of reclaim when needed. */
 void harvest_tick(void);
 /* A VM's fault found the pool dry: reclaim before it has to wait long. */

@@ -5,6 +5,7 @@
 #include "monitor.h"
 #include "sched.h"
 #include "stats.h"
+#include "harvest.h"
 #include <arch/x86_64/virt.h>
 #include "version.h"
 #include <arch/x86_64/cpu.h>
@@ -93,6 +94,7 @@ static void start_virtualization(void)
 
 	if (b) {
 		kprintf("virt: %s enabled\n", b->name);
+		harvest_init(b->npt_ad());
 		vm_take_reserve_fill();
 		zero_cache_fill();
 	} else {

@@ -74,9 +74,41 @@ static inline uint64_t *entry_ptr(paddr_t table, uint64_t gpa, unsigned level)
 	return &table_ptr(table)[(gpa >> shift) & (NPT_ENTRIES - 1)];
 }
 
+/*
+ * A probed leaf: its gate bits (those whose clearing makes it not present) moved up to
+ * PROBE_SAVE and PROBED set. Both formats ignore those bits in a not-present entry
+ * (SDM 29.3.2: EPT bits 62:3 when bits 2:0 are 0; APM 5.3: everything but P when P is 0).
+ */
+#define PROBED	   (1ULL << 62)
+#define PROBE_SAVE 52
+
 static inline bool present(const struct npt *t, uint64_t e)
 {
-	return t->fmt->present(e);
+	return t->fmt->present(e) || (e & PROBED);
+}
+
+/* The entry as it was before any probe (what its rights are read from). */
+static inline uint64_t unprobed(const struct npt *t, uint64_t e)
+{
+	uint64_t gate = t->fmt->gate;
+
+	if (!(e & PROBED))
+		return e;
+	return (e & ~PROBED & ~(gate << PROBE_SAVE)) | ((e >> PROBE_SAVE) & gate);
+}
+
+static inline uint64_t probed(const struct npt *t, uint64_t e)
+{
+	uint64_t gate = t->fmt->gate;
+
+	if (e & PROBED)
+		return e;
+	return (e & ~gate & ~t->fmt->accessed) | ((e & gate) << PROBE_SAVE) | PROBED;
+}
+
+static inline unsigned rights_of(const struct npt *t, uint64_t e)
+{
+	return t->fmt->rights(unprobed(t, e));
 }
 
 /* Only levels 0 and 1 hold leaves; an entry above is always a table. */
@@ -442,7 +474,7 @@ int npt_lookup(const struct npt *t, uint64_t gpa, paddr_t *pa, unsigned *level, 
 	if (level)
 		*level = p.level;
 	if (rights)
-		*rights = t->fmt->rights(*e);
+		*rights = rights_of(t, *e);
 	return 0;
 }
 
@@ -509,22 +541,42 @@ int npt_protect(struct npt *t, uint64_t gpa, unsigned rights)
 	e = find_leaf(t, gpa, &p);
 	if (!e)
 		return -NPT_ENOENT;
-	*e = t->fmt->set_rights(*e, rights, p.level);
+	if (*e & PROBED)
+		*e = probed(t, t->fmt->set_rights(unprobed(t, *e), rights, p.level));
+	else
+		*e = t->fmt->set_rights(*e, rights, p.level);
 	return 0;
+}
+
+int npt_unprobe(struct npt *t, uint64_t gpa)
+{
+	struct npt_path p;
+	uint64_t *e;
+	int err = leaf_entry(t, gpa, &p, &e);
+
+	if (err)
+		return err;
+	if (!(*e & PROBED))
+		return 0;
+	*e = unprobed(t, *e);
+	return 1;
 }
 
 /* Replace the 2 MiB leaf e by a page table of 512 4 KiB leaves: same frames, rights and A/D. */
 static int split_leaf(struct npt *t, uint64_t *e)
 {
 	paddr_t pt = table_alloc(t), pa = t->fmt->addr(*e);
-	unsigned i, rights = t->fmt->rights(*e);
+	unsigned i, rights = rights_of(t, *e);
 	uint64_t *tb, ad = *e & ad_mask(t);
 
 	if (pt == FRAME_NONE)
 		return -NPT_ENOMEM;
 	tb = table_ptr(pt);
-	for (i = 0; i < NPT_ENTRIES; i++)
+	for (i = 0; i < NPT_ENTRIES; i++) {
 		tb[i] = t->fmt->make_leaf(pa + i * NPT_SIZE_4K, rights, NPT_LEVEL_4K) | ad;
+		if (*e & PROBED)
+			tb[i] = probed(t, tb[i]);
+	}
 	*e = t->fmt->make_table(pt);
 	return 0;
 }
@@ -549,7 +601,7 @@ static int merged_leaf(const struct npt *t, paddr_t pt, uint64_t *leaf)
 {
 	const uint64_t *tb = table_ptr(pt);
 	paddr_t pa = t->fmt->addr(tb[0]);
-	unsigned i, rights = t->fmt->rights(tb[0]);
+	unsigned i, rights = rights_of(t, tb[0]);
 	uint64_t ad = 0;
 
 	if (pa & (NPT_SIZE_2M - 1))
@@ -557,7 +609,7 @@ static int merged_leaf(const struct npt *t, paddr_t pt, uint64_t *leaf)
 	for (i = 0; i < NPT_ENTRIES; i++) {
 		uint64_t e = tb[i];
 
-		if (!present(t, e) || t->fmt->rights(e) != rights ||
+		if (!t->fmt->present(e) || t->fmt->rights(e) != rights ||
 		    t->fmt->addr(e) != pa + i * NPT_SIZE_4K)
 			return -NPT_EMERGE;
 		ad |= e & ad_mask(t);
@@ -615,9 +667,10 @@ static int scan_leaf(struct scan *s, uint64_t *e, unsigned level, uint64_t gpa)
 		.gpa = gpa,
 		.pa = t->fmt->addr(*e),
 		.level = level,
-		.rights = t->fmt->rights(*e),
+		.rights = rights_of(t, *e),
 		.accessed = (*e & t->fmt->accessed) != 0,
 		.dirty = (*e & t->fmt->dirty) != 0,
+		.probed = (*e & PROBED) != 0,
 	};
 	int r = -NPT_EINVAL;
 
@@ -642,6 +695,11 @@ static int scan_leaf(struct scan *s, uint64_t *e, unsigned level, uint64_t gpa)
 	case NPT_SCAN_STOP:
 		r = SCAN_STOPPED;
 		break;
+	case NPT_SCAN_PROBE:
+		if (!t->fmt->gate)
+			break;
+		*e = probed(t, *e);
+		return SCAN_GO;
 	}
 	s->stopped = gpa;
 	return r;

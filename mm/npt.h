@@ -52,6 +52,8 @@ struct npt_format {
 	unsigned (*rights)(uint64_t e);                    /* NPT_R/W/X of a leaf */
 	uint64_t (*set_rights)(uint64_t e, unsigned rights, unsigned level);
 	uint64_t accessed, dirty;                          /* A/D bit masks in a leaf, 0 when the format has none */
+	/* the bits whose clearing makes a leaf not present (EPT: R, W, X; NPT: P); 0: no probing */
+	uint64_t gate;
 	unsigned rights_need;                              /* NPT_R/W/X every rights must include (0: none) */
 	uint64_t addr_mask;                                /* the address bits an entry holds */
 };
@@ -150,6 +152,7 @@ struct npt_leaf {
 	unsigned level;
 	unsigned rights;
 	bool accessed, dirty; /* always false in a format without A/D bits */
+	bool probed;	      /* NPT_SCAN_PROBE took its access away; no access since */
 };
 /* What the visitor of npt_scan does to the leaf it was shown. */
 enum npt_scan_action {
@@ -163,6 +166,12 @@ enum npt_scan_action {
 	 * -NPT_ELEVEL for a 4 KiB leaf */
 	NPT_SCAN_SPLIT,
 	NPT_SCAN_STOP, /* stop here: the scan returns 0 with *next = this leaf's gpa */
+	/*
+	 * take every access away (and clear A) while keeping the leaf: the processor sees no entry,
+	 * so the guest's next access to it faults, and npt_unprobe gives it back. For the
+	 * working set where the hardware keeps no accessed bits. -NPT_EINVAL if the format has no gate.
+	 */
+	NPT_SCAN_PROBE,
 };
 /* The visitor must not change t itself: it acts through its answer. Any other answer stops the
  * scan with -NPT_EINVAL. */
@@ -176,6 +185,14 @@ typedef enum npt_scan_action (*npt_scan_fn)(void *ctx, const struct npt_leaf *le
  */
 int npt_scan(struct npt *t, uint64_t start, uint64_t end, npt_scan_fn fn, void *ctx,
 	     uint64_t *next);
+
+/*
+ * Give back the access a probe took from the leaf containing gpa: 1 if it was probed (no
+ * invalidation needed: the processor caches no translation of a not-present entry), 0 if it was
+ * not, -NPT_ENOENT if nothing is mapped there. Every other call sees a probed leaf as mapped, with
+ * its frame and rights; a split probes the new leaves, a merge refuses probed ones.
+ */
+int npt_unprobe(struct npt *t, uint64_t gpa);
 
 const char *npt_strerror(int err);
 

@@ -67,4 +67,5 @@ const struct npt_format npt_format_ept = {
 	.set_rights = ept_set_rights,
 	.accessed = EPT_ACCESSED,
 	.dirty = EPT_DIRTY,
+	.gate = EPT_RWX, /* R = W = X = 0: not present (SDM 29.3.2) */
 };

@@ -77,4 +77,5 @@ const struct npt_format npt_format_npt = {
 	.accessed = NPTE_ACCESSED,
 	.dirty = NPTE_DIRTY,
 	.rights_need = NPT_R,
+	.gate = NPTE_PRESENT,
 };

@@ -298,6 +298,8 @@ enum vm_fault_result vm_mem_fault(struct vm_mem *m, uint64_t gpa)
 			fault_around(m, page);
 		else
 			m->next_fault = page + NPT_SIZE_4K;
+	} else if (level == -NPT_EEXIST && npt_unprobe(&m->npt, gpa) == 1) {
+		m->wss.probe_faults++; /* a working-set probe: the page was accessed */
 	} else { /* no frame for the page or a table; or the page was mapped after all */
 		return level == -NPT_EEXIST ? VM_FAULT_BROKEN : VM_FAULT_NOMEM;
 	}

@@ -57,6 +57,7 @@ struct vm_wss {
 	uint64_t hist[WSS_BUCKETS];  /* bytes by idle age */
 	uint64_t tsc, total_tsc;     /* ticks the last scan and all scans cost */
 	uint64_t splits, merges;     /* 2 MiB leaves split to see 4 KiB pages, and merged back */
+	uint64_t probe_faults;	     /* accesses to probed leaves, given back (working sets from faults) */
 };
 
 struct vm_mem {

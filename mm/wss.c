@@ -8,6 +8,11 @@
  * ends with one invalidation. On request, 2 MiB leaves that were accessed
  * are split so that later scans see which 4 KiB pages inside them are cold;
  * a block whose 512 pages are all accessed again is merged back.
+ *
+ * Where the hardware keeps no accessed bits (or the policy asks for it),
+ * the scan probes instead: it takes each leaf's access away (the leaf and
+ * its frame stay), and a leaf counts as accessed if the guest faulted it
+ * back since the last scan (vm_mem_fault gives it back and counts it).
  */
 #include <string.h>
 #include "arch/x86_64/cpu.h"
@@ -34,7 +39,7 @@ static unsigned bucket(unsigned age)
 	return age == 0 ? 0 : age == 1 ? 1 : age < 4 ? 2 : age < 8 ? 3 : 4;
 }
 
-static void note_block(struct scan *s, const struct npt_leaf *leaf)
+static void note_block(struct scan *s, bool accessed, const struct npt_leaf *leaf)
 {
 	uint64_t blk = leaf->gpa & ~(NPT_SIZE_2M - 1);
 
@@ -43,7 +48,7 @@ static void note_block(struct scan *s, const struct npt_leaf *leaf)
 		s->blk_pa = leaf->pa - (leaf->gpa - blk);
 		s->blk_hot = 0;
 	}
-	if (leaf->accessed && leaf->pa == s->blk_pa + (leaf->gpa - blk) && !(s->blk_pa & (NPT_SIZE_2M - 1)))
+	if (accessed && leaf->pa == s->blk_pa + (leaf->gpa - blk) && !(s->blk_pa & (NPT_SIZE_2M - 1)))
 		s->blk_hot++;
 	if (s->blk_hot == NPT_SIZE_2M / NPT_SIZE_4K && s->nmerge < MERGES_PER_SCAN)
 		s->merge[s->nmerge++] = blk;
@@ -55,17 +60,18 @@ static enum npt_scan_action visit(void *ctx, const struct npt_leaf *leaf)
 	struct vm_mem *m = s->m;
 	uint64_t size = leaf->level == NPT_LEVEL_2M ? NPT_SIZE_2M : NPT_SIZE_4K;
 	unsigned age = *vm_mem_page(m, leaf->gpa) & PG_AGE_MASK;
+	bool accessed = s->p->probe ? !leaf->probed : leaf->accessed;
 
-	if (leaf->accessed && s->p->split && leaf->level == NPT_LEVEL_2M && leaf->gpa >= m->min &&
+	if (accessed && s->p->split && leaf->level == NPT_LEVEL_2M && leaf->gpa >= m->min &&
 	    frame_split(leaf->pa, FRAME_ORDER_2M, m->owner) == 0) {
 		s->w.splits++;
 		return NPT_SCAN_SPLIT; /* its 4 KiB leaves come next, with the accessed bit copied */
 	}
-	age = leaf->accessed ? 0 : age < PG_AGE_MAX ? age + 1 : PG_AGE_MAX;
+	age = accessed ? 0 : age < PG_AGE_MAX ? age + 1 : PG_AGE_MAX;
 	for (uint64_t p = leaf->gpa; p < leaf->gpa + size; p += NPT_SIZE_4K) {
 		uint8_t *pg = vm_mem_page(m, p);
 
-		*pg = (uint8_t)((*pg & ~PG_AGE_MASK & ~(leaf->accessed ? PG_AHEAD : 0)) | age);
+		*pg = (uint8_t)((*pg & ~PG_AGE_MASK & ~(accessed ? PG_AHEAD : 0)) | age);
 	}
 	s->w.hist[bucket(age)] += size;
 	if (age < s->p->window)
@@ -73,11 +79,11 @@ static enum npt_scan_action visit(void *ctx, const struct npt_leaf *leaf)
 	if (age >= s->p->idle_age && leaf->gpa >= m->min)
 		s->w.idle += size;
 	if (leaf->level == NPT_LEVEL_4K && !s->p->split)
-		note_block(s, leaf);
-	if (!leaf->accessed)
+		note_block(s, accessed, leaf);
+	if (!accessed)
 		return NPT_SCAN_KEEP;
 	s->cleared = true;
-	return NPT_SCAN_CLEAR_A;
+	return s->p->probe ? NPT_SCAN_PROBE : NPT_SCAN_CLEAR_A;
 }
 
 /* Merge back the blocks whose 4 KiB pages were all hot; the page table goes after the invalidation. */
@@ -102,8 +108,6 @@ void wss_scan(struct vm_mem *m, const struct wss_params *p)
 	struct scan s = { .m = m, .p = p, .blk = ~0ULL };
 	uint64_t t0 = rdtsc();
 
-	if (!m->npt_ad)
-		return; /* no accessed bits to read: the working set is unknown */
 	s.w = m->wss;
 	s.w.wss = s.w.idle = 0;
 	memset(s.w.hist, 0, sizeof(s.w.hist));

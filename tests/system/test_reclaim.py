@@ -25,8 +25,10 @@ HOLD = 600  # the guests' hold= (seconds): the tests end every hold with a line 
 ZERO_CACHE_DEFAULT = "64M"
 DEFAULT_POLICY = ("policy: harvest=on low=16 MiB high=32 MiB (watermarks: reclaim below low up to "
                   "high), period=500 ms between scans, window=1 scans (working set), idle=2 scans, "
-                  "ahead=64 pages (fault-around), split=off")
-RESET_POLICY = "mem policy harvest=on low=16M high=32M period=500 window=1 idle=2 ahead=64 split=off"
+                  "ahead=64 pages (fault-around), split=off, probe=off (working sets from the nested "
+                  "accessed bits)")
+RESET_POLICY = ("mem policy harvest=on low=16M high=32M period=500 window=1 idle=2 ahead=64 split=off "
+                "probe=off")
 
 
 @pytest.fixture(scope="module", params=EMULATORS)
@@ -352,14 +354,24 @@ def wss_samples(m, name, timeout=300):
         time.sleep(0.1)
 
 
-def test_working_set_estimate_follows_the_phases(vmx):
+def probe_faults(m, name):
+    return int(re.search(r"; probe faults (\d+)$", m.cmd_ok("vm info " + name), re.M).group(1))
+
+
+# probe=on: the working set from faults, as on a CPU without nested accessed bits
+@pytest.mark.parametrize("probe", ["off", "on"])
+def test_working_set_estimate_follows_the_phases(vmx, probe):
     # scans every 250 ms: phases of 4 s hold about 16 scans each, in Bochs too
-    vmx.cmd_ok("mem policy period=250")
+    vmx.cmd_ok(f"mem policy period=250 probe={probe}")
     vmx.cmd_ok("vm create w image=wss.elf min=4M max=64M phases=32M:4,8M:4")
     vmx.cmd_ok("vm start w")
     samples = wss_samples(vmx, "w")
     r = exited_ok(vmx, "w")
     assert r["differ"] == 0 and r["phase"] == 2, r
+    faults = probe_faults(vmx, "w")
+    # probing: every scan takes the access away, each leaf of the working set faults once per scan
+    # (16 leaves of 2 MiB in phase 0, with at least 8 scans in it); without it, never
+    assert (faults > 8 * 16) if probe == "on" else faults == 0, faults
     assert r["phase0_passes"] > 0 and r["phase1_passes"] > 0, r
     checked = {0: 0, 1: 0}
     for ph, size in ((0, 32 * MIB), (1, 8 * MIB)):
@@ -393,6 +405,7 @@ POLICY_ERRORS = [
     ("mem policy ahead=513", "ahead=513: between 0 and 512"),
     ("mem policy split=maybe", "split=maybe: on or off"),
     ("mem policy harvest=1", "harvest=1: on or off"),
+    ("mem policy probe=yes", "probe=yes: on or off"),
     ("mem policy low=64M", "low (65536 KiB) is above high (24576 KiB)"),
     # valid values before a bad one are not set either
     ("mem policy low=1M high=2M period=10 window=99", "window=99: between 1 and 15"),
@@ -403,10 +416,11 @@ def test_mem_policy_shows_and_sets_and_refuses(vmx):
     assert vmx.cmd_ok("mem policy").strip() == DEFAULT_POLICY
     assert "watermarks:  low 16 MiB, high 32 MiB ('mem policy')" in vmx.cmd_ok("mem")
     out = vmx.cmd_ok("mem policy harvest=off low=8M high=24M period=250 window=2 idle=3 ahead=32 "
-                     "split=on")
+                     "split=on probe=on")
     want = ("policy: harvest=off low=8 MiB high=24 MiB (watermarks: reclaim below low up to high), "
             "period=250 ms between scans, window=2 scans (working set), idle=3 scans, "
-            "ahead=32 pages (fault-around), split=on")
+            "ahead=32 pages (fault-around), split=on, probe=on (working sets from faults: each scan "
+            "takes the access away)")
     assert out.strip() == want, out
     assert vmx.cmd_ok("mem policy").strip() == want
     assert "watermarks:  low 8 MiB, high 24 MiB ('mem policy')" in vmx.cmd_ok("mem")

@@ -1563,6 +1563,77 @@ static void test_scan_clear_ad(void **state)
 	npt_destroy(&bare, NULL, NULL);
 }
 
+/*
+ * Probing (working sets where the hardware keeps no accessed bits): a probed leaf is absent for
+ * the processor's walk (SDM/APM decoding), present for the walker with its frame, rights and D;
+ * npt_unprobe gives the access back once; split probes the new leaves, merge refuses them.
+ */
+static void test_scan_probe(void **state)
+{
+	struct npt_format no_gate = *fmt;
+	struct npt bare;
+	uint64_t mapped;
+	unsigned i, l;
+
+	(void)state;
+	map_scan_leaves();
+	mapped = nt.mapped;
+	visit_reset(NPT_SCAN_PROBE);
+	assert_int_equal(scan(0, NPT_GPA_LIMIT, NPT_GPA_LIMIT), 0);
+	assert_int_equal(vis.n, NSCAN);
+	for (i = 0; i < NSCAN; i++) {
+		assert_false(vis.seen[i].probed);
+		assert_null(ref_entry(&nt, scan_leaves[i].gpa, &l));
+		expect_seen_leaf(i, i, scan_leaves[i].ad);
+	}
+	visit_reset(NPT_SCAN_KEEP);
+	assert_int_equal(scan(0, NPT_GPA_LIMIT, NPT_GPA_LIMIT), 0);
+	for (i = 0; i < NSCAN; i++) {
+		paddr_t pa;
+		unsigned level, rights;
+
+		assert_true(vis.seen[i].probed);
+		expect_seen_leaf(i, i, scan_leaves[i].ad & AD_D);
+		assert_int_equal(npt_lookup(&nt, scan_leaves[i].gpa, &pa, &level, &rights), 0);
+		assert_int_equal(pa, scan_leaves[i].pa);
+		assert_int_equal(level, scan_leaves[i].level);
+		assert_int_equal(rights, scan_leaves[i].rights);
+	}
+	expect_tables(SCAN_TABLES);
+	assert_int_equal(nt.mapped, mapped);
+	assert_int_equal(npt_map(&nt, 0x1000, 0x7000, NPT_LEVEL_4K, NPT_RWX), -NPT_EEXIST);
+	for (i = 0; i < NSCAN; i++) {
+		assert_int_equal(npt_unprobe(&nt, scan_leaves[i].gpa), 1);
+		assert_int_equal(npt_unprobe(&nt, scan_leaves[i].gpa), 0);
+		assert_int_equal(leaf_value(scan_leaves[i].gpa), scan_leaf_ref(i) | ad_bits(scan_leaves[i].ad & AD_D));
+	}
+	assert_int_equal(npt_unprobe(&nt, 0x2000), -NPT_ENOENT);
+
+	visit_reset(NPT_SCAN_PROBE);
+	assert_int_equal(scan(0, NPT_GPA_LIMIT, NPT_GPA_LIMIT), 0);
+	assert_int_equal(npt_split(&nt, 0x200000), 0);
+	for (uint64_t g = 0x200000; g < 0x400000; g += K4)
+		assert_null(ref_entry(&nt, g, &l));
+	assert_int_equal(npt_merge(&nt, 0x200000), -NPT_EMERGE);
+	for (uint64_t g = 0x200000; g < 0x400000; g += K4)
+		assert_int_equal(npt_unprobe(&nt, g), 1);
+	assert_int_equal(npt_merge(&nt, 0x200000), 0);
+	expect_leaf(0x200000, 0x400000, NPT_LEVEL_2M, NPT_R | NPT_X);
+	assert_int_equal(npt_protect(&nt, 0x1000, NPT_R), 0);
+	assert_null(ref_entry(&nt, 0x1000, &l));
+	assert_int_equal(npt_unprobe(&nt, 0x1000), 1);
+	expect_leaf(0x1000, 0x6000, NPT_LEVEL_4K, NPT_R);
+
+	/* a format without a gate cannot probe: the scan stops with -NPT_EINVAL, nothing changed */
+	no_gate.gate = 0;
+	assert_int_equal(npt_init(&bare, &no_gate, &pool_ops), 0);
+	assert_int_equal(npt_map(&bare, 0x1000, 0x9000, NPT_LEVEL_4K, NPT_RWX), 0);
+	visit_reset(NPT_SCAN_PROBE);
+	assert_int_equal(npt_scan(&bare, 0, NPT_GPA_LIMIT, visit_leaf, &vis, NULL), -NPT_EINVAL);
+	assert_int_equal(*ref_slot(&bare, 0x1000, 0), ref_leaf(0x9000, NPT_RWX, 0));
+	npt_destroy(&bare, NULL, NULL);
+}
+
 /* Unmapping every leaf leaves the root alone; each visit sees a tree that keeps the invariant. */
 static void test_scan_unmap_all(void **state)
 {
@@ -2603,6 +2674,7 @@ static void test_random_model(void **state)
 	cmocka_unit_test_setup_teardown(test_fill_hole_enomem, setup, teardown),           \
 	cmocka_unit_test_setup_teardown(test_scan_visit, setup, teardown),                 \
 	cmocka_unit_test_setup_teardown(test_scan_clear_ad, setup, teardown),              \
+	cmocka_unit_test_setup_teardown(test_scan_probe, setup, teardown),                 \
 	cmocka_unit_test_setup_teardown(test_scan_unmap_all, setup, teardown),             \
 	cmocka_unit_test_setup_teardown(test_scan_unmap_some, setup, teardown),            \
 	cmocka_unit_test_setup_teardown(test_scan_split, setup, teardown),                 \
