@@ -12,7 +12,7 @@ static const struct command mem_cmds[] = {
 	  NULL, 0 },
 	{ "reclaim", "[VM] [SIZE]", "take unpinned volatile and zero pages back now (from VM, at most SIZE)",
 	  cmd_mem_reclaim, 0, 2, NULL, 0 },
-	{ "policy", "[KEY=VALUE ...]", "show or set harvest=on|off low= high= period=MS window= idle= ahead= split= probe=",
+	{ "policy", "[KEY=VALUE ...]", "show/set harvest probe low high period window idle ahead split",
 	  cmd_mem_policy, 0, 9, NULL, 0 },
 };
 
