@@ -23,7 +23,7 @@ include mk/guests.mk
 
 # ---- the core: hv.elf ------------------------------------------------------
 HV_SRCS := $(wildcard arch/x86_64/*.c arch/x86_64/*.S arch/x86_64/vmx/*.c arch/x86_64/vmx/*.S arch/x86_64/svm/*.c arch/x86_64/svm/*.S \
-	drivers/*.c drivers/vdev/*.c hv/*.c mm/*.c)
+	drivers/*.c drivers/vdev/*.c drivers/virtio/*.c hv/*.c mm/*.c)
 HV_OBJS := $(patsubst %,$(BUILD)/hv/%.o,$(basename $(HV_SRCS)))
 HV_CFLAGS := -std=gnu11 $(WARN) $(HV_ARCH_CFLAGS) $(NEWLIB_HV_INC) -I. -Iinclude -MD -MP
 LIBGCC := $(shell $(CC) -print-libgcc-file-name)

@@ -42,7 +42,7 @@
 
 #define CPUID1_ECX_VMX	      (1u << 5)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
-#define IOAPIC_GPA	      0xfec00000ULL
+#define NO_DEVICE_GPA	      0xfed00000ULL /* where a PC has its HPET: no device here */
 #define SPIN_REPORT	      (1ULL << 20) /* loops between two reports of "spins" */
 #define GROW_PACE_MS	      20	   /* final=grow: one fresh 2 MiB block this often */
 #define RESULTS_HC_PRIV	      5 /* hc_refused, hc_total, hc_accepted, priv_ok, priv_total */
@@ -97,6 +97,16 @@ static void hc_try(struct hc_tally *t, const char *what, uint64_t nr, uint64_t a
 	}
 }
 
+static const struct {
+	uint64_t nr;
+	const char *name;
+} range_calls[] = {
+    {EMHV_HC_RELEASE, "release"},
+    {EMHV_HC_VOLATILE, "volatile"},
+    {EMHV_HC_PIN, "pin"},
+    {EMHV_HC_UNPIN, "unpin"},
+};
+
 static void bad_hypercalls(struct hc_tally *t, uint64_t mm)
 {
 	const unsigned fault = ERR(EMHV_EFAULT), inval = ERR(EMHV_EINVAL), both = fault | inval;
@@ -124,6 +134,32 @@ static void bad_hypercalls(struct hc_tally *t, uint64_t mm)
 	       both);
 	hc_try(t, "info(size=0)", EMHV_HC_INFO, info, 0, 0, inval);
 	hc_try(t, "info(size=1<<40)", EMHV_HC_INFO, info, 1ULL << 40, 0, both);
+
+	/* the memory calls: ranges of whole pages inside RAM, at most EMHV_HC_RANGE_MAX where it applies */
+	for (unsigned i = 0; i < sizeof(range_calls) / sizeof(range_calls[0]); i++) {
+		const uint64_t nr = range_calls[i].nr;
+		const char *n = range_calls[i].name;
+		char what[80];
+
+		snprintf(what, sizeof(what), "%s(gpa=0x1000+1, len=0x1000)", n);
+		hc_try(t, what, nr, 0x1001, 0x1000, 0, inval);
+		snprintf(what, sizeof(what), "%s(len=0)", n);
+		hc_try(t, what, nr, 0x1000, 0, 0, inval);
+		snprintf(what, sizeof(what), "%s(len=0x1001)", n);
+		hc_try(t, what, nr, 0x1000, 0x1001, 0, inval);
+		snprintf(what, sizeof(what), "%s(gpa=mem_max, len=0x1000)", n);
+		hc_try(t, what, nr, mm, 0x1000, 0, fault);
+		snprintf(what, sizeof(what), "%s(gpa=mem_max-0x1000, len=0x2000)", n);
+		hc_try(t, what, nr, mm - 0x1000, 0x2000, 0, fault);
+		snprintf(what, sizeof(what), "%s(gpa=0xfffffffffffff000, len=0x2000)", n);
+		hc_try(t, what, nr, WRAP_ADDR, WRAP_LEN, 0, both);
+		snprintf(what, sizeof(what), "%s(len=1<<63)", n);
+		hc_try(t, what, nr, 0, HUGE_LEN, 0, both);
+		if (nr != EMHV_HC_RELEASE) {
+			snprintf(what, sizeof(what), "%s(len=EMHV_HC_RANGE_MAX+0x1000)", n);
+			hc_try(t, what, nr, 0, EMHV_HC_RANGE_MAX + 0x1000, 0, inval);
+		}
+	}
 
 	hc_try(t, "EMHV_HC_COUNT (the first unknown)", EMHV_HC_COUNT, 0, 0, 0, ERR(EMHV_ENOSYS));
 	hc_try(t, "999", 999, 0, 0, 0, ERR(EMHV_ENOSYS));
@@ -268,7 +304,7 @@ static uint64_t addr_read_above(uint64_t mm)
 static uint64_t addr_mmio(uint64_t mm)
 {
 	(void)mm;
-	return IOAPIC_GPA;
+	return NO_DEVICE_GPA;
 }
 
 static uint64_t addr_none(uint64_t mm)

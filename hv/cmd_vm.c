@@ -121,6 +121,27 @@ static struct vm *lookup(struct cmd_ctx *ctx, const char *cmd, const char *key)
 	return vm;
 }
 
+/* The local APIC and I/O APIC as the guest left them, and what went through them. */
+static void show_interrupts(const struct vm *vm)
+{
+	const struct vlapic *l = &vm->irq.lapic;
+	static const char *const modes[] = { "one-shot", "periodic", "TSC-deadline", "one-shot" };
+	uint32_t lvt = l->lvt[LVT_TIMER];
+
+	int irr = vlapic_highest(l->irr), isr = vlapic_highest(l->isr);
+
+	mprintf("apic:    %s, TPR 0x%02x, highest requested %s%.0x, in service %s%.0x; timer %s %s%s; "
+		"%llu interrupts injected, %llu timer expiries, %llu halts ended by one\n",
+		!vlapic_enabled(l) ? "disabled" : l->svr & APIC_SVR_ENABLE ? "enabled" : "software-disabled",
+		vlapic_get_tpr(l), irr < 0 ? "none" : "0x", irr < 0 ? 0 : irr, isr < 0 ? "none" : "0x",
+		isr < 0 ? 0 : isr, modes[(lvt & APIC_LVT_TIMER_MODE) >> 17],
+		lvt & APIC_LVT_MASKED ? "masked" : "unmasked", l->timer.armed ? ", armed" : "",
+		(unsigned long long)vm->irq.injected, (unsigned long long)l->stats.timer_fired,
+		(unsigned long long)vm->irq.wakeups);
+	mprintf("ioapic:  %llu interrupts delivered, %llu dropped (SMI, NMI, INIT, ExtINT entries)\n",
+		(unsigned long long)vm->irq.ioapic.stats.delivered, (unsigned long long)vm->irq.ioapic.stats.dropped);
+}
+
 /* Working set, what came back and how, refaults: what 'vm info' says about memory flowing back. */
 static void show_memory_flow(const struct vm *vm)
 {
@@ -174,6 +195,7 @@ int cmd_vm_info(struct cmd_ctx *ctx, int argc, char **argv)
 	if (vm->state == VM_WAITING_MEM)
 		mprintf("waiting: for a frame at guest-physical 0x%llx\n", (unsigned long long)vm->wait_gpa);
 	mprintf("exits:   %llu\n", (unsigned long long)vm->exits);
+	show_interrupts(vm);
 	mprintf("waited for memory: %llu TSC ticks\n",
 		(unsigned long long)(vm->wait_tsc + (vm->state == VM_WAITING_MEM ? rdtsc() - vm->wait_since : 0)));
 	mprintf("log:     %llu bytes from the guest ('vm log %s')\n", (unsigned long long)vm->log_head, vm->name);
@@ -183,17 +205,20 @@ int cmd_vm_info(struct cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-/* start, pause, resume, stop: state transitions from a table. */
+/* start, pause, resume: state transitions from a table. */
+#define IN(s) (1u << (s))
+
 struct transition {
 	const char *cmd;
-	enum vm_state from1, from2, to;
+	unsigned from; /* IN(state) for each state it may start from */
+	enum vm_state to;
 	const char *needs;
 };
 
 static const struct transition transitions[] = {
-	{ "start", VM_CREATED, VM_CREATED, VM_RUNNING, "created" },
-	{ "pause", VM_RUNNING, VM_WAITING_MEM, VM_PAUSED, "running or waiting-for-memory" },
-	{ "resume", VM_PAUSED, VM_PAUSED, VM_RUNNING, "paused" },
+	{ "start", IN(VM_CREATED), VM_RUNNING, "created" },
+	{ "pause", IN(VM_RUNNING) | IN(VM_WAITING_MEM) | IN(VM_IDLE), VM_PAUSED, "running, idle or waiting-for-memory" },
+	{ "resume", IN(VM_PAUSED), VM_RUNNING, "paused" },
 };
 
 static int vm_transition_cmd(struct cmd_ctx *ctx, const char *cmd, const char *key)
@@ -207,10 +232,13 @@ static int vm_transition_cmd(struct cmd_ctx *ctx, const char *cmd, const char *k
 
 		if (strcmp(t->cmd, cmd))
 			continue;
-		if (vm->state != t->from1 && vm->state != t->from2)
+		if (!(t->from & IN(vm->state)))
 			return cmd_error(ctx, "vm %s: '%s' is %s, not %s", cmd, vm->name, vm_state_name(vm->state),
 					 t->needs);
-		vm->state = t->to; /* a resumed waiter faults again and parks again if need be */
+		/* a resumed waiter faults again and parks again if need be; an idle VM idles on */
+		if (t->to == VM_PAUSED)
+			vm->resume_to = vm->state == VM_IDLE ? VM_IDLE : VM_RUNNING;
+		vm->state = vm->state == VM_PAUSED ? vm->resume_to : t->to;
 		mprintf("vm %d (%s): %s\n", vm->id, vm->name, vm_state_name(vm->state));
 		return 0;
 	}

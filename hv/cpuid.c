@@ -1,9 +1,10 @@
 /*
  * CPUID as guests see it: only the leaves emhv knows, with what it does not
- * give guests taken out (VT-x/AMD-V, XSAVE and AVX, the local APIC, MTRRs,
+ * give guests taken out (VT-x/AMD-V, XSAVE and AVX, x2APIC, MTRRs,
  * machine checks, MONITOR, RDTSCP, INVPCID, performance counters,
  * topology, TSC_ADJUST, LA57, PKU, UMIP), one logical CPU, the hypervisor
- * bit set, and emhv's own leaves at 0x40000000. A leaf above the highest
+ * bit set, and emhv's own leaves at 0x40000000. Every VM has an xAPIC with
+ * the TSC-deadline timer (hv/vm_irq.c), whatever the host has. A leaf above the highest
  * one follows the vendor: Intel answers with the highest basic leaf (SDM
  * vol. 2A, CPUID), AMD with zeros. The CR4 bits a guest may set follow
  * from these answers (guest_cr4_allowed()).
@@ -27,6 +28,8 @@
 #define L1_ECX_HIDE (BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(7) | BIT(8) | BIT(12) | BIT(14) | BIT(15) | \
 		     BIT(18) | BIT(21) | BIT(24) | BIT(26) | BIT(27) | BIT(28) | BIT(29))
 #define L1_ECX_HYPERVISOR BIT(31)
+#define L1_ECX_TSC_DEADLINE BIT(24)
+#define L1_EDX_APIC BIT(9) /* also 0x80000001 EDX on AMD */
 /* leaf 1 EDX: MCE, APIC, MTRR, MCA, DS, ACPI, HTT, TM, PBE */
 #define L1_EDX_HIDE (BIT(7) | BIT(9) | BIT(12) | BIT(14) | BIT(21) | BIT(22) | BIT(28) | BIT(29) | BIT(31))
 /* leaf 7 subleaf 0 EBX: TSC_ADJUST, SGX, HLE, AVX2, INVPCID, RTM, PQM, MPX, PQE, AVX-512, PT */
@@ -81,8 +84,8 @@ static void filtered(uint32_t leaf, uint32_t sub, struct cpuid_regs *r)
 		r->eax = host.max_basic;
 		break;
 	case 1:
-		r->ecx = (r->ecx & ~L1_ECX_HIDE) | L1_ECX_HYPERVISOR;
-		r->edx &= ~L1_EDX_HIDE;
+		r->ecx = (r->ecx & ~L1_ECX_HIDE) | L1_ECX_HYPERVISOR | L1_ECX_TSC_DEADLINE;
+		r->edx = (r->edx & ~L1_EDX_HIDE) | L1_EDX_APIC;
 		r->ebx = (r->ebx & 0x0000ffffu) | (1u << 16); /* APIC id 0, one logical CPU */
 		break;
 	case 2:
@@ -107,7 +110,7 @@ static void filtered(uint32_t leaf, uint32_t sub, struct cpuid_regs *r)
 		break;
 	case 0x80000001:
 		r->ecx &= ~LX1_ECX_HIDE;
-		r->edx &= ~LX1_EDX_HIDE;
+		r->edx = (r->edx & ~LX1_EDX_HIDE) | (host.intel ? 0 : L1_EDX_APIC);
 		break;
 	case 0x80000002: case 0x80000003: case 0x80000004: /* brand string */
 	case 0x80000005: case 0x80000006:		    /* caches and TLBs */

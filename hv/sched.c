@@ -1,7 +1,8 @@
 /*
  * The scheduler: VMs share the CPU in round-robin time slices. A slice ends
  * when it has run SLICE_US, when the guest halts or stops, or when the VM
- * parks waiting for memory; host interrupts (the timer tick, the serial
+ * parks waiting for memory or idles in HLT until an interrupt (its timer,
+ * a device) is deliverable; host interrupts (the timer tick, the serial
  * port) exit the guest and are taken while the exit is handled, and the
  * monitor gets its turn between slices, so it answers while guests run.
  * Before each entry the vCPU's event queue says what to inject.
@@ -59,19 +60,32 @@ static void account(struct pending *p, uint64_t until)
 	}
 }
 
-/* Give the backend the event the queue says goes in at this entry, and ask for an interrupt window if one waits. */
+/*
+ * Give the backend what goes in at this entry: the queue's event first (exceptions, NMIs, interrupts
+ * an exit cut short), else the APIC's interrupt when the guest can take one; ask for an interrupt
+ * window while one waits.
+ */
 static void deliver_events(struct vm *vm, bool *window)
 {
 	const struct virt_backend *b = virt_get();
 	struct virt_vcpu *vc = vm->vcpu;
 	struct virt_event ev;
+	int apic = vm_irq_sync(vm);
 	bool can_intr, want;
 
-	if (!event_pending(&vm->ev) && !*window)
+	if (!event_pending(&vm->ev) && apic < 0 && !*window)
 		return;
 	can_intr = (b->get(vc, VREG_RFLAGS) & RFLAGS_IF) && !b->get(vc, VREG_INTR_SHADOW);
-	if (event_next(&vm->ev, can_intr, &ev, &want))
+	if (event_next(&vm->ev, can_intr, &ev, &want)) {
 		b->inject(vc, &ev);
+	} else if (apic >= 0 && can_intr) {
+		vm_exit_halt_before_interrupt(vm);
+		ev = (struct virt_event){ .type = VEV_EXTINT, .vector = (uint8_t)apic };
+		b->inject(vc, &ev);
+		vm_irq_injected(vm, apic);
+		apic = -1;
+	}
+	want = want || apic >= 0;
 	if (want != *window) {
 		b->intr_window(vc, want);
 		*window = want;
@@ -82,15 +96,16 @@ static void run_slice(struct vm *vm)
 {
 	const struct virt_backend *b = virt_get();
 	struct virt_vcpu *vc = vm->vcpu;
-	uint64_t end = rdtsc() + tsc_hz() / 1000000 * SLICE_US;
+	uint64_t end = rdtsc() + tsc_hz() / 1000000 * SLICE_US, tick = tsc_hz() / 1000000 * TIMER_US;
 	struct pending p = { .valid = false };
 	struct virt_exit e;
 
-	vc->timer_ticks = tsc_hz() / 1000000 * TIMER_US;
 	while (vm->state == VM_RUNNING) {
 		uint64_t zero = vm->mem.zero_tsc;
 		enum exit_action a;
 
+		/* back in time for the host's interrupts and for the guest's own timer */
+		vc->timer_ticks = vm_irq_timer_ticks(vm, tick);
 		irq_disable();
 		deliver_events(vm, &vm->intr_window);
 		b->run(vc, &e);
@@ -124,6 +139,8 @@ static struct vm *pick(void)
 		struct vm *vm = vm_slot((next_slot + i) % VM_MAX);
 
 		if (vm->state == VM_WAITING_MEM && !vm_retry_memory(vm))
+			continue;
+		if (vm->state == VM_IDLE && !vm_irq_wake(vm))
 			continue;
 		if (vm->state == VM_RUNNING) {
 			next_slot = (next_slot + i + 1) % VM_MAX;

@@ -16,7 +16,7 @@ static struct vm vms[VM_MAX];
 
 static const char *const state_names[] = {
 	[VM_FREE] = "free",	       [VM_CREATED] = "created", [VM_RUNNING] = "running",
-	[VM_PAUSED] = "paused",	       [VM_WAITING_MEM] = "waiting-for-memory",
+	[VM_PAUSED] = "paused",	       [VM_WAITING_MEM] = "waiting-for-memory", [VM_IDLE] = "idle",
 	[VM_HALTED] = "halted",	       [VM_EXITED] = "exited",
 	[VM_STOPPED] = "stopped",
 };
@@ -205,7 +205,7 @@ struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 	vuart_init(&vm->uart, uart_tx, vm);
 	event_reset(&vm->ev);
 	if (devbus_claim(&vm->bus, BUS_PIO, VUART_BASE, VUART_PORTS, &vuart_ops, &vm->uart, why, n) ||
-	    vm_load(vm, c, (const void *)mod->phys, mod->size, &bs, why, n))
+	    vm_irq_init(vm, why, n) || vm_load(vm, c, (const void *)mod->phys, mod->size, &bs, why, n))
 		goto fail;
 	vm->mem.flush = flush_nested;
 	vm->mem.flush_ctx = vm;

@@ -11,6 +11,7 @@
 #include "drivers/vdev/vuart.h"
 #include "mm/vm_mem.h"
 #include "vcpu_event.h"
+#include "vm_irq.h"
 
 #define VM_MAX 16
 #define VM_CONSOLE_BYTES 16384
@@ -23,6 +24,7 @@ enum vm_state {
 	VM_RUNNING,	    /* runnable */
 	VM_PAUSED,
 	VM_WAITING_MEM,	    /* parked until the pool has frames again */
+	VM_IDLE,	    /* HLT with interrupts on: runs again when an interrupt is deliverable */
 	VM_HALTED,	    /* HLT with interrupts off: only an NMI, SMI, INIT or reset would wake it */
 	VM_EXITED,	    /* the guest exited through the hypercall */
 	VM_STOPPED,	    /* stopped by the monitor or for a reason */
@@ -49,6 +51,8 @@ struct vm {
 	uint64_t log_head; /* bytes ever written */
 	struct devbus bus;
 	struct vcpu_events ev;
+	struct vm_irq irq;
+	enum vm_state resume_to; /* VM_PAUSED: the state 'vm resume' returns it to */
 	/* harvesting (hv/harvest.c): when it was last scanned, whether it was asked for memory, where to go on */
 	uint64_t scan_tsc;
 	bool harvest_asked;

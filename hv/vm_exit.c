@@ -120,11 +120,41 @@ enum exit_action vm_exit_complete(struct vm *vm, const struct virt_exit *e)
 	return guest_raise(vm, VEC_DB, false, 0);
 }
 
+/*
+ * An interrupt is about to be delivered with RIP at a HLT and IF = 1. Right after "sti" that HLT
+ * is in the STI shadow and the interrupt must wake it, not come before it (else the guest halts
+ * with nothing left to wake it). A CPU never recognises the interrupt there; QEMU's AMD-V can exit
+ * in the shadow without saying so. Either way delivering it as the halt's wake-up is a behaviour
+ * the CPU could show (the interrupt a moment later): step over the HLT first. CPL 0 only (HLT
+ * elsewhere faults) and not while single-stepping.
+ */
+void vm_exit_halt_before_interrupt(struct vm *vm)
+{
+	struct virt_vcpu *v = vm->vcpu;
+	uint8_t bytes[INSN_MAX_LEN];
+	struct insn in;
+	unsigned n;
+
+	if (be()->get(v, VREG_CPL) || (be()->get(v, VREG_RFLAGS) & RFLAGS_TF))
+		return;
+	if (guest_decode(vm, rip(vm), be()->get(v, VREG_CR3), &in, bytes, &n) || in.map != INSN_MAP_1B ||
+	    in.opcode != 0xf4)
+		return;
+	be()->set(v, VREG_RIP, rip(vm) + in.len);
+	if (be()->get(v, VREG_INTR_SHADOW))
+		be()->set(v, VREG_INTR_SHADOW, 0);
+}
+
 static enum exit_action on_cpuid(struct vm *vm, struct virt_exit *e)
 {
 	struct cpuid_regs r;
 
-	guest_cpuid((uint32_t)*gpr(vm, GPR_RAX), (uint32_t)*gpr(vm, GPR_RCX), &r);
+	uint32_t leaf = (uint32_t)*gpr(vm, GPR_RAX);
+
+	guest_cpuid(leaf, (uint32_t)*gpr(vm, GPR_RCX), &r);
+	/* the APIC feature bit follows IA32_APIC_BASE's enable bit (SDM vol. 3A 11.4.3) */
+	if ((leaf == 1 || leaf == 0x80000001) && !vlapic_enabled(&vm->irq.lapic))
+		r.edx &= ~(1u << 9);
 	*gpr(vm, GPR_RAX) = r.eax;
 	*gpr(vm, GPR_RBX) = r.ebx;
 	*gpr(vm, GPR_RCX) = r.ecx;
@@ -158,7 +188,11 @@ static enum exit_action on_rdmsr(struct vm *vm, struct virt_exit *e)
 {
 	uint64_t val;
 
-	if (guest_msr_read(vm->vcpu, e->msr.index, &val)) {
+	int r = vm_irq_msr_read(vm, e->msr.index, &val);
+
+	if (r > 0)
+		r = guest_msr_read(vm->vcpu, e->msr.index, &val);
+	if (r) {
 		hv_stats.msr_gp++;
 		return guest_raise(vm, VEC_GP, true, 0);
 	}
@@ -171,14 +205,21 @@ static enum exit_action on_wrmsr(struct vm *vm, struct virt_exit *e)
 {
 	uint64_t val = (uint32_t)*gpr(vm, GPR_RAX) | (*gpr(vm, GPR_RDX) << 32);
 
-	if (guest_msr_write(vm->vcpu, e->msr.index, val)) {
+	int r = vm_irq_msr_write(vm, e->msr.index, val);
+
+	if (r > 0)
+		r = guest_msr_write(vm->vcpu, e->msr.index, val);
+	if (r) {
 		hv_stats.msr_gp++;
 		return guest_raise(vm, VEC_GP, true, 0);
 	}
 	return vm_exit_complete(vm, e);
 }
 
-/* With interrupts off only an NMI, SMI, INIT or reset ends a halt (SDM vol. 2A, HLT): none comes. */
+/*
+ * A halt ends with an interrupt (SDM vol. 2A, HLT): the VM idles until one is deliverable. With
+ * interrupts off only an NMI, SMI, INIT or reset would end it: none comes.
+ */
 static enum exit_action on_hlt(struct vm *vm, struct virt_exit *e)
 {
 	enum exit_action a = vm_exit_complete(vm, e);
@@ -190,7 +231,7 @@ static enum exit_action on_hlt(struct vm *vm, struct virt_exit *e)
 			(unsigned long long)rip(vm));
 		return EXIT_STOP;
 	}
-	return EXIT_YIELD;
+	return vm_irq_halt(vm) ? EXIT_YIELD : EXIT_RESUME;
 }
 
 static const char *access_name(const struct virt_exit *e)
@@ -207,7 +248,8 @@ static enum exit_action on_npf(struct vm *vm, struct virt_exit *e)
 			(unsigned long long)e->npf.gpa);
 		return EXIT_STOP;
 	}
-	if (vm->bus.n[BUS_MMIO] && devbus_find(&vm->bus, BUS_MMIO, e->npf.gpa, 1))
+	/* RAM first: the growth fault is the common case, and no device window lies below max */
+	if (e->npf.gpa >= vm->mem.max && devbus_find(&vm->bus, BUS_MMIO, e->npf.gpa, 1))
 		return mmio_exit(vm, e);
 	switch (vm_mem_fault(&vm->mem, e->npf.gpa)) {
 	case VM_FAULT_MAPPED:

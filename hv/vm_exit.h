@@ -17,6 +17,8 @@ enum exit_action vm_handle_exit(struct vm *vm, struct virt_exit *e);
  * raise the single-step trap RFLAGS.TF asks for.
  */
 enum exit_action vm_exit_complete(struct vm *vm, const struct virt_exit *e);
+/* Before an interrupt goes in at a HLT (IF = 1): step over the HLT, as if it had been waiting. */
+void vm_exit_halt_before_interrupt(struct vm *vm);
 /* The name of an intercepted instruction (statistics). */
 const char *vm_exit_insn_name(enum virt_insn id);
 /* A VM parked as waiting-for-memory: try its fault again; true when it runs again. */

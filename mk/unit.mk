@@ -62,6 +62,19 @@ $(BUILD)/unit/test_reclaim_policy: tests/unit/test_reclaim_policy.c mm/reclaim_p
 	@mkdir -p $(@D)
 	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
 
+UNIT_TESTS += $(BUILD)/unit/test_vlapic
+
+$(BUILD)/unit/test_vlapic: tests/unit/test_vlapic.c drivers/vdev/vlapic.c drivers/vdev/vlapic.h hv/devbus.h \
+		include/emhv/x86_msr.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
+
+UNIT_TESTS += $(BUILD)/unit/test_vioapic
+
+$(BUILD)/unit/test_vioapic: tests/unit/test_vioapic.c drivers/vdev/vioapic.c drivers/vdev/vioapic.h hv/devbus.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
+
 $(BUILD)/bench/bench_frame: tests/bench/bench_frame.c mm/frame.c mm/frame.h
 	@mkdir -p $(@D)
 	$(HOSTCC) $(BENCH_CFLAGS) -o $@ $(filter %.c,$^)
@@ -80,3 +93,17 @@ bench-frame: $(BUILD)/bench/bench_frame
 	$(BUILD)/bench/bench_frame > $(BUILD)/bench/frame.md.tmp
 	@mv $(BUILD)/bench/frame.md.tmp $(BUILD)/bench/frame.md
 	@cat $(BUILD)/bench/frame.md
+
+# virtio: split virtqueues and the virtio-mmio transport. Appended after the unit rule, whose
+# prerequisites are already expanded: name them for it here too.
+UNIT_TESTS += $(BUILD)/unit/test_virtq $(BUILD)/unit/test_virtio_mmio
+unit: $(BUILD)/unit/test_virtq $(BUILD)/unit/test_virtio_mmio
+
+$(BUILD)/unit/test_virtq: tests/unit/test_virtq.c drivers/virtio/virtq.c drivers/virtio/virtq.h tests/unit/test_rng.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
+
+$(BUILD)/unit/test_virtio_mmio: tests/unit/test_virtio_mmio.c drivers/virtio/virtio_mmio.c drivers/virtio/virtq.c \
+		drivers/virtio/virtio_mmio.h drivers/virtio/virtq.h hv/devbus.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)

@@ -399,6 +399,29 @@ int npt_fill_hole(struct npt *t, const struct npt_hole *h, paddr_t pa, unsigned 
 	return 0;
 }
 
+unsigned npt_fill_run(struct npt *t, uint64_t gpa, unsigned n, paddr_t pa, unsigned rights)
+{
+	uint64_t *e, leaf;
+	unsigned i, room;
+
+	if (!n || t->hint_pt == FRAME_NONE || block_of(gpa) != t->hint_base || (gpa & (NPT_SIZE_4K - 1)) ||
+	    (pa & (NPT_SIZE_4K - 1)) || !npt_ready(t) || !rights_ok(t, rights))
+		return 0;
+	room = (unsigned)((NPT_SIZE_2M - (gpa & (NPT_SIZE_2M - 1))) / NPT_SIZE_4K);
+	if (n > room)
+		n = room;
+	if (((pa + (uint64_t)n * NPT_SIZE_4K - 1) & ~t->fmt->addr_mask) & ~(NPT_SIZE_4K - 1))
+		return 0;
+	e = entry_ptr(t->hint_pt, gpa, NPT_LEVEL_4K);
+	/* the frame number sits in the leaf's address bits, above bit 11, in both formats: the next
+	 * frame's leaf is this one plus 4 KiB */
+	leaf = t->fmt->make_leaf(pa, rights, NPT_LEVEL_4K);
+	for (i = 0; i < n && !present(t, e[i]); i++, leaf += NPT_SIZE_4K)
+		e[i] = leaf;
+	t->mapped += (uint64_t)i * NPT_SIZE_4K;
+	return i;
+}
+
 /* ---- map and unmap ---- */
 
 /* A 2 MiB map where a page table stands (h is a hole in it): the table gives way only if it is

@@ -145,6 +145,14 @@ int npt_find_hole(struct npt *t, uint64_t gpa, struct npt_hole *h);
 int npt_fill_hole(struct npt *t, const struct npt_hole *h, paddr_t pa, unsigned level,
 		  unsigned rights);
 
+/*
+ * Map a run of up to n 4 KiB pages from gpa with the consecutive frames from pa, in the page table
+ * the last fault used (the one npt_find_hole or npt_fill_hole left a hint for): no walk. Stops at
+ * the first page already mapped and at the end of gpa's 2 MiB block; 0 when that table is not the
+ * hinted one or an argument is bad. The pages mapped.
+ */
+unsigned npt_fill_run(struct npt *t, uint64_t gpa, unsigned n, paddr_t pa, unsigned rights);
+
 /* A leaf as npt_scan shows it: gpa is the leaf's first byte, pa its frame. */
 struct npt_leaf {
 	uint64_t gpa;

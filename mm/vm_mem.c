@@ -57,6 +57,32 @@ void vm_mem_give_back(struct vm_mem *m, paddr_t pa, unsigned order)
 	}
 }
 
+/* A pre-zeroed block, split into 512 frames of the VM's (zeroing was done while the CPU idled); false if none. */
+static bool zrun_refill(struct vm_mem *m)
+{
+	paddr_t pa = zero_cache_take(m->owner);
+
+	if (pa == FRAME_NONE)
+		return false;
+	if (frame_split(pa, FRAME_ORDER_2M, m->owner)) {
+		vm_mem_give_back(m, pa, FRAME_ORDER_2M);
+		return false;
+	}
+	m->zrun = pa;
+	m->zrun_n = 1u << FRAME_ORDER_2M;
+	return true;
+}
+
+/* Map up to n pages from gpa with frames of the run in hand, into the page table the last fault used; how many. */
+static unsigned zrun_map(struct vm_mem *m, uint64_t gpa, unsigned n)
+{
+	n = npt_fill_run(&m->npt, gpa, n, m->zrun, NPT_RWX);
+	m->zrun += (uint64_t)n * FRAME_SIZE;
+	m->zrun_n -= n;
+	m->backed += (uint64_t)n * NPT_SIZE_4K;
+	return n;
+}
+
 paddr_t vm_mem_zeroed_4k(struct vm_mem *m, bool growth)
 {
 	paddr_t pa;
@@ -68,16 +94,8 @@ paddr_t vm_mem_zeroed_4k(struct vm_mem *m, bool growth)
 		m->zrun_n--;
 		return pa;
 	}
-	if (growth) {
-		/* a pre-zeroed block, split into 512 frames of the VM's: zeroing was done while the CPU idled */
-		pa = zero_cache_take(m->owner);
-		if (pa != FRAME_NONE && frame_split(pa, FRAME_ORDER_2M, m->owner) == 0) {
-			m->zrun = pa;
-			m->zrun_n = 1u << FRAME_ORDER_2M;
-		} else if (pa != FRAME_NONE) {
-			vm_mem_give_back(m, pa, FRAME_ORDER_2M);
-		}
-	}
+	if (growth)
+		zrun_refill(m);
 	if (m->zrun_n) {
 		pa = m->zrun;
 		m->zrun += FRAME_SIZE;
@@ -265,12 +283,24 @@ static void fault_around(struct vm_mem *m, uint64_t page)
 	m->run++;
 	if (end > m->max)
 		end = m->max;
-	for (; done < want && gpa < end; gpa += NPT_SIZE_4K, done++) {
-		if (back(m, gpa, m->max) != NPT_LEVEL_4K)
+	if (want > (end - gpa) / NPT_SIZE_4K)
+		want = (unsigned)((end - gpa) / NPT_SIZE_4K);
+	while (done < want) {
+		/* runs of the pre-zeroed frames in hand, into the page table the fault just used */
+		unsigned k, n, ask;
+
+		if (!m->zrun_n && !zrun_refill(m))
 			break;
-		if (m->st.taken_any)
-			note_refault(m, gpa);
-		*vm_mem_page(m, gpa) = (uint8_t)((*vm_mem_page(m, gpa) & ~PG_AGE_MASK) | PG_AHEAD);
+		ask = want - done < m->zrun_n ? want - done : m->zrun_n;
+		n = zrun_map(m, gpa, ask);
+		for (k = 0; k < n; k++, gpa += NPT_SIZE_4K) {
+			if (m->st.taken_any)
+				note_refault(m, gpa);
+			*vm_mem_page(m, gpa) = (uint8_t)((*vm_mem_page(m, gpa) & ~PG_AGE_MASK) | PG_AHEAD);
+		}
+		done += n;
+		if (n < ask)
+			break; /* at a page already mapped */
 	}
 	m->st.ahead += (uint64_t)done * NPT_SIZE_4K;
 	m->next_fault = page + ((uint64_t)done + 1) * NPT_SIZE_4K;
@@ -283,7 +313,8 @@ enum vm_fault_result vm_mem_fault(struct vm_mem *m, uint64_t gpa)
 
 	if (gpa >= m->max)
 		return VM_FAULT_OUTSIDE;
-	level = back(m, gpa, m->max);
+	/* the common 4 KiB growth fault: a pre-zeroed frame in hand, the page table the last one used */
+	level = m->zrun_n && zrun_map(m, page, 1) ? NPT_LEVEL_4K : back(m, gpa, m->max);
 	if (level == NPT_LEVEL_2M) {
 		m->faults_2m++;
 		if (m->st.taken_any) /* refaults can only be of pages taken back */

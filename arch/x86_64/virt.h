@@ -126,6 +126,9 @@ enum virt_reg {
 	VREG_STAR, VREG_LSTAR, VREG_CSTAR, VREG_SFMASK, VREG_KERNEL_GS_BASE,
 	VREG_DR6, VREG_DR7,
 	VREG_TPR,	  /* the task priority as CR8 holds it (0..15) */
+	/* exit (VEXIT_INTR_WINDOW) once the guest lowers its TPR below this (0..15) without an exit of its
+	 * own: VT-x's TPR shadow; never above VREG_TPR at entry. AMD-V: unused, every CR8 write exits */
+	VREG_TPR_THRESHOLD,
 	VREG_TSC_OFFSET,  /* added to the host TSC for the guest's RDTSC */
 	VREG_INTR_SHADOW, /* blocking by STI or MOV SS: non-zero while the next instruction is shadowed */
 	VREG_COUNT

@@ -3,6 +3,7 @@
 #define GUEST_RUNTIME_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <emhv/guest_boot.h>
@@ -79,6 +80,24 @@ typedef void (*trap_handler)(struct trap_frame *f);
  * the guest was using (no IST).
  */
 void idt_set_handler(int vector, trap_handler fn);
+
+/* ---- interrupts: the local APIC, its timer, I/O APIC lines (apic.c) ------- */
+/* The timer's vector is in the highest priority class, so that a TPR (CR8) up to 14 lets it in. */
+#define APIC_VEC_TIMER	  0xfe
+#define APIC_VEC_SPURIOUS 0xff
+/* Map the APIC pages, enable the APIC, timer in TSC-deadline mode (the TPR stays); 0, or -1. Idempotent. */
+int apic_init(void);
+void apic_eoi(void);
+/* The timer interrupts at this TSC (a handler counts them; EOI included). */
+void apic_timer_at(uint64_t tsc);
+uint64_t apic_timer_count(void);
+/* STI; HLT; CLI: wait for the next interrupt (the CPU goes to other VMs meanwhile). */
+void irq_wait(void);
+/* Idle until the TSC passes tsc / for us microseconds: other VMs run meanwhile. */
+void sleep_until(uint64_t tsc);
+void sleep_us(uint64_t us);
+/* Route I/O APIC line (0-23) to vector (32-255) on this CPU, fn its handler (it must call apic_eoi). */
+int irq_route(unsigned line, int vector, trap_handler fn, bool level);
 
 /* ---- probes: run one instruction that may fault (probe.c) ---------------- */
 /* Each returns the exception vector the instruction raised, or -1 if none. */

@@ -12,6 +12,12 @@
  *   0x100000 -        the ELF's PT_LOAD segments (p_paddr == p_vaddr, at or above
  *                     EMHV_GUEST_IMAGE_BASE); then EMHV_GUEST_STACK_SIZE of stack;
  *                     then free memory from free_start up to max.
+ *   [3 GiB, 4 GiB)    devices, never RAM (so max is at most 3 GiB):
+ *     0xd0000000 + 4 KiB * i   virtio-mmio device slot i (i < EMHV_VIRTIO_SLOTS),
+ *                              raising I/O APIC line EMHV_VIRTIO_IRQ_BASE + i
+ *     0xe0000000 + 64 MiB * i  the shared memory of device slot i, if it has any
+ *     0xfec00000               the I/O APIC (24 lines)
+ *     0xfee00000               the local APIC (xAPIC; APIC ID 0; TSC-deadline timer)
  *
  * State at entry: 64-bit mode, CPL 0, CR0 = PE|MP|ET|NE|WP|PG, CR4 = PAE|
  * OSFXSR|OSXMMEXCPT, EFER = LME|LMA|NXE, CR3 = the PML4 above, which
@@ -36,8 +42,16 @@
 #define EMHV_GUEST_PD_GPA 0x5000ULL
 #define EMHV_GUEST_IMAGE_BASE 0x100000ULL
 #define EMHV_GUEST_STACK_SIZE 0x10000ULL
-/* Largest RAM a guest can have: one page directory per GiB must fit below the image. */
-#define EMHV_GUEST_MAX_RAM (64ULL << 30)
+/* Largest RAM a guest can have: it ends where the devices begin. */
+#define EMHV_GUEST_MAX_RAM (3ULL << 30)
+#define EMHV_GUEST_IOAPIC_GPA 0xfec00000ULL
+#define EMHV_GUEST_LAPIC_GPA 0xfee00000ULL
+#define EMHV_VIRTIO_MMIO_GPA 0xd0000000ULL
+#define EMHV_VIRTIO_MMIO_SIZE 0x1000ULL
+#define EMHV_VIRTIO_SLOTS 8
+#define EMHV_VIRTIO_IRQ_BASE 5
+#define EMHV_SHM_GPA 0xe0000000ULL
+#define EMHV_SHM_SLOT_SIZE (64ULL << 20)
 
 #define EMHV_GUEST_CS 0x08
 #define EMHV_GUEST_DS 0x10

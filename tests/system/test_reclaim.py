@@ -417,6 +417,23 @@ POLICY_ERRORS = [
 ]
 
 
+def test_mem_reclaim_refuses_bad_lines_and_takes_nothing(vmx):
+    vmx.cmd_ok("vm create e image=hello.elf min=4M max=16M")
+    vmx.cmd_ok("vm create s image=hello.elf min=4M max=8M mode=static")
+    def held():
+        return {n: (v["backed"], v["taken"]) for n, v in vm_list(vmx).items()}
+
+    before = held()
+    for line, error in (("mem reclaim ghost", "no VM 'ghost' (see 'vm list') and not a size"),
+                        ("mem reclaim e lots", "'lots'"),
+                        ("mem reclaim s", "'s' is static: it keeps all of its max"),
+                        ("mem reclaim e 6K", "'6K': a multiple of 4 KiB"),
+                        ("mem reclaim 6K", "'6K': a multiple of 4 KiB")):
+        one_error(vmx, line, error)
+    assert held() == before  # nothing taken from either
+    destroy_all(vmx)
+
+
 def test_mem_policy_shows_and_sets_and_refuses(vmx):
     assert vmx.cmd_ok("mem policy").strip() == DEFAULT_POLICY
     assert "watermarks:  low 16 MiB, high 32 MiB ('mem policy')" in vmx.cmd_ok("mem")

@@ -110,7 +110,7 @@ def test_guests_run_together_and_memory_comes_back(vmx):
 
 @pytest.mark.parametrize("final, reason", [
     ("read-above", "read at guest-physical"),
-    ("mmio", "read at guest-physical 0xfec00000 outside its RAM"),
+    ("mmio", "read at guest-physical 0xfed00000 outside its RAM"),
     ("triple", "triple fault"),
 ])
 def test_hostile_final_acts_stop_only_that_vm(vmx, final, reason):

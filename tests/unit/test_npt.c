@@ -1292,6 +1292,41 @@ static void fill_4k(struct npt *t, uint64_t gpa, paddr_t pa, unsigned rights, bo
 	assert_int_equal(npt_fill_hole(t, &h, pa, NPT_LEVEL_4K, rights), 0);
 }
 
+/*
+ * npt_fill_run: consecutive frames into the hinted page table, as npt_map would map them one by
+ * one; it stops at a mapped page and at the block's end, and does nothing outside the hinted block.
+ */
+static void test_fill_run(void **state)
+{
+	const uint64_t blk = 0x40000000ULL;
+	struct npt other;
+	paddr_t pa;
+	unsigned level, rights, i;
+
+	(void)state;
+	assert_int_equal(npt_init(&other, fmt, &pool_ops), 0);
+	assert_int_equal(npt_fill_run(&nt, blk, 4, 0x200000, NPT_RWX), 0); /* no hint yet */
+	fill_4k(&nt, blk, 0x100000, NPT_RWX, false);
+	fill_4k(&nt, blk + 20 * K4, 0x180000, NPT_RWX, true); /* the run below stops before it */
+	assert_int_equal(npt_fill_run(&nt, blk + K4, 64, 0x200000, NPT_RWX), 19);
+	assert_int_equal(npt_fill_run(&nt, blk + K4, 4, 0x300000, NPT_RWX), 0); /* mapped already */
+	assert_int_equal(npt_fill_run(&nt, blk + 500 * K4, 64, 0x400000, NPT_RWX), 12); /* block end */
+	assert_int_equal(npt_fill_run(&nt, blk + M2, 4, 0x500000, NPT_RWX), 0); /* another block */
+	assert_int_equal(npt_fill_run(&nt, blk + 40 * K4, 4, 0x500123, NPT_RWX), 0); /* misaligned */
+	assert_int_equal(npt_map(&other, blk, 0x100000, NPT_LEVEL_4K, NPT_RWX), 0);
+	assert_int_equal(npt_map(&other, blk + 20 * K4, 0x180000, NPT_LEVEL_4K, NPT_RWX), 0);
+	for (i = 0; i < 19; i++)
+		assert_int_equal(npt_map(&other, blk + (1 + i) * K4, 0x200000 + i * K4, NPT_LEVEL_4K, NPT_RWX), 0);
+	for (i = 0; i < 12; i++)
+		assert_int_equal(npt_map(&other, blk + (500 + i) * K4, 0x400000 + i * K4, NPT_LEVEL_4K, NPT_RWX), 0);
+	expect_same_dump(dump_tree(&nt, false), dump_tree(&other, false));
+	assert_int_equal(nt.mapped, other.mapped);
+	assert_int_equal(npt_lookup(&nt, blk + 19 * K4, &pa, &level, &rights), 0);
+	assert_int_equal(pa, 0x200000 + 18 * K4);
+	check_tree(&nt);
+	npt_destroy(&other, NULL, NULL);
+}
+
 /* Runs of 4 KiB fills in one block go through the hint and build what npt_map builds. */
 static void test_fill_hole_hint(void **state)
 {
@@ -2671,6 +2706,7 @@ static void test_random_model(void **state)
 	cmocka_unit_test_setup_teardown(test_hole_levels, setup, teardown),                \
 	cmocka_unit_test_setup_teardown(test_fill_hole, setup, teardown),                  \
 	cmocka_unit_test_setup_teardown(test_fill_hole_hint, setup, teardown),             \
+	cmocka_unit_test_setup_teardown(test_fill_run, setup, teardown),                   \
 	cmocka_unit_test_setup_teardown(test_fill_hole_enomem, setup, teardown),           \
 	cmocka_unit_test_setup_teardown(test_scan_visit, setup, teardown),                 \
 	cmocka_unit_test_setup_teardown(test_scan_clear_ad, setup, teardown),              \

@@ -377,6 +377,7 @@ static const enum vmcs_field reg_field[VREG_COUNT] = {
 	[VREG_SYSENTER_EIP] = VMCS_GUEST_SYSENTER_EIP,
 	[VREG_DR7] = VMCS_GUEST_DR7,
 	[VREG_TSC_OFFSET] = VMCS_TSC_OFFSET,
+	[VREG_TPR_THRESHOLD] = VMCS_TPR_THRESHOLD,
 };
 
 static uint64_t vmx_get(struct virt_vcpu *vc, enum virt_reg r)

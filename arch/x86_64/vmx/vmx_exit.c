@@ -55,7 +55,8 @@ static const struct exit_desc exits[VMX_EXIT_REASONS] = {
 	[VMX_EXIT_MONITOR] = INSN("MONITOR", VINSN_MONITOR),
 	[VMX_EXIT_PAUSE] = INSN("PAUSE", VINSN_PAUSE),
 	[VMX_EXIT_MACHINE_CHECK] = { "machine check during VM entry", VEXIT_MCE, 0 },
-	[VMX_EXIT_TPR_BELOW_THRESHOLD] = { "TPR below threshold", VEXIT_UNHANDLED, 0 },
+	/* trap-like (the MOV to CR8 is done): the interrupt it held back may go in now */
+	[VMX_EXIT_TPR_BELOW_THRESHOLD] = { "TPR below threshold", VEXIT_INTR_WINDOW, 0 },
 	[VMX_EXIT_EPT_VIOLATION] = { "EPT violation", VEXIT_NPF, 0 },
 	[VMX_EXIT_EPT_MISCONFIG] = { "EPT misconfiguration", VEXIT_UNHANDLED, 0 },
 	[VMX_EXIT_INVEPT] = INSN("INVEPT", VINSN_VMX),
