@@ -168,8 +168,10 @@ static void show_memory_flow(const struct vm *vm)
 	mprintf("refaults: %llu released pages, %llu volatile, %llu zero touched again\n",
 		(unsigned long long)m->st.refaults[TAKE_RELEASED], (unsigned long long)m->st.refaults[TAKE_VOLATILE],
 		(unsigned long long)m->st.refaults[TAKE_ZERO]);
-	mprintf("ahead:   %s backed ahead of sequential faults (at most %u pages at a time), %s of it never used\n",
-		sz(a, m->st.ahead), m->ahead_max, sz(b, m->st.ahead_unused));
+	mprintf("ahead:   %s backed ahead of sequential faults (at most %u pages at a time), %s of it never used "
+		"(%s taken back untouched, %s untouched at the last scan)\n",
+		sz(a, m->st.ahead), m->ahead_max, sz(b, m->st.ahead_unused + m->wss.ahead_untouched),
+		sz(c, m->st.ahead_unused), sz(d, m->wss.ahead_untouched));
 }
 
 int cmd_vm_info(struct cmd_ctx *ctx, int argc, char **argv)

@@ -72,6 +72,8 @@ static enum npt_scan_action visit(void *ctx, const struct npt_leaf *leaf)
 		uint8_t *pg = vm_mem_page(m, p);
 
 		*pg = (uint8_t)((*pg & ~PG_AGE_MASK & ~(accessed ? PG_AHEAD : 0)) | age);
+		if (*pg & PG_AHEAD)
+			s->w.ahead_untouched += NPT_SIZE_4K;
 	}
 	s->w.hist[bucket(age)] += size;
 	if (age < s->p->window)
@@ -109,7 +111,7 @@ void wss_scan(struct vm_mem *m, const struct wss_params *p)
 	uint64_t t0 = rdtsc();
 
 	s.w = m->wss;
-	s.w.wss = s.w.idle = 0;
+	s.w.wss = s.w.idle = s.w.ahead_untouched = 0;
 	memset(s.w.hist, 0, sizeof(s.w.hist));
 	if (npt_scan(&m->npt, 0, m->max, visit, &s, NULL) == 0 && s.nmerge)
 		merge_hot(&s);

@@ -332,6 +332,12 @@ def test_vm_set_max_is_refused_over_data_and_lowered_over_unbacked_memory(vmx):
     assert out.strip() == "vm 1 (mt): min 4M, max 64M, backed 34M", out
     assert bounds(vmx, "mt") == (4 * MIB, 64 * MIB, REGION + 32 * MIB)
     assert taken(vmx, "mt")["zero"] == 0
+    # while it runs: raising min backs up to it now, raising max backs nothing
+    out = vmx.cmd_ok("vm set mt min=40M")
+    assert out.strip() == "vm 1 (mt): min 40M, max 64M, backed 40M", out
+    out = vmx.cmd_ok("vm set mt min=4M max=128M")
+    assert out.strip() == "vm 1 (mt): min 4M, max 128M, backed 40M", out
+    assert bounds(vmx, "mt") == (4 * MIB, 128 * MIB, 40 * MIB)
     go(vmx, "mt")
     assert exited_ok(vmx, "mt")["differ"] == 0
     destroy_all(vmx)
@@ -415,6 +421,41 @@ POLICY_ERRORS = [
     # valid values before a bad one are not set either
     ("mem policy low=1M high=2M period=10 window=99", "window=99: between 1 and 15"),
 ]
+
+
+def ahead(m, name):
+    """(backed ahead, never used) in bytes and the 4 KiB growth faults, from 'vm info' and 'vm list'."""
+    a = re.search(r"^ahead:\s+(\d+[KM]) backed ahead.*?, (\d+[KM]) of it never used", m.cmd_ok("vm info " + name),
+                  re.M)
+    return parse_size(a.group(1)), parse_size(a.group(2)), vm_list(m)[name]["grow4k"]
+
+
+@pytest.mark.parametrize("order", ["seq", "random"])
+def test_fault_around_backs_sequential_runs_ahead(vmx, order):
+    """memtouch touches 32 MiB once, 4 KiB growth only, from pre-zeroed frames: a sequential run
+    is backed ahead in doubling steps (far fewer faults than pages, every page it backed touched
+    later); random touches get no fault-around. With ahead=0, one fault per page."""
+    pages = 32 * MIB // 4096
+    for ahead_max in (64, 0):
+        vmx.cmd_ok(f"mem policy ahead={ahead_max}")
+        vmx.cmd_ok("mem zero-cache 64M", timeout=120)
+        vmx.cmd_ok(f"vm create t image=memtouch.elf min=4M max=64M size=32M grow=4k order={order} seed=5")
+        vmx.cmd_ok("vm start t")
+        assert exited_ok(vmx, "t")["differ"] == 0
+        backed_ahead, unused, faults = ahead(vmx, "t")
+        if ahead_max and order == "seq":
+            # a run doubles to 64 pages a fault: about pages / 64 faults, plus the runs' starts
+            # (the part of the region below min, 4 MiB at most, was backed at creation)
+            assert faults < pages // 32 and backed_ahead + faults * 4096 >= 28 * MIB, (faults, backed_ahead)
+            assert backed_ahead <= 32 * MIB  # never past what the guest touches
+        elif ahead_max:
+            # random touches rarely follow one another: at most a few pages ahead in all
+            assert faults > pages * 9 // 10 and backed_ahead < pages * 4096 // 10, (faults, backed_ahead)
+        else:
+            assert faults >= pages - 1024 and backed_ahead == 0 and unused == 0, (faults, backed_ahead)
+        vmx.cmd_ok("vm destroy t")
+    vmx.cmd_ok(RESET_POLICY)
+    destroy_all(vmx)
 
 
 def test_mem_reclaim_refuses_bad_lines_and_takes_nothing(vmx):
