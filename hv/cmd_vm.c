@@ -90,12 +90,15 @@ int cmd_vm_create(struct cmd_ctx *ctx, int argc, char **argv)
 static void list_line(const struct vm *vm)
 {
 	const struct vm_mem *m = &vm->mem;
-	uint64_t taken = m->st.taken[TAKE_RELEASED] + m->st.taken[TAKE_VOLATILE] + m->st.taken[TAKE_ZERO];
-	char a[24], b[24], c[24], d[24], e[24];
+	const struct vm_mem_stats *st = &m->st;
+	uint64_t refaults = st->refaults[TAKE_RELEASED] + st->refaults[TAKE_VOLATILE] + st->refaults[TAKE_ZERO];
+	char s[9][24];
 
-	mprintf("%3d %-16s %-18s %8s %8s %8s %8s %8s %10llu %8llu %6llu\n", vm->id, vm->name,
-		vm_state_name(vm->state), sz(a, m->min), sz(b, m->max), sz(c, m->backed), sz(d, m->wss.wss),
-		sz(e, taken), (unsigned long long)vm->exits, (unsigned long long)m->faults_4k,
+	mprintf("%3d %-16s %-18s %8s %8s %8s %8s %8s %8s %8s %8s %9s %8llu %10llu %8llu %6llu\n", vm->id, vm->name,
+		vm_state_name(vm->state), sz(s[0], m->min), sz(s[1], m->max), sz(s[2], m->backed),
+		sz(s[3], m->wss.wss), sz(s[4], m->wss.idle), sz(s[5], st->taken[TAKE_RELEASED]),
+		sz(s[6], st->taken[TAKE_VOLATILE]), sz(s[7], st->taken[TAKE_ZERO]), sz(s[8], st->harvested),
+		(unsigned long long)refaults, (unsigned long long)vm->exits, (unsigned long long)m->faults_4k,
 		(unsigned long long)m->faults_2m);
 }
 
@@ -104,8 +107,9 @@ int cmd_vm_list(struct cmd_ctx *ctx, int argc, char **argv)
 	(void)ctx;
 	(void)argc;
 	(void)argv;
-	mprintf("%3s %-16s %-18s %8s %8s %8s %8s %8s %10s %8s %6s\n", "id", "name", "state", "min", "max", "backed",
-		"wss", "taken", "exits", "grow4k", "grow2m");
+	mprintf("%3s %-16s %-18s %8s %8s %8s %8s %8s %8s %8s %8s %9s %8s %10s %8s %6s\n", "id", "name", "state",
+		"min", "max", "backed", "wss", "idle", "released", "volatile", "zero", "harvested", "refaults",
+		"exits", "grow4k", "grow2m");
 	for (int i = 0; i < VM_MAX; i++)
 		if (vm_slot(i)->state != VM_FREE)
 			list_line(vm_slot(i));

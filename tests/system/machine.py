@@ -277,8 +277,9 @@ def parse_size(s):
 
 
 VM_LIST_COLUMNS = {"id": int, "name": str, "state": str, "min": parse_size, "max": parse_size,
-                   "backed": parse_size, "wss": parse_size, "taken": parse_size, "exits": int,
-                   "grow4k": int, "grow2m": int}
+                   "backed": parse_size, "wss": parse_size, "idle": parse_size, "released": parse_size,
+                   "volatile": parse_size, "zero": parse_size, "harvested": parse_size, "refaults": int,
+                   "exits": int, "grow4k": int, "grow2m": int}
 
 
 def parse_vm_list(out):

@@ -147,6 +147,9 @@ def test_released_memory_reads_zero_and_goes_back_to_the_pool(vmx):
     t = taken(vmx, "mt")
     assert t["refault_released"] == above // PAGE and t["released"] == above, t
     assert backed(vmx, "mt") == before_backed
+    row = vm_list(vmx)["mt"]  # the list says the same, column by column
+    assert (row["released"], row["refaults"], row["volatile"], row["zero"], row["harvested"]) == \
+        (above, above // PAGE, 0, 0, 0), row
     destroy_all(vmx)
 
 
@@ -462,7 +465,7 @@ def test_mem_reclaim_refuses_bad_lines_and_takes_nothing(vmx):
     vmx.cmd_ok("vm create e image=hello.elf min=4M max=16M")
     vmx.cmd_ok("vm create s image=hello.elf min=4M max=8M mode=static")
     def held():
-        return {n: (v["backed"], v["taken"]) for n, v in vm_list(vmx).items()}
+        return {n: (v["backed"], v["released"], v["volatile"], v["zero"]) for n, v in vm_list(vmx).items()}
 
     before = held()
     for line, error in (("mem reclaim ghost", "no VM 'ghost' (see 'vm list') and not a size"),
