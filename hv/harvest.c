@@ -112,13 +112,24 @@ static uint64_t take_from(struct vm *vm, enum vm_take_how how, uint64_t want, bo
 				     pressure, *from, &res);
 		*budget = res.leaves >= *budget ? 0 : *budget - (unsigned)res.leaves;
 		got += res.bytes;
+		vm->harvest_sweep_got[how] += res.bytes;
 		if (res.err)
 			break;
 		*from = res.next >= vm->mem.max ? 0 : res.next;
 		if (*from) /* stopped inside the range: go on there next time */
 			break;
+		/* a sweep ended at max: if it took nothing, the VM is barren for this source until its next
+		 * scan, so that one VM whose idle memory holds data cannot take every step's budget */
+		if (!vm->harvest_sweep_got[how])
+			vm->harvest_barren[how] = vm->mem.wss.scans + 1;
+		vm->harvest_sweep_got[how] = 0;
 	}
 	return got;
+}
+
+static bool barren(const struct vm *vm, enum vm_take_how how)
+{
+	return vm->harvest_barren[how] == vm->mem.wss.scans + 1;
 }
 
 uint64_t harvest_run(struct vm *only, uint64_t bytes, bool any_age, bool pressure, unsigned max_leaves,
@@ -135,6 +146,8 @@ uint64_t harvest_run(struct vm *only, uint64_t bytes, bool any_age, bool pressur
 
 		if (!holds_memory(vm) || (only && vm != only) || vm->mem.mode == VM_MEM_STATIC)
 			continue; /* a static VM is the baseline: it keeps all of max */
+		if (pressure && vm->state == VM_WAITING_MEM)
+			continue; /* it is the one asking: memory comes from the others */
 		vms[n] = vm;
 		cand[n++] = (struct reclaim_vm){ vm->mem.backed, vm->mem.min,
 						 any_age ? vm->mem.backed : vm->mem.wss.idle,
@@ -144,8 +157,11 @@ uint64_t harvest_run(struct vm *only, uint64_t bytes, bool any_age, bool pressur
 	for (unsigned s = 0; s < sizeof(sources) / sizeof(sources[0]); s++) {
 		for (unsigned i = 0; i < k && budget && (!bytes || got < bytes); i++) {
 			struct vm *vm = vms[order[i]];
-			uint64_t t = take_from(vm, sources[s], bytes ? bytes - got : 0, any_age, pressure, &budget);
+			uint64_t t;
 
+			if (!any_age && barren(vm, sources[s]))
+				continue;
+			t = take_from(vm, sources[s], bytes ? bytes - got : 0, any_age, pressure, &budget);
 			if (!t)
 				continue;
 			got += t;

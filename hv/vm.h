@@ -57,6 +57,9 @@ struct vm {
 	uint64_t scan_tsc;
 	bool harvest_asked;
 	uint64_t harvest_next[TAKE_HOWS];
+	/* per source: what a sweep from 0 took so far, and the scan count + 1 when the last full
+	 * sweep took nothing (the VM is passed over until its next scan) */
+	uint64_t harvest_sweep_got[TAKE_HOWS], harvest_barren[TAKE_HOWS];
 	bool intr_window; /* the backend exits when the guest can take an interrupt */
 	struct vm_result results[EMHV_MAX_RESULTS];
 	int nresults;

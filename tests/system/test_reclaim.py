@@ -426,6 +426,32 @@ POLICY_ERRORS = [
 ]
 
 
+def test_the_vm_that_waits_is_not_its_own_victim(vmx):
+    """QEMU only (the guest touches 600 MiB; Bochs adds nothing here but minutes). The VM that
+    waits for memory has the most idle memory above min (its own data, untouched while it waits)
+    and none of it zero; an idle VM holds 200 MiB of zero pages. Harvesting must go to the zero
+    pages, not spend every step reading the waiting VM's data: the guest finishes, its memory
+    beyond what was free came from the idle VM."""
+    if vmx.emu != "qemu":
+        pytest.skip("a long scenario: QEMU shows it in seconds, Bochs would take minutes")
+    vmx.cmd_ok("mem zero-cache 0")
+    vmx.cmd_ok("mem policy period=100 idle=1")  # what it does not touch is idle within 0.1 s
+    vmx.cmd_ok("vm create z image=hello.elf min=16M max=216M")
+    vmx.cmd_ok("vm set z min=216M", timeout=120)  # backed, never written: zero pages
+    vmx.cmd_ok("vm set z min=16M")
+    free = free_frames(vmx) * PAGE
+    size = (free + 100 * MIB) // (2 * MIB) * (2 * MIB)
+    vmx.cmd_ok(f"vm create big image=memtouch.elf min=8M max={(size >> 20) + 64}M size={size}")
+    vmx.cmd_ok("vm start big")
+    r = exited_ok(vmx, "big", timeout=120)  # seconds when it works; parked for good when not
+    assert r["differ"] == 0 and r["bytes"] == size, r
+    t = taken(vmx, "z")
+    assert t["harvested"] >= size + 2 * MIB - free and t["harvested"] == t["zero"], (t, size, free)
+    assert taken(vmx, "big")["harvested"] == 0
+    vmx.cmd_ok(RESET_POLICY)
+    destroy_all(vmx)
+
+
 def ahead(m, name):
     """(backed ahead, never used) in bytes and the 4 KiB growth faults, from 'vm info' and 'vm list'."""
     a = re.search(r"^ahead:\s+(\d+[KM]) backed ahead.*?, (\d+[KM]) of it never used", m.cmd_ok("vm info " + name),
