@@ -9,8 +9,11 @@
 #include "mm/wss.h"
 #include "mm/zero_cache.h"
 
-/* A reclaim step between two slices looks at this many leaves at most (bounds the stall). */
-#define STEP_LEAVES 256
+/*
+ * A reclaim step between two slices looks at this many leaves at most: one invalidation's worth of
+ * 2 MiB leaves (64 MiB), which bounds the stall (about 100,000 instructions in Bochs).
+ */
+#define STEP_LEAVES ((unsigned)(VM_TAKE_BATCH_BYTES / NPT_SIZE_2M))
 
 struct harvest_policy harvest_policy = {
 	.low = 16ULL << 20,

@@ -115,8 +115,8 @@ static int64_t check_range(struct vm *vm, uint64_t gpa, uint64_t len, uint64_t m
 	return 0;
 }
 
-/* At most this many leaves per call: the vCPU waits for the call, so it stays short. */
-#define RELEASE_STEP_LEAVES 256
+/* At most one invalidation's worth of 2 MiB leaves per call: the vCPU waits for the call, so it stays short. */
+#define RELEASE_STEP_LEAVES ((unsigned)(VM_TAKE_BATCH_BYTES / NPT_SIZE_2M))
 
 static int64_t hc_release(struct vm *vm, const uint64_t *a)
 {

@@ -215,55 +215,55 @@ WSS_PHASES = [(64, 4), (16, 4), (128, 4)]
 
 
 def accuracy(out):
+    """One 'vm info' a second, nothing else: in Bochs every line the monitor prints is time the
+    guest does not run (a sample of several commands every 0.3 s starved it). Time is counted in
+    scan periods (the scan count in the same answer as the estimate); the exact working set is the
+    guest's region plus the 2 MiB leaf at 0 that holds its code, stack and page tables."""
     m = boot("bochs")
     rows, samples = [], []
     try:
-        period = 250
+        period = 500  # the default the goal is stated for
         m.cmd_ok(f"mem policy period={period} window=1")
         phases = ",".join(f"{s}M:{t}" for s, t in WSS_PHASES)
         m.cmd_ok(f"vm create w image=wss.elf min=4M max=192M phases={phases} release=1")
-        t_start, hz = ticks(m)
         m.cmd_ok("vm start w")
         while True:
-            vms = parse_vm_list(m.cmd_ok("vm list"))
-            info = parse_vm_info(m.cmd_ok("vm info w"))
-            now = ticks(m)[0]
-            phase = info["results"].get("phase", -1)
-            samples.append(((now - t_start) / hz, phase, vms["w"]["wss"]))
-            if vms["w"]["state"] in DONE:
+            text = m.cmd_ok("vm info w")
+            info = parse_vm_info(text)
+            scans_now = int(re.search(r"^scans:\s+(\d+),", text, re.M).group(1))
+            ws = re.search(r"^working set: (\d+[KM]) accessed", text, re.M)
+            samples.append((scans_now, info["results"].get("phase", -1), parse_size(ws.group(1)) if ws else 0))
+            if info["state"] in DONE:
                 break
-            time.sleep(0.3)
-        text = m.cmd_ok("vm info w")
+            time.sleep(1.0)
         scans = re.search(r"^scans:\s+(\d+), the last (\d+) TSC ticks, all (\d+) ticks", text, re.M)
         guest = int(re.search(r"^guest tsc: (\d+)", text, re.M).group(1))
         m.shutdown()
     finally:
         m.close()
-    period_s = period / 1000
     for i, (size, _) in enumerate(WSS_PHASES):
-        ph = [(t, w) for t, p, w in samples if p == i]
+        ph = [(n, w) for n, p, w in samples if p == i]
         if not ph:
             continue
-        t0 = ph[0][0]
-        settled = [w for t, w in ph if t - t0 >= 2 * period_s]
-        exact = size * MIB
+        n0 = ph[0][0]
+        settled = [w for n, w in ph if n - n0 >= 2]
+        exact = size * MIB + 2 * MIB
         errors = [abs(w - exact) / exact for w in settled]
-        lag = next((t - t0 for t, w in ph if abs(w - exact) <= 0.05 * exact), None)
+        lag = next((n - n0 for n, w in ph if abs(w - exact) <= 0.05 * exact), None)
         rows.append({"phase": i, "exact_bytes": exact, "samples_after_two_periods": len(settled),
                      "median_estimate": sorted(settled)[len(settled) // 2] if settled else "",
                      "max_error_pct": f"{100 * max(errors):.1f}" if errors else "",
-                     "seconds_to_within_5pct": f"{lag:.2f}" if lag is not None else "never",
-                     "scan_periods_to_within_5pct": f"{lag / period_s:.1f}" if lag is not None else "never"})
+                     "scan_periods_to_within_5pct": lag if lag is not None else "never"})
     rows.append({"phase": "scans", "exact_bytes": "", "samples_after_two_periods": scans.group(1),
                  "median_estimate": "", "max_error_pct": "",
-                 "seconds_to_within_5pct": f"scan cost {int(scans.group(3)) / guest * 100:.3f} % of the guest's "
-                                           "instructions", "scan_periods_to_within_5pct": ""})
+                 "scan_periods_to_within_5pct": f"scan cost {int(scans.group(3)) / guest * 100:.3f} % of the "
+                                                f"guest's instructions at period={period} ms"})
     write_csv(os.path.join(out, "harvest_wss.csv"), rows)
     fig, ax = plt.subplots(figsize=(8, 3))
-    ax.plot([t for t, _, _ in samples], [w / MIB for _, _, w in samples], label="estimate (vm list wss)")
-    exact_line = [WSS_PHASES[p][0] if 0 <= p < len(WSS_PHASES) else 0 for _, p, _ in samples]
-    ax.step([t for t, _, _ in samples], exact_line, where="post", label="exact (the guest)", linestyle="--")
-    ax.set_xlabel("seconds (emulated, Bochs)")
+    ax.plot([n for n, _, _ in samples], [w / MIB for _, _, w in samples], label="estimate (vm info)")
+    exact_line = [WSS_PHASES[p][0] + 2 if 0 <= p < len(WSS_PHASES) else 0 for _, p, _ in samples]
+    ax.step([n for n, _, _ in samples], exact_line, where="post", label="exact (the guest)", linestyle="--")
+    ax.set_xlabel(f"scans (one per {period} ms, emulated, Bochs)")
     ax.set_ylabel("working set (MiB)")
     ax.legend()
     fig.tight_layout()
