@@ -161,9 +161,10 @@ static void show_memory_flow(const struct vm *vm)
 	mprintf("idle ages: 0: %s, 1: %s, 2-3: %s, 4-7: %s, 8+: %s\n", sz(a, w->hist[0]), sz(b, w->hist[1]),
 		sz(c, w->hist[2]), sz(d, w->hist[3]), sz(e, w->hist[4]));
 	mprintf("scans:   %llu, the last %llu TSC ticks, all %llu ticks; 2 MiB leaves split %llu, merged %llu; "
-		"probe faults %llu\n",
+		"probe faults %llu; %llu invalidations\n",
 		(unsigned long long)w->scans, (unsigned long long)w->tsc, (unsigned long long)w->total_tsc,
-		(unsigned long long)w->splits, (unsigned long long)w->merges, (unsigned long long)w->probe_faults);
+		(unsigned long long)w->splits, (unsigned long long)w->merges, (unsigned long long)w->probe_faults,
+		(unsigned long long)w->flushes);
 	mprintf("taken:   released %s, volatile dropped %s (%llu pages volatile now), zero %s; harvested for others "
 		"%s; %llu invalidations\n",
 		sz(a, m->st.taken[TAKE_RELEASED]), sz(b, m->st.taken[TAKE_VOLATILE]),

@@ -59,6 +59,7 @@ struct vm_wss {
 	uint64_t splits, merges;     /* 2 MiB leaves split to see 4 KiB pages, and merged back */
 	uint64_t probe_faults;	     /* accesses to probed leaves, given back (working sets from faults) */
 	uint64_t ahead_untouched;    /* bytes backed ahead of faults and not accessed since (this scan) */
+	uint64_t flushes;	     /* invalidations after clearing accessed bits or probing */
 };
 
 struct vm_mem {

@@ -117,7 +117,7 @@ void wss_scan(struct vm_mem *m, const struct wss_params *p)
 		merge_hot(&s);
 	if (s.cleared) {
 		m->flush(m->flush_ctx);
-		m->st.flushes++;
+		s.w.flushes++;
 	}
 	s.w.scans++;
 	s.w.tsc = rdtsc() - t0;
