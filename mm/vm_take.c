@@ -31,20 +31,22 @@ static void flush_batch(void)
 	batch.bytes = 0;
 }
 
-static void queue(paddr_t pa, unsigned order)
+/* A frame waits for the invalidation; a page table (a structure, not memory the guest had) adds no bytes. */
+static void queue(paddr_t pa, unsigned order, bool table)
 {
-	if (batch.n == VM_TAKE_BATCH_LEAVES || batch.bytes >= VM_TAKE_BATCH_BYTES)
+	if (batch.n == VM_TAKE_BATCH_LEAVES || (!table && batch.bytes >= VM_TAKE_BATCH_BYTES))
 		flush_batch();
 	batch.pa[batch.n] = pa;
 	batch.order[batch.n++] = (uint8_t)order;
-	batch.bytes += FRAME_SIZE << order;
+	if (!table)
+		batch.bytes += FRAME_SIZE << order;
 }
 
 bool vm_take_defer_free(struct vm_mem *m, paddr_t pa, unsigned order)
 {
 	if (batch.m != m)
 		return false;
-	queue(pa, order);
+	queue(pa, order, true);
 	return true;
 }
 
@@ -148,7 +150,7 @@ static void take_leaf(struct scan *s, const struct npt_leaf *leaf)
 			m->st.ahead_unused += NPT_SIZE_4K;
 		pg[i] = (uint8_t)((pg[i] & PG_VOLATILE) | how);
 	}
-	queue(leaf->pa, leaf->level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K);
+	queue(leaf->pa, leaf->level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K, false);
 	m->backed -= size;
 	m->st.taken[s->r->how] += size;
 	m->st.taken_any = true;

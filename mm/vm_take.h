@@ -50,7 +50,7 @@ struct take_result {
  */
 void vm_take_begin(struct vm_mem *m);
 void vm_take_end(struct vm_mem *m);
-/* Inside a bracket for m: queue the frame and return true; else false (free it now). */
+/* Inside a bracket for m: queue the page table's frame and return true; else false (free it now). */
 bool vm_take_defer_free(struct vm_mem *m, paddr_t pa, unsigned order);
 /*
  * A few hypervisor frames are kept for the page tables that taking memory
