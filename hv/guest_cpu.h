@@ -11,6 +11,8 @@
 void guest_cpuid(uint32_t leaf, uint32_t sub, struct cpuid_regs *r);
 /* The CR4 bits the guest's CPUID lets it set. */
 uint64_t guest_cr4_allowed(void);
+/* The guest's TSC now: the host's plus the vCPU's offset (what its RDTSC reads). */
+uint64_t guest_tsc(struct virt_vcpu *v);
 /* 0, or -1 when the guest must get #GP. */
 int guest_msr_read(struct virt_vcpu *v, uint32_t msr, uint64_t *val);
 int guest_msr_write(struct virt_vcpu *v, uint32_t msr, uint64_t val);

@@ -82,10 +82,13 @@ int guest_msr_read(struct virt_vcpu *v, uint32_t msr, uint64_t *val)
 
 	if (!d)
 		return -1;
-	*val = be()->get(v, d->reg);
-	if (d->check == CHECK_TSC)
-		*val += rdtsc();
+	*val = d->check == CHECK_TSC ? guest_tsc(v) : be()->get(v, d->reg);
 	return 0;
+}
+
+uint64_t guest_tsc(struct virt_vcpu *v)
+{
+	return rdtsc() + be()->get(v, VREG_TSC_OFFSET);
 }
 
 int guest_msr_write(struct virt_vcpu *v, uint32_t msr, uint64_t val)

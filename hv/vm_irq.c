@@ -2,6 +2,7 @@
 #include <string.h>
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/timer.h"
+#include "guest_cpu.h"
 #include "vm.h"
 #include "vm_irq.h"
 
@@ -10,12 +11,12 @@ static const struct virt_backend *be(void)
 	return virt_get();
 }
 
-/* The guest's TSC: the host's plus the vCPU's offset. */
+/* The guest's TSC (before its vCPU exists, the host's). */
 static uint64_t guest_now(void *ctx)
 {
 	struct vm *vm = ctx;
 
-	return rdtsc() + (vm->vcpu ? be()->get(vm->vcpu, VREG_TSC_OFFSET) : 0);
+	return vm->vcpu ? guest_tsc(vm->vcpu) : rdtsc();
 }
 
 static void wake(struct vm *vm)
