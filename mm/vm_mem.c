@@ -88,15 +88,8 @@ paddr_t vm_mem_zeroed_4k(struct vm_mem *m, bool growth)
 	paddr_t pa;
 	uint64_t t0;
 
-	if (m->zrun_n) { /* the common case of a 4 KiB growth fault */
-		pa = m->zrun;
-		m->zrun += FRAME_SIZE;
-		m->zrun_n--;
-		return pa;
-	}
-	if (growth)
-		zrun_refill(m);
-	if (m->zrun_n) {
+	/* growth takes from the run of pre-zeroed frames in hand, or a fresh one */
+	if (m->zrun_n || (growth && zrun_refill(m))) {
 		pa = m->zrun;
 		m->zrun += FRAME_SIZE;
 		m->zrun_n--;
