@@ -10,6 +10,7 @@
 #include "hv.h"
 #include "vm.h"
 #include "harvest.h"
+#include "pipe.h"
 #include <arch/x86_64/cpu.h>
 
 #define CHECK_MAX_BLOCKS 4096
@@ -83,6 +84,13 @@ int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv)
 				(unsigned long long)vm_mem_table_frames(&vm->mem),
 				(unsigned long long)vm_mem_spare_frames(&vm->mem),
 				(unsigned long long)vm_mem_state_frames(&vm->mem));
+	}
+	for (unsigned i = 0; i < PIPE_MAX; i++) {
+		const struct pipe *p = pipe_slot(i);
+
+		if (p->used)
+			mprintf("pipe %-15s %10llu frames of shared region (owner %u, counted in vms)\n", p->name,
+				(unsigned long long)pipe_frames(p), p->owner);
 	}
 	show_frames("firmware usable:", bm->usable_frames);
 	mprintf("frame metadata: %d bytes per 4 KiB frame, %s at 0x%llx\n", FRAME_META_ENTRY_BYTES,
@@ -243,6 +251,14 @@ int cmd_mem_verify(struct cmd_ctx *ctx, int argc, char **argv)
 			continue;
 		bad += vm_mem_verify(&vm->mem, why, sizeof(why)) != 0;
 		mprintf("mem verify: vm %d (%s): %s\n", vm->id, vm->name, why);
+	}
+	for (unsigned i = 0; i < PIPE_MAX; i++) {
+		const struct pipe *p = pipe_slot(i);
+
+		if (!p->used)
+			continue;
+		bad += pipe_verify(p, why, sizeof(why)) != 0;
+		mprintf("mem verify: pipe %s: %s\n", p->name, why);
 	}
 	if (bad)
 		return cmd_error(ctx, "mem verify: %d difference%s found", bad, bad == 1 ? "" : "s");

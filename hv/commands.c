@@ -35,6 +35,15 @@ static const struct command vm_cmds[] = {
 	  cmd_vm_set, 2, 3, NULL, 0 },
 };
 
+static const struct command pipe_cmds[] = {
+	{ "create", "NAME A B [max=SIZE] [mode=dynamic|static]",
+	  "a pipe from VM A to VM B (both not started) through shared memory", cmd_pipe_create, 3, 5, NULL, 0 },
+	{ "list", "", "every pipe: ends, state, memory, utilisation, traffic", cmd_pipe_list, 0, 0, NULL, 0 },
+	{ "info", "NAME", "all about one pipe", cmd_pipe_info, 1, 1, NULL, 0 },
+	{ "destroy", "NAME", "close both ends and return its memory (its VMs not running)", cmd_pipe_destroy, 1, 1,
+	  NULL, 0 },
+};
+
 const struct command commands[] = {
 	{ "help", "[COMMAND [SUBCOMMAND]]", "list the commands, or show one with its subcommands", cmd_help, 0, 2,
 	  NULL, 0 },
@@ -44,6 +53,8 @@ const struct command commands[] = {
 	  SUBCOMMANDS(mem_cmds) },
 	{ "vm", "SUBCOMMAND ...", "create, inspect and control VMs ('help vm' lists how)", NULL,
 	  1, 1, SUBCOMMANDS(vm_cmds) },
+	{ "pipe", "SUBCOMMAND ...", "pipes between VMs through shared memory ('help pipe' lists how)", NULL, 1, 1,
+	  SUBCOMMANDS(pipe_cmds) },
 	{ "stats", "[reset]", "VM exits by kind and their cost in TSC ticks; 'reset' zeroes them",
 	  cmd_stats, 0, 1, NULL, 0 },
 	{ "log", "", "show the hypervisor log (the boot log, then later messages)", cmd_log, 0, 0, NULL, 0 },

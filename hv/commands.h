@@ -36,4 +36,10 @@ int cmd_vm_log(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_vm_send(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_vm_set(struct cmd_ctx *ctx, int argc, char **argv);
 
+/* pipe (hv/cmd_pipe.c) */
+int cmd_pipe_create(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_pipe_list(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_pipe_info(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_pipe_destroy(struct cmd_ctx *ctx, int argc, char **argv);
+
 #endif

@@ -17,7 +17,15 @@ struct dev_ops {
 	const char *name;
 	uint64_t (*read)(void *dev, uint64_t offset, unsigned size);
 	void (*write)(void *dev, uint64_t offset, unsigned size, uint64_t val);
+	/*
+	 * Set for an MMIO window of memory rather than registers (shared memory): a nested-page fault
+	 * at offset maps the page instead of an access being emulated. DEVBUS_MAPPED, DEVBUS_NOMEM (no
+	 * frame yet: the VM waits for memory and faults again) or DEVBUS_NOTHING (the VM stops).
+	 */
+	int (*fault)(void *dev, uint64_t offset);
 };
+
+enum { DEVBUS_MAPPED, DEVBUS_NOMEM, DEVBUS_NOTHING };
 
 enum bus_space { BUS_PIO, BUS_MMIO, BUS_SPACES };
 

@@ -9,6 +9,7 @@
 #include "harvest.h"
 #include "hv.h"
 #include "vm.h"
+#include "pipe.h"
 #include "vm_load.h"
 #include "mm/zero_cache.h"
 
@@ -65,6 +66,12 @@ static void flush_nested(void *ctx)
 
 	if (vm->vcpu)
 		virt_get()->flush_npt(vm->vcpu);
+}
+
+/* The common growth fault, completed by the backend without leaving run() (virt_vcpu.quick_npf). */
+static bool quick_npf(void *mem, uint64_t gpa)
+{
+	return vm_mem_fault_quick(mem, gpa);
 }
 
 static void uart_tx(void *ctx, uint8_t c)
@@ -205,7 +212,7 @@ struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 	vuart_init(&vm->uart, uart_tx, vm);
 	event_reset(&vm->ev);
 	if (devbus_claim(&vm->bus, BUS_PIO, VUART_BASE, VUART_PORTS, &vuart_ops, &vm->uart, why, n) ||
-	    vm_irq_init(vm, why, n) || vm_load(vm, c, (const void *)mod->phys, mod->size, &bs, why, n))
+	    vm_irq_init(vm, why, n) || vm_virtio_init(vm, why, n) || vm_load(vm, c, (const void *)mod->phys, mod->size, &bs, why, n))
 		goto fail;
 	vm->mem.flush = flush_nested;
 	vm->mem.flush_ctx = vm;
@@ -215,6 +222,8 @@ struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 	vm->vcpu = b->vcpu_create(vm->mem.npt.root, (uint16_t)id, &bs, why, n);
 	if (!vm->vcpu)
 		goto fail;
+	vm->vcpu->quick_npf = quick_npf;
+	vm->vcpu->quick_ctx = &vm->mem;
 	return vm;
 fail:
 	release(vm, NULL, 0);
@@ -223,7 +232,10 @@ fail:
 
 int vm_destroy(struct vm *vm, char *why, size_t n)
 {
-	uint64_t refused = release(vm, why, n);
+	uint64_t refused;
+
+	pipe_vm_gone(vm); /* its pipe ends close first: their frames are the pipes' */
+	refused = release(vm, why, n);
 
 	zero_cache_fill(); /* so that the pool looks as it did before the VM */
 	return refused ? -1 : 0;

@@ -12,6 +12,7 @@
 #include "mm/vm_mem.h"
 #include "vcpu_event.h"
 #include "vm_irq.h"
+#include "vm_virtio.h"
 
 #define VM_MAX 16
 #define VM_CONSOLE_BYTES 16384
@@ -50,6 +51,7 @@ struct vm {
 	char *log;	   /* VM_LOG_BYTES ring of the guest's log lines */
 	uint64_t log_head; /* bytes ever written */
 	struct devbus bus;
+	struct vm_virtio virtio; /* its virtio-mmio slots (hv/vm_virtio.c) */
 	struct vcpu_events ev;
 	struct vm_irq irq;
 	enum vm_state resume_to; /* VM_PAUSED: the state 'vm resume' returns it to */

@@ -239,9 +239,38 @@ static const char *access_name(const struct virt_exit *e)
 	return e->npf.exec ? "fetch" : e->npf.write ? "write" : "read";
 }
 
+/* No frame for the page at gpa yet: the VM parks until reclaim frees some, then faults there again. */
+static enum exit_action wait_for_memory(struct vm *vm, uint64_t gpa)
+{
+	vm->wait_gpa = gpa;
+	if (vm->state != VM_WAITING_MEM)
+		vm->wait_since = rdtsc();
+	vm->state = VM_WAITING_MEM;
+	harvest_wake();
+	return EXIT_YIELD;
+}
+
+/* A fault in a device's window: registers are emulated, shared memory is mapped. */
+static enum exit_action device_fault(struct vm *vm, struct virt_exit *e, const struct bus_range *r)
+{
+	if (!r->ops->fault)
+		return mmio_exit(vm, e);
+	switch (r->ops->fault(r->dev, e->npf.gpa - r->base)) {
+	case DEVBUS_MAPPED:
+		return EXIT_RESUME;
+	case DEVBUS_NOMEM:
+		return wait_for_memory(vm, e->npf.gpa);
+	default:
+		vm_stop(vm, VM_STOPPED, "%s at guest-physical 0x%llx in the %s window, where no device has memory",
+			access_name(e), (unsigned long long)e->npf.gpa, r->ops->name);
+		return EXIT_STOP;
+	}
+}
+
 static enum exit_action on_npf(struct vm *vm, struct virt_exit *e)
 {
 	uint64_t f2m = vm->mem.faults_2m, f4k = vm->mem.faults_4k;
+	const struct bus_range *r;
 
 	if (e->npf.present) {
 		vm_stop(vm, VM_STOPPED, "%s at guest-physical 0x%llx denied by its mapping", access_name(e),
@@ -249,19 +278,14 @@ static enum exit_action on_npf(struct vm *vm, struct virt_exit *e)
 		return EXIT_STOP;
 	}
 	/* RAM first: the growth fault is the common case, and no device window lies below max */
-	if (e->npf.gpa >= vm->mem.max && devbus_find(&vm->bus, BUS_MMIO, e->npf.gpa, 1))
-		return mmio_exit(vm, e);
+	if (e->npf.gpa >= vm->mem.max && (r = devbus_find(&vm->bus, BUS_MMIO, e->npf.gpa, 1)))
+		return device_fault(vm, e, r);
 	switch (vm_mem_fault(&vm->mem, e->npf.gpa)) {
 	case VM_FAULT_MAPPED:
 		e->grew = vm->mem.faults_2m != f2m ? 2 : vm->mem.faults_4k != f4k ? 1 : 0;
 		return EXIT_RESUME;
 	case VM_FAULT_NOMEM:
-		vm->wait_gpa = e->npf.gpa;
-		if (vm->state != VM_WAITING_MEM)
-			vm->wait_since = rdtsc();
-		vm->state = VM_WAITING_MEM;
-		harvest_wake();
-		return EXIT_YIELD;
+		return wait_for_memory(vm, e->npf.gpa);
 	case VM_FAULT_OUTSIDE:
 		vm_stop(vm, VM_STOPPED, "%s at guest-physical 0x%llx outside its RAM [0, 0x%llx) and devices",
 			access_name(e), (unsigned long long)e->npf.gpa, (unsigned long long)vm->mem.max);

@@ -83,7 +83,7 @@ static void lapic_write(void *dev, uint64_t offset, unsigned size, uint64_t val)
 	be()->set(vm->vcpu, VREG_TPR, vlapic_get_cr8(&vm->irq.lapic));
 }
 
-static const struct dev_ops lapic_bus_ops = { "local APIC", lapic_read, lapic_write };
+static const struct dev_ops lapic_bus_ops = { "local APIC", lapic_read, lapic_write, NULL };
 
 int vm_irq_init(struct vm *vm, char *why, size_t n)
 {

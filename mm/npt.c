@@ -84,7 +84,7 @@ static inline uint64_t *entry_ptr(paddr_t table, uint64_t gpa, unsigned level)
 
 static inline bool present(const struct npt *t, uint64_t e)
 {
-	return t->fmt->present(e) || (e & PROBED);
+	return (e & (t->fmt->present_bits | PROBED)) != 0;
 }
 
 /* The entry as it was before any probe (what its rights are read from). */
@@ -114,7 +114,7 @@ static inline unsigned rights_of(const struct npt *t, uint64_t e)
 /* Only levels 0 and 1 hold leaves; an entry above is always a table. */
 static inline bool is_leaf(const struct npt *t, uint64_t e, unsigned level)
 {
-	return level == NPT_LEVEL_4K || (level == NPT_LEVEL_2M && t->fmt->is_leaf(e, level));
+	return level == NPT_LEVEL_4K || (level == NPT_LEVEL_2M && (e & t->fmt->page_size));
 }
 
 static inline uint64_t ad_mask(const struct npt *t)
@@ -217,6 +217,26 @@ static bool walk(const struct npt *t, uint64_t gpa, struct npt_path *p)
 	}
 }
 
+/*
+ * The page table holding gpa's entry, or FRAME_NONE if there is none (an absent entry or a 2 MiB
+ * leaf on the way): walk's answer to just that, with nothing recorded on the way. Tables are never
+ * probed, and in every format a table's address is its entry's address bits.
+ */
+static paddr_t page_table_of(const struct npt *t, uint64_t gpa)
+{
+	paddr_t table = t->root;
+	unsigned l;
+
+	for (l = NPT_TOP; l > NPT_LEVEL_4K; l--) {
+		uint64_t e = *entry_ptr(table, gpa, l);
+
+		if (!(e & t->fmt->present_bits) || (l == NPT_LEVEL_2M && (e & t->fmt->page_size)))
+			return FRAME_NONE;
+		table = e & t->fmt->addr_mask;
+	}
+	return table;
+}
+
 /* The leaf entry containing gpa (its level in p->level), or NULL. */
 static uint64_t *find_leaf(const struct npt *t, uint64_t gpa, struct npt_path *p)
 {
@@ -251,7 +271,7 @@ int npt_init(struct npt *t, const struct npt_format *fmt, const struct npt_ops *
 	t->tables = 0;
 	t->mapped = 0;
 	t->fmt = NULL;
-	if (!fmt || !fmt->make_table || !fmt->make_leaf || !fmt->present || !fmt->is_leaf ||
+	if (!fmt || !fmt->make_table || !fmt->make_leaf || !fmt->present_bits || !fmt->page_size ||
 	    !fmt->addr || !fmt->rights || !fmt->set_rights || (fmt->rights_need & ~NPT_RWX) ||
 	    !fmt->addr_mask || (fmt->addr_mask & 0xfff))
 		return -NPT_EINVAL;
@@ -404,9 +424,16 @@ unsigned npt_fill_run(struct npt *t, uint64_t gpa, unsigned n, paddr_t pa, unsig
 	uint64_t *e, leaf;
 	unsigned i, room;
 
-	if (!n || t->hint_pt == FRAME_NONE || block_of(gpa) != t->hint_base || (gpa & (NPT_SIZE_4K - 1)) ||
-	    (pa & (NPT_SIZE_4K - 1)) || !npt_ready(t) || !rights_ok(t, rights))
+	if (!n || !gpa_ok(t, gpa) || (gpa & (NPT_SIZE_4K - 1)) || (pa & (NPT_SIZE_4K - 1)) || !rights_ok(t, rights))
 		return 0;
+	if (t->hint_pt == FRAME_NONE || block_of(gpa) != t->hint_base) {
+		paddr_t pt = page_table_of(t, gpa);
+
+		if (pt == FRAME_NONE)
+			return 0;
+		t->hint_base = block_of(gpa);
+		t->hint_pt = pt;
+	}
 	room = (unsigned)((NPT_SIZE_2M - (gpa & (NPT_SIZE_2M - 1))) / NPT_SIZE_4K);
 	if (n > room)
 		n = room;
@@ -632,7 +659,7 @@ static int merged_leaf(const struct npt *t, paddr_t pt, uint64_t *leaf)
 	for (i = 0; i < NPT_ENTRIES; i++) {
 		uint64_t e = tb[i];
 
-		if (!t->fmt->present(e) || t->fmt->rights(e) != rights ||
+		if (!(e & t->fmt->present_bits) || t->fmt->rights(e) != rights ||
 		    t->fmt->addr(e) != pa + i * NPT_SIZE_4K)
 			return -NPT_EMERGE;
 		ad |= e & ad_mask(t);

@@ -46,8 +46,8 @@ struct npt_format {
 	const char *name;
 	uint64_t (*make_table)(paddr_t table);             /* entry pointing at a lower table */
 	uint64_t (*make_leaf)(paddr_t pa, unsigned rights, unsigned level);
-	bool (*present)(uint64_t e);                       /* table or leaf */
-	bool (*is_leaf)(uint64_t e, unsigned level);       /* level 0 entries are always leaves */
+	uint64_t present_bits; /* an entry (table or leaf) is present when any of these is set */
+	uint64_t page_size;    /* the bit that makes a level-1 entry a 2 MiB leaf (level 0: always leaves) */
 	paddr_t (*addr)(uint64_t e);                       /* table or frame address */
 	unsigned (*rights)(uint64_t e);                    /* NPT_R/W/X of a leaf */
 	uint64_t (*set_rights)(uint64_t e, unsigned rights, unsigned level);
@@ -55,7 +55,7 @@ struct npt_format {
 	/* the bits whose clearing makes a leaf not present (EPT: R, W, X; NPT: P); 0: no probing */
 	uint64_t gate;
 	unsigned rights_need;                              /* NPT_R/W/X every rights must include (0: none) */
-	uint64_t addr_mask;                                /* the address bits an entry holds */
+	uint64_t addr_mask; /* the address bits an entry holds: addr(e) is e & addr_mask */
 };
 
 extern const struct npt_format npt_format_ept;
@@ -147,9 +147,10 @@ int npt_fill_hole(struct npt *t, const struct npt_hole *h, paddr_t pa, unsigned 
 
 /*
  * Map a run of up to n 4 KiB pages from gpa with the consecutive frames from pa, in the page table
- * the last fault used (the one npt_find_hole or npt_fill_hole left a hint for): no walk. Stops at
- * the first page already mapped and at the end of gpa's 2 MiB block; 0 when that table is not the
- * hinted one or an argument is bad. The pages mapped.
+ * that holds gpa's entry: the one the last fault used (the hint) with no walk, else found with one
+ * walk, which then becomes the hint. Stops at the first page already mapped and at the end of
+ * gpa's 2 MiB block; 0 when there is no such page table (none is made here) or an argument is bad.
+ * The pages mapped.
  */
 unsigned npt_fill_run(struct npt *t, uint64_t gpa, unsigned n, paddr_t pa, unsigned rights);
 

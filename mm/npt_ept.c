@@ -29,16 +29,6 @@ static uint64_t ept_make_leaf(paddr_t pa, unsigned rights, unsigned level)
 	return e;
 }
 
-static bool ept_present(uint64_t e)
-{
-	return (e & EPT_RWX) != 0;
-}
-
-static bool ept_is_leaf(uint64_t e, unsigned level)
-{
-	return level == NPT_LEVEL_4K || (e & EPT_PAGE_SIZE);
-}
-
 static paddr_t ept_addr(uint64_t e)
 {
 	return e & EPT_ADDR_MASK;
@@ -59,8 +49,8 @@ const struct npt_format npt_format_ept = {
 	.name = "ept",
 	.make_table = ept_make_table,
 	.make_leaf = ept_make_leaf,
-	.present = ept_present,
-	.is_leaf = ept_is_leaf,
+	.present_bits = EPT_RWX, /* R = W = X = 0: not present (SDM 29.3.2) */
+	.page_size = EPT_PAGE_SIZE,
 	.addr = ept_addr,
 	.addr_mask = 0x000ffffffffff000ULL,
 	.rights = ept_rights,

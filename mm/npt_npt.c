@@ -35,17 +35,6 @@ static uint64_t npt_make_leaf(paddr_t pa, unsigned rights, unsigned level)
 	return e;
 }
 
-static bool npt_present(uint64_t e)
-{
-	return (e & NPTE_PRESENT) != 0;
-}
-
-/* At level 0 bit 7 is PAT, not PS: every PTE is a leaf. */
-static bool npt_is_leaf(uint64_t e, unsigned level)
-{
-	return level == NPT_LEVEL_4K || (e & NPTE_PS);
-}
-
 static paddr_t npt_addr(uint64_t e)
 {
 	return e & NPTE_ADDR_MASK;
@@ -68,8 +57,8 @@ const struct npt_format npt_format_npt = {
 	.name = "npt",
 	.make_table = npt_make_table,
 	.make_leaf = npt_make_leaf,
-	.present = npt_present,
-	.is_leaf = npt_is_leaf,
+	.present_bits = NPTE_PRESENT,
+	.page_size = NPTE_PS, /* at level 0 bit 7 is PAT, not PS: every PTE is a leaf */
 	.addr = npt_addr,
 	.addr_mask = 0x000ffffffffff000ULL,
 	.rights = npt_rights,

@@ -139,7 +139,10 @@ static void leaf_free(void *ctx, uint64_t gpa, paddr_t pa, unsigned level)
 {
 	struct vm_mem *m = ctx;
 
-	(void)gpa;
+	if (gpa >= m->max) { /* a shared page: its frame is its owner's */
+		m->shared -= NPT_SIZE_4K;
+		return;
+	}
 	vm_mem_give_back(m, pa, level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K);
 	m->backed -= level == NPT_LEVEL_2M ? NPT_SIZE_2M : NPT_SIZE_4K;
 }
@@ -299,15 +302,49 @@ static void fault_around(struct vm_mem *m, uint64_t page)
 	m->next_fault = page + ((uint64_t)done + 1) * NPT_SIZE_4K;
 }
 
-enum vm_fault_result vm_mem_fault(struct vm_mem *m, uint64_t gpa)
+/* A 4 KiB growth fault mapped page: count it, and back ahead along a sequential run. */
+static void grew_4k(struct vm_mem *m, uint64_t page)
+{
+	m->faults_4k++;
+	if (m->st.taken_any)
+		note_refault(m, page);
+	if (m->ahead_max)
+		fault_around(m, page);
+	else
+		m->next_fault = page + NPT_SIZE_4K;
+}
+
+bool vm_mem_fault_quick(struct vm_mem *m, uint64_t gpa)
 {
 	uint64_t page = gpa & ~(NPT_SIZE_4K - 1);
+
+	if (gpa >= m->max || !m->zrun_n || !zrun_map(m, page, 1))
+		return false;
+	grew_4k(m, page);
+	return true;
+}
+
+int vm_mem_map_shared(struct vm_mem *m, uint64_t gpa, paddr_t pa)
+{
+	int r;
+
+	if (gpa < m->max || (gpa & (NPT_SIZE_4K - 1)))
+		return -NPT_EINVAL;
+	r = npt_map(&m->npt, gpa, pa, NPT_LEVEL_4K, NPT_R | NPT_W);
+	if (!r)
+		m->shared += NPT_SIZE_4K;
+	return r;
+}
+
+enum vm_fault_result vm_mem_fault(struct vm_mem *m, uint64_t gpa)
+{
 	int level;
 
 	if (gpa >= m->max)
 		return VM_FAULT_OUTSIDE;
-	/* the common 4 KiB growth fault: a pre-zeroed frame in hand, the page table the last one used */
-	level = m->zrun_n && zrun_map(m, page, 1) ? NPT_LEVEL_4K : back(m, gpa, m->max);
+	if (vm_mem_fault_quick(m, gpa))
+		return VM_FAULT_MAPPED;
+	level = back(m, gpa, m->max);
 	if (level == NPT_LEVEL_2M) {
 		m->faults_2m++;
 		if (m->st.taken_any) /* refaults can only be of pages taken back */
@@ -315,13 +352,7 @@ enum vm_fault_result vm_mem_fault(struct vm_mem *m, uint64_t gpa)
 			     p += NPT_SIZE_4K)
 				note_refault(m, p);
 	} else if (level == NPT_LEVEL_4K) {
-		m->faults_4k++;
-		if (m->st.taken_any)
-			note_refault(m, page);
-		if (m->ahead_max)
-			fault_around(m, page);
-		else
-			m->next_fault = page + NPT_SIZE_4K;
+		grew_4k(m, gpa & ~(NPT_SIZE_4K - 1));
 	} else if (level == -NPT_EEXIST && npt_unprobe(&m->npt, gpa) == 1) {
 		m->wss.probe_faults++; /* a working-set probe: the page was accessed */
 	} else { /* no frame for the page or a table; or the page was mapped after all */
@@ -489,7 +520,7 @@ int vm_mem_write(struct vm_mem *m, uint64_t gpa, const void *src, uint64_t len)
 
 struct verify {
 	const struct vm_mem *m;
-	uint64_t bytes, frames, bad;
+	uint64_t bytes, frames, bad, shared;
 	uint64_t bad_gpa;
 	int bad_err;
 };
@@ -498,8 +529,13 @@ static enum npt_scan_action verify_leaf(void *ctx, const struct npt_leaf *leaf)
 {
 	struct verify *v = ctx;
 	unsigned want = leaf->level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K, order, owner;
-	int err = frame_block_of(leaf->pa, &order, &owner);
+	int err;
 
+	if (leaf->gpa >= v->m->max) { /* a shared page: its owner (a pipe) accounts for the frame */
+		v->shared += NPT_SIZE_4K;
+		return NPT_SCAN_KEEP;
+	}
+	err = frame_block_of(leaf->pa, &order, &owner);
 	if (!err && (order != want || owner != v->m->owner))
 		err = order != want ? -FRAME_EORDER : -FRAME_EOWNER;
 	if (err && !v->bad++) {
@@ -523,7 +559,7 @@ int vm_mem_verify(struct vm_mem *m, char *why, size_t n)
 		return -1;
 	}
 	expect = v.frames + m->npt.tables + vm_mem_spare_frames(m) + vm_mem_state_frames(m);
-	if (!v.bad && v.bytes == m->backed && held == expect && !m->free_errors) {
+	if (!v.bad && v.bytes == m->backed && v.shared == m->shared && held == expect && !m->free_errors) {
 		snprintf(why, n, "%llu frames held = %llu of RAM in its nested tables + %llu tables + %llu spare + "
 			 "%llu page state: ok", (unsigned long long)held, (unsigned long long)v.frames,
 			 (unsigned long long)m->npt.tables, (unsigned long long)vm_mem_spare_frames(m),
@@ -537,6 +573,9 @@ int vm_mem_verify(struct vm_mem *m, char *why, size_t n)
 	if (v.bytes != m->backed && len < (int)n)
 		len += snprintf(why + len, n - len, "%llu KiB mapped but %llu KiB counted as backed; ",
 				(unsigned long long)(v.bytes >> 10), (unsigned long long)(m->backed >> 10));
+	if (v.shared != m->shared && len < (int)n)
+		len += snprintf(why + len, n - len, "%llu KiB shared mapped but %llu KiB counted; ",
+				(unsigned long long)(v.shared >> 10), (unsigned long long)(m->shared >> 10));
 	if (held != expect && len < (int)n)
 		len += snprintf(why + len, n - len, "the pool says it holds %llu frames, its tables account for %llu; ",
 				(unsigned long long)held, (unsigned long long)expect);

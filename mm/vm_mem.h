@@ -70,6 +70,7 @@ struct vm_mem {
 	uint64_t min, max;  /* bytes; RAM is [0, max), [0, min) always backed */
 	struct npt npt;
 	uint64_t backed;    /* bytes of RAM backed */
+	uint64_t shared;    /* bytes mapped above max from frames others own (vm_mem_map_shared) */
 	uint64_t faults_4k, faults_2m;
 	uint64_t zero_tsc;  /* TSC ticks spent zeroing frames for faults */
 	paddr_t spare;	    /* next of spare_n frames taken from the pool in one step, not yet used */
@@ -112,6 +113,18 @@ int vm_mem_init(struct vm_mem *m, uint8_t owner, uint64_t min, uint64_t max, enu
 		const struct npt_format *fmt, bool allow_2m, char *why, size_t n);
 /* Serve an access to unbacked gpa. */
 enum vm_fault_result vm_mem_fault(struct vm_mem *m, uint64_t gpa);
+/*
+ * vm_mem_fault's common case alone, for a caller in a hurry (the backend, between a VM exit and
+ * the next entry): gpa's page backed with a pre-zeroed frame in hand, in a page table that exists.
+ * false, with nothing changed, when that does not apply: then vm_mem_fault says what does.
+ */
+bool vm_mem_fault_quick(struct vm_mem *m, uint64_t gpa);
+/*
+ * Map a 4 KiB frame that m does not own (a pipe's) read-write at gpa, which lies above max: m's
+ * RAM never reaches there. The page tables are m's. 0, -NPT_EEXIST if gpa is mapped, -NPT_ENOMEM,
+ * -NPT_EINVAL. vm_take_shared() takes such pages away again; destroying m leaves their frames alone.
+ */
+int vm_mem_map_shared(struct vm_mem *m, uint64_t gpa, paddr_t pa);
 /* Return every frame (RAM, tables, spares, page state) to the pool. */
 void vm_mem_release(struct vm_mem *m);
 /*

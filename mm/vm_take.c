@@ -208,6 +208,32 @@ void vm_take_scan(struct vm_mem *m, const struct take_req *r, struct take_result
 		res->next = r->end;
 }
 
+/* ---- shared pages (vm_mem_map_shared): unmapped, never freed here ---- */
+
+static enum npt_scan_action unmap_shared(void *ctx, const struct npt_leaf *leaf)
+{
+	struct vm_mem *m = ctx;
+
+	if (leaf->gpa < m->max || leaf->level != NPT_LEVEL_4K)
+		return NPT_SCAN_KEEP; /* never RAM, and shared pages are 4 KiB */
+	m->shared -= NPT_SIZE_4K;
+	return NPT_SCAN_UNMAP;
+}
+
+uint64_t vm_take_shared(struct vm_mem *m, uint64_t gpa, uint64_t len)
+{
+	uint64_t before = m->shared;
+
+	vm_take_begin(m);
+	npt_scan(&m->npt, gpa, gpa + len, unmap_shared, m, NULL);
+	if (m->shared != before && !batch.n) { /* the frames are not queued: invalidate for them too */
+		m->flush(m->flush_ctx);
+		m->st.flushes++;
+	}
+	vm_take_end(m);
+	return (before - m->shared) / NPT_SIZE_4K;
+}
+
 /* ---- the guest's release ---- */
 
 static enum take_choice choose_all(struct vm_mem *m, const struct npt_leaf *leaf, void *ctx)

@@ -61,6 +61,13 @@ void vm_take_reserve_fill(void);
 paddr_t vm_take_reserve_get(struct vm_mem *m);
 unsigned vm_take_reserve_frames(void);
 
+/*
+ * Unmap the shared pages (vm_mem_map_shared) in [gpa, gpa + len), above max, and invalidate m's
+ * nested translations: on return m can no longer reach their frames, which stay their owner's.
+ * How many pages were unmapped.
+ */
+uint64_t vm_take_shared(struct vm_mem *m, uint64_t gpa, uint64_t len);
+
 /* Take back what choose picks in [start, end). */
 void vm_take_scan(struct vm_mem *m, const struct take_req *r, struct take_result *res);
 

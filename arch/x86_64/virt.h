@@ -145,16 +145,62 @@ struct vcpu_boot_state {
 	uint64_t cr4_guest_owned;
 };
 
+/* Nested-page faults a run() completed itself (virt_vcpu.quick_npf) before it returned. */
+struct virt_quick {
+	uint32_t n;
+	uint64_t tsc, max; /* their cost, VM exit to the next VM entry: the sum and the dearest */
+};
+
 /* A backend's vCPU: gprs first so the core reaches them without a call. */
 struct virt_vcpu {
 	struct vcpu_gprs gprs;
 	uint64_t cr2;
-	uint64_t entry_tsc, exit_tsc; /* TSC just before the last VM entry and just after its exit */
+	/* TSC just before run()'s first VM entry, and just after the exit it returns with */
+	uint64_t entry_tsc, exit_tsc;
+	uint64_t guest_tsc;   /* TSC ticks in the guest during the last run() */
 	uint64_t timer_ticks; /* exit with VEXIT_TIMER after about this many TSC ticks (if the backend can) */
-	uint16_t tag;	      /* VPID / ASID, non-zero */
+	/*
+	 * The core's answer to a not-present nested-page fault (nothing being delivered, no event cut
+	 * short) that run() may take without returning, while timer_ticks has not run out: true when
+	 * it mapped the page, and run() enters the guest again at once. NULL: run() returns at every
+	 * fault. Called with interrupts off, between a VM exit and the next entry.
+	 */
+	bool (*quick_npf)(void *ctx, uint64_t gpa);
+	void *quick_ctx;
+	struct virt_quick quick; /* the faults the last run() completed that way */
+	uint16_t tag;		 /* VPID / ASID, non-zero */
 	void *priv;   /* the backend's own state */
 	struct vcpu_state state; /* FPU, debug registers, MSRs the hardware does not switch */
 };
+
+/*
+ * The loop both backends' run() share: the guest's time and the cost of each fault completed in
+ * run() (counted at the next exit, in that exit's own time), and whether the fault at gpa is one.
+ */
+static inline void virt_run_begin(struct virt_vcpu *vc, uint64_t entry)
+{
+	vc->entry_tsc = entry;
+	vc->guest_tsc = 0;
+	vc->quick = (struct virt_quick){ 0, 0, 0 };
+}
+
+static inline void virt_run_exited(struct virt_vcpu *vc, uint64_t entry, uint64_t quick_exit)
+{
+	vc->guest_tsc += vc->exit_tsc - entry;
+	if (quick_exit) {
+		uint64_t cost = entry - quick_exit;
+
+		vc->quick.n++;
+		vc->quick.tsc += cost;
+		if (cost > vc->quick.max)
+			vc->quick.max = cost;
+	}
+}
+
+static inline bool virt_run_quick(struct virt_vcpu *vc, uint64_t gpa)
+{
+	return vc->quick_npf && vc->exit_tsc - vc->entry_tsc < vc->timer_ticks && vc->quick_npf(vc->quick_ctx, gpa);
+}
 
 struct virt_backend {
 	const char *name; /* "VT-x with EPT" */

@@ -176,4 +176,4 @@ static void bus_write(void *dev, uint64_t offset, unsigned size, uint64_t val)
 		vioapic_write(dev, (unsigned)offset, (uint32_t)val);
 }
 
-const struct dev_ops vioapic_ops = { "I/O APIC", bus_read, bus_write };
+const struct dev_ops vioapic_ops = { "I/O APIC", bus_read, bus_write, NULL };

@@ -502,7 +502,7 @@ static void bus_write(void *dev, uint64_t offset, unsigned size, uint64_t val)
 		vlapic_write(dev, (unsigned)offset, (uint32_t)val);
 }
 
-const struct dev_ops vlapic_ops = { "local APIC", bus_read, bus_write };
+const struct dev_ops vlapic_ops = { "local APIC", bus_read, bus_write, NULL };
 
 /* ---- MSRs ---- */
 

@@ -106,4 +106,4 @@ static void bus_write(void *dev, uint64_t offset, unsigned size, uint64_t val)
 	vuart_write(dev, (unsigned)offset, (uint8_t)val);
 }
 
-const struct dev_ops vuart_ops = { "serial port", bus_read, bus_write };
+const struct dev_ops vuart_ops = { "serial port", bus_read, bus_write, NULL };

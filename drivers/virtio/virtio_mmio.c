@@ -529,7 +529,7 @@ static void bus_write(void *dev, uint64_t offset, unsigned size, uint64_t val)
 	virtio_mmio_write(t, offset, size, (uint32_t)val);
 }
 
-const struct dev_ops virtio_mmio_bus_ops = { "virtio-mmio", bus_read, bus_write };
+const struct dev_ops virtio_mmio_bus_ops = { "virtio-mmio", bus_read, bus_write, NULL };
 
 /* ---- the device side ---- */
 

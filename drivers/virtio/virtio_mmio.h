@@ -12,62 +12,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <emhv/virtio_mmio.h>
 #include "hv/devbus.h"
 #include "virtq.h"
 
-/* ---- registers (section 4.2.2), 32 bits wide; offsets in the window ---- */
-#define VIRTIO_MMIO_MAGIC_VALUE		0x000
-#define VIRTIO_MMIO_VERSION		0x004
-#define VIRTIO_MMIO_DEVICE_ID		0x008
-#define VIRTIO_MMIO_VENDOR_ID		0x00c
-#define VIRTIO_MMIO_DEVICE_FEATURES	0x010
-#define VIRTIO_MMIO_DEVICE_FEATURES_SEL	0x014
-#define VIRTIO_MMIO_DRIVER_FEATURES	0x020
-#define VIRTIO_MMIO_DRIVER_FEATURES_SEL	0x024
-#define VIRTIO_MMIO_QUEUE_SEL		0x030
-#define VIRTIO_MMIO_QUEUE_NUM_MAX	0x034
-#define VIRTIO_MMIO_QUEUE_NUM		0x038
-#define VIRTIO_MMIO_QUEUE_READY		0x044
-#define VIRTIO_MMIO_QUEUE_NOTIFY	0x050
-#define VIRTIO_MMIO_INTERRUPT_STATUS	0x060
-#define VIRTIO_MMIO_INTERRUPT_ACK	0x064
-#define VIRTIO_MMIO_STATUS		0x070
-#define VIRTIO_MMIO_QUEUE_DESC_LOW	0x080
-#define VIRTIO_MMIO_QUEUE_DESC_HIGH	0x084
-#define VIRTIO_MMIO_QUEUE_DRIVER_LOW	0x090 /* the available ring */
-#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH	0x094
-#define VIRTIO_MMIO_QUEUE_DEVICE_LOW	0x0a0 /* the used ring */
-#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH	0x0a4
-#define VIRTIO_MMIO_SHM_SEL		0x0ac
-#define VIRTIO_MMIO_SHM_LEN_LOW		0x0b0
-#define VIRTIO_MMIO_SHM_LEN_HIGH	0x0b4
-#define VIRTIO_MMIO_SHM_BASE_LOW	0x0b8
-#define VIRTIO_MMIO_SHM_BASE_HIGH	0x0bc
-#define VIRTIO_MMIO_QUEUE_RESET		0x0c0
-#define VIRTIO_MMIO_CONFIG_GENERATION	0x0fc
-#define VIRTIO_MMIO_CONFIG		0x100
-
-#define VIRTIO_MMIO_MAGIC		0x74726976 /* "virt" */
-#define VIRTIO_MMIO_VERSION_2		2
-#define VIRTIO_MMIO_VENDOR		0x76686d65 /* "emhv" */
 /* The window a device instance claims on the bus (0x200 is the minimum). */
-#define VIRTIO_MMIO_WINDOW		0x1000
-
-/* InterruptStatus / InterruptACK bits */
-#define VIRTIO_MMIO_INT_USED   1
-#define VIRTIO_MMIO_INT_CONFIG 2
-
-/* Device status bits (section 2.1) */
-#define VIRTIO_STATUS_ACKNOWLEDGE	 1
-#define VIRTIO_STATUS_DRIVER		 2
-#define VIRTIO_STATUS_DRIVER_OK		 4
-#define VIRTIO_STATUS_FEATURES_OK	 8
-#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64
-#define VIRTIO_STATUS_FAILED		 128
-
-/* Reserved feature bits (section 6) the transport knows; VIRTIO_F_INDIRECT_DESC and _EVENT_IDX are in virtq.h. */
-#define VIRTIO_F_VERSION_1  32
-#define VIRTIO_F_RING_RESET 40
+#define VIRTIO_MMIO_WINDOW 0x1000
 
 /* Device-type feature bits (0..23 and 50..63), and the reserved ones a device may offer. */
 #define VIRTIO_DEVICE_FEATURE_BITS (0xffffffULL | (~0ULL << 50))

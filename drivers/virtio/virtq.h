@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <emhv/virtio_mmio.h>
 
 /*
  * The guest-physical memory of one VM. read/write copy all of
@@ -27,34 +28,17 @@ struct guest_mem {
 
 /* ---- the split ring's layout in guest memory (little-endian, as is x86) ---- */
 
-#define VIRTQ_DESC_F_NEXT	   1
-#define VIRTQ_DESC_F_WRITE	   2
-#define VIRTQ_DESC_F_INDIRECT	   4
-#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
-#define VIRTQ_USED_F_NO_NOTIFY	   1
 
 #define VIRTQ_DESC_ALIGN  16
 #define VIRTQ_AVAIL_ALIGN 2
 #define VIRTQ_USED_ALIGN  4
 #define VIRTQ_SIZE_LIMIT  32768 /* the largest queue size the specification allows */
 
-struct virtq_desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-
 /* The available ring: flags, idx, ring[size], then used_event. */
 struct virtq_avail {
 	uint16_t flags;
 	uint16_t idx;
 	uint16_t ring[];
-};
-
-struct virtq_used_elem {
-	uint32_t id;
-	uint32_t len;
 };
 
 /* The used ring: flags, idx, ring[size], then avail_event. */
@@ -64,14 +48,8 @@ struct virtq_used {
 	struct virtq_used_elem ring[];
 };
 
-_Static_assert(sizeof(struct virtq_desc) == 16, "virtq_desc is 16 bytes");
-_Static_assert(offsetof(struct virtq_desc, len) == 8 && offsetof(struct virtq_desc, flags) == 12 &&
-		       offsetof(struct virtq_desc, next) == 14,
-	       "virtq_desc layout");
 _Static_assert(offsetof(struct virtq_avail, ring) == 4, "avail ring starts at 4");
-_Static_assert(sizeof(struct virtq_used_elem) == 8, "used element is 8 bytes");
 _Static_assert(offsetof(struct virtq_used, ring) == 4, "used ring starts at 4");
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio rings are little-endian, read as host order");
 
 /* Bytes of each area for a queue of size entries (section 2.7, table "Virtqueue Part Sizes"). */
 static inline uint64_t virtq_desc_bytes(uint32_t size)
@@ -129,10 +107,6 @@ struct virtq {
 	uint64_t pops, pushes;
 	char why[120]; /* why the queue broke, for the log */
 };
-
-/* Feature bits the queue code implements (section 6). */
-#define VIRTIO_F_INDIRECT_DESC 28
-#define VIRTIO_F_EVENT_IDX     29
 
 /* A queue of at most max entries (a power of two up to VIRTQ_SIZE_LIMIT), not ready, size max. */
 void virtq_init(struct virtq *q, const struct guest_mem *mem, uint32_t max);

@@ -55,6 +55,12 @@ static inline void write_dr6(uint64_t v)
 	asm volatile("mov %0, %%dr6" : : "r"(v));
 }
 
+/* The spin-loop hint: the sibling hyperthread runs meanwhile; emhv does not trap PAUSE. */
+static inline void cpu_pause(void)
+{
+	asm volatile("pause");
+}
+
 static inline void invlpg(uint64_t addr)
 {
 	asm volatile("invlpg (%0)" : : "r"(addr) : "memory");

@@ -15,7 +15,7 @@
  *   [3 GiB, 4 GiB)    devices, never RAM (so max is at most 3 GiB):
  *     0xd0000000 + 4 KiB * i   virtio-mmio device slot i (i < EMHV_VIRTIO_SLOTS),
  *                              raising I/O APIC line EMHV_VIRTIO_IRQ_BASE + i
- *     0xe0000000 + 64 MiB * i  the shared memory of device slot i, if it has any
+ *     0xe0000000 + 32 MiB * i  the shared memory of device slot i, if it has any
  *     0xfec00000               the I/O APIC (24 lines)
  *     0xfee00000               the local APIC (xAPIC; APIC ID 0; TSC-deadline timer)
  *
@@ -51,7 +51,7 @@
 #define EMHV_VIRTIO_SLOTS 8
 #define EMHV_VIRTIO_IRQ_BASE 5
 #define EMHV_SHM_GPA 0xe0000000ULL
-#define EMHV_SHM_SLOT_SIZE (64ULL << 20)
+#define EMHV_SHM_SLOT_SIZE (32ULL << 20) /* slot 7 ends at 0xf0000000, below the APICs */
 
 #define EMHV_GUEST_CS 0x08
 #define EMHV_GUEST_DS 0x10

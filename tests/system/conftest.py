@@ -13,7 +13,7 @@ def image_path():
     return os.path.join(ROOT, os.environ.get("EMHV_IMAGE", "build/emhv.img"))
 
 
-GUESTS = ["hello", "memtouch", "qsort", "hostile", "isolation", "wss", "volatile"]
+GUESTS = ["hello", "memtouch", "qsort", "hostile", "isolation", "wss", "volatile", "pipe_send", "pipe_recv"]
 
 
 def build_image(out, startup_cfg=None, core=None):

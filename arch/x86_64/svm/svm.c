@@ -211,10 +211,18 @@ static void svm_vcpu_destroy(struct virt_vcpu *vc)
 	frame_free((paddr_t)v, 0, FRAME_OWNER_HV);
 }
 
+/* An exit run() may complete itself: a not-present nested-page fault, no event cut short (APM 15.25.6). */
+static bool quick_exit(struct virt_vcpu *vc, const struct vmcb_control *c)
+{
+	return (uint32_t)c->exit_code == SVM_EXIT_NPF && !(c->exit_info1 & NPF_PRESENT) &&
+	       !(c->exit_int_info & EVENTINJ_VALID) && virt_run_quick(vc, c->exit_info2);
+}
+
 static void svm_run(struct virt_vcpu *vc, struct virt_exit *e)
 {
 	struct svm_vcpu *v = vc->priv;
 	struct vmcb *vmcb = v->vmcb;
+	uint64_t entry, quick = 0;
 
 	if (asid_owner[v->asid] != v) {
 		asid_owner[v->asid] = v;
@@ -228,12 +236,20 @@ static void svm_run(struct virt_vcpu *vc, struct virt_exit *e)
 	vmcb->save.rax = vc->gprs.r[GPR_RAX];
 	vmcb->save.cr2 = vc->cr2;
 	vcpu_state_load(&vc->state);
-	vc->entry_tsc = rdtsc();
-	svm_enter((uint64_t)vmcb, &vc->gprs, host_state);
-	vc->exit_tsc = rdtsc();
+	virt_run_begin(vc, entry = rdtsc());
+	for (;;) {
+		svm_enter((uint64_t)vmcb, &vc->gprs, host_state);
+		vc->exit_tsc = rdtsc();
+		virt_run_exited(vc, entry, quick);
+		vmcb->control.event_inj = 0; /* delivered; what the exit cut short comes back as e->vectoring */
+		if (!quick_exit(vc, &vmcb->control))
+			break;
+		quick = vc->exit_tsc;
+		vmcb->control.tlb_control = TLB_CONTROL_NONE; /* a flush asked for is done */
+		entry = rdtsc();
+	}
 	vc->gprs.r[GPR_RAX] = vmcb->save.rax;
 	vc->cr2 = vmcb->save.cr2;
-	vmcb->control.event_inj = 0; /* delivered; what the exit cut short comes back as e->vectoring */
 	/* An NMI that made the exit was taken by the host's handler at STGI; a machine check needs a call. */
 	if ((uint32_t)vmcb->control.exit_code == SVM_EXIT_EXCP_MC)
 		__asm__ volatile("int $18");

@@ -484,33 +484,61 @@ static inline void host_events(uint32_t reason)
 		__asm__ volatile("int $18");
 }
 
+/* The VMX-preemption timer for the next entry: an exit after about this many TSC ticks. */
+static void preempt_set(struct vmx_vcpu *v, uint64_t ticks)
+{
+	uint64_t t = ticks >> vmx.timer_shift;
+
+	if (!(vmx.pin & PIN_PREEMPT_TIMER) || ticks == v->timer_ticks)
+		return;
+	/* without "save preemption timer" every entry starts it from this value again */
+	vmwrite(VMCS_PREEMPT_TIMER, t > 0xffffffffULL ? 0xffffffffULL : t);
+	v->timer_ticks = ticks;
+}
+
+/* An exit run() may complete itself: a not-present EPT violation, no event cut short (SDM 28.2.1). */
+static bool quick_exit(struct virt_vcpu *vc, uint32_t reason)
+{
+	return reason == VMX_EXIT_EPT_VIOLATION &&
+	       !(vmread(VMCS_EXIT_QUALIFICATION) & EPT_QUAL_PRESENT_MASK) &&
+	       !(vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID) &&
+	       virt_run_quick(vc, vmread(VMCS_GUEST_PHYS_ADDR));
+}
+
 static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
 {
 	struct vmx_vcpu *v = vc->priv;
+	uint64_t entry, quick = 0;
 	uint32_t reason;
 	int r;
 
 	vmx_load(v);
 	vcpu_state_load(&vc->state);
-	if ((vmx.pin & PIN_PREEMPT_TIMER) && vc->timer_ticks != v->timer_ticks) {
-		uint64_t t = vc->timer_ticks >> vmx.timer_shift;
-
-		/* without "save preemption timer" every entry starts it from this value again */
-		vmwrite(VMCS_PREEMPT_TIMER, t > 0xffffffffULL ? 0xffffffffULL : t);
-		v->timer_ticks = vc->timer_ticks;
-	}
+	preempt_set(v, vc->timer_ticks);
 	if (read_cr2() != vc->cr2)
 		write_cr2(vc->cr2);
-	vc->entry_tsc = rdtsc();
-	r = vmx_enter(&vc->gprs, v->launched);
-	vc->exit_tsc = rdtsc();
+	virt_run_begin(vc, entry = rdtsc());
+	for (;;) {
+		r = vmx_enter(&vc->gprs, v->launched);
+		vc->exit_tsc = rdtsc();
+		virt_run_exited(vc, entry, quick);
+		if (r)
+			break;
+		v->launched = 1;
+		reason = (uint32_t)vmread(VMCS_EXIT_REASON);
+		if (!quick_exit(vc, reason))
+			break;
+		/* the guest's timer keeps its deadline: the next entry gets what is left of it */
+		quick = vc->exit_tsc;
+		entry = rdtsc() - vc->entry_tsc;
+		preempt_set(v, entry < vc->timer_ticks ? vc->timer_ticks - entry : 0);
+		entry = rdtsc();
+	}
 	vc->cr2 = read_cr2();
 	if (r) {
 		vmx_decode_entry_failure(r, e);
 		return;
 	}
-	v->launched = 1;
-	reason = (uint32_t)vmread(VMCS_EXIT_REASON);
 	host_events(reason & 0xffff);
 	vmx_decode_exit(vc, e, reason);
 }

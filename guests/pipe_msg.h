@@ -1,0 +1,114 @@
+/*
+ * pipe_msg.h -- what pipe_send and pipe_recv agree on: the payload of each
+ * message, and the arguments both take.
+ *
+ * Message i of size bytes (size >= 8): bytes 0-7 are i (little-endian u64);
+ * byte j >= 8 is byte j % 8 of msg_word(msg_key(seed, i), j / 8).
+ */
+#ifndef GUEST_PIPE_MSG_H
+#define GUEST_PIPE_MSG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include "runtime.h"
+#include "pipe_end.h"
+
+#define MSG_MIN_SIZE 8 /* room for the index */
+
+static inline uint64_t msg_key(uint64_t seed, uint64_t i)
+{
+	return splitmix64(seed * 1000003 + i);
+}
+
+static inline uint64_t msg_word(uint64_t key, uint64_t w)
+{
+	return splitmix64(key + w);
+}
+
+/* Write message i's size bytes at dst (8-byte aligned, as every record's payload is). */
+static inline void msg_fill(void *dst, uint64_t seed, uint64_t i, uint32_t size)
+{
+	uint64_t *w = dst, key = msg_key(seed, i), v;
+	uint32_t n = size / 8;
+
+	w[0] = i;
+	for (uint32_t k = 1; k < n; k++)
+		w[k] = msg_word(key, k);
+	if (size % 8) {
+		v = msg_word(key, n);
+		memcpy(&w[n], &v, size % 8);
+	}
+}
+
+static inline unsigned msg_nonzero_bytes(uint64_t x)
+{
+	unsigned n = 0;
+
+	for (; x; x >>= 8)
+		n += (x & 0xff) != 0;
+	return n;
+}
+
+/* Bytes 8..len-1 of src that differ from message i's (len <= its size; the index is apart). */
+static inline uint64_t msg_differ(const void *src, uint64_t seed, uint64_t i, uint32_t len)
+{
+	const uint64_t *w = src;
+	uint64_t key = msg_key(seed, i), differ = 0, v;
+	uint32_t n = len / 8;
+
+	for (uint32_t k = 1; k < n; k++)
+		differ += msg_nonzero_bytes(w[k] ^ msg_word(key, k));
+	if (len % 8 && n) {
+		v = 0;
+		memcpy(&v, &w[n], len % 8);
+		/* the bytes beyond len are zero in v and masked off in the expected word */
+		differ += msg_nonzero_bytes(v ^ (msg_word(key, n) & ((1ULL << 8 * (len % 8)) - 1)));
+	}
+	return differ;
+}
+
+/* ---- the arguments both programs take ---- */
+
+#define MSG_ARG_KEYS "size", "count", "seed", "wait", "timeout_ms"
+
+struct msg_args {
+	uint64_t size, count, seed, timeout_ms;
+	bool irq; /* wait=irq */
+};
+
+/* size=, count=, seed=, wait=poll|irq, timeout_ms=; a bad value exits with one line (status 2). */
+static inline void msg_parse_args(int argc, char **argv, struct msg_args *a)
+{
+	const char *wait = arg_str(argc, argv, "wait", "poll");
+
+	a->size = arg_u64(argc, argv, "size", 64);
+	a->count = arg_u64(argc, argv, "count", 1000);
+	a->seed = arg_u64(argc, argv, "seed", 1);
+	a->timeout_ms = arg_u64(argc, argv, "timeout_ms", 20000);
+	a->irq = !strcmp(wait, "irq");
+	if (!a->irq && strcmp(wait, "poll")) {
+		printf("error: wait=%s: poll or irq\n", wait);
+		hc_exit(PIPE_EXIT_SETUP);
+	}
+	if (a->size < MSG_MIN_SIZE) {
+		printf("error: size=%llu: at least %d (the message index)\n",
+		       (unsigned long long)a->size, MSG_MIN_SIZE);
+		hc_exit(PIPE_EXIT_SETUP);
+	}
+}
+
+/* Once the pipe is open: size must fit a record of its data area. */
+static inline void msg_check_size(const struct pipe_end *p, const struct msg_args *a)
+{
+	uint32_t max = EMHV_PIPE_MAX_RECORD(p->data_size);
+
+	if (a->size > max) {
+		printf("error: size=%llu: at most %u for this pipe's %llu-byte data area\n",
+		       (unsigned long long)a->size, (unsigned)max,
+		       (unsigned long long)p->data_size);
+		hc_exit(PIPE_EXIT_SETUP);
+	}
+}
+
+#endif

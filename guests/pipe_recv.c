@@ -1,0 +1,166 @@
+/*
+ * pipe_recv.c -- the receiving end of an emhv pipe: takes count messages
+ * (pipe_msg.h), checks every byte of them and their order, and measures the
+ * rate. Every record is checked against the header before it is read: a
+ * head that went back or puts more than the data area in flight, unknown
+ * flags, a record longer than the bytes in flight or running past the end
+ * of the data area, a skip record short of the end: the pipe is broken.
+ *
+ * Arguments: size=BYTES (64), count=N (1000), seed=N (1): what the sender
+ *   sends; wait=poll|irq (poll: spin on head; irq: set recv_waiting and
+ *   sleep until an event); timeout_ms=N (20000: the longest wait for a
+ *   record; more than the sender's pause_ms).
+ *
+ * Results: messages (records taken, skip records not counted), bytes (their
+ * payload bytes), differ (bytes not as sent, a wrong length's missing or
+ * extra bytes included), order_errors (messages whose index was not the
+ * next one), broken (1 if the header broke), kib_s (payload KiB/s from the
+ * first record seen to the last), events (events taken from the events
+ * queue), interrupts (virtio interrupts handled), waits (times the pipe
+ * was found empty).
+ * Exit status: 0 every message arrived intact and in order; 1 some did not;
+ * 2 bad arguments or no usable device; 3 a bad region; 4 broken pipe;
+ * 5 nothing arrived for timeout_ms.
+ */
+#include "runtime.h"
+#include "pipe_end.h"
+#include "pipe_msg.h"
+
+static const char *const known_args[] = {MSG_ARG_KEYS, NULL};
+
+static struct pipe_end pipe;
+
+struct tally {
+	uint64_t next; /* the index the next message should carry */
+	uint64_t messages, bytes, differ, order_errors;
+};
+
+/* One message's payload of len bytes. */
+static void check_message(const uint8_t *payload, uint32_t len, const struct msg_args *a,
+			  struct tally *t)
+{
+	uint64_t idx, ref;
+
+	t->messages++;
+	t->bytes += len;
+	/* a length other than size: the missing or extra bytes all differ */
+	t->differ += len > a->size ? len - a->size : a->size - len;
+	if (len < MSG_MIN_SIZE) {
+		t->differ += len;
+		t->order_errors++;
+		t->next++;
+		return;
+	}
+	idx = *(const uint64_t *)payload;
+	if (idx != t->next)
+		t->order_errors++;
+	/* an index outside the run: its bytes differ, and the rest is checked as the one due */
+	ref = idx < a->count ? idx : t->next;
+	t->differ += msg_nonzero_bytes(idx ^ ref);
+	t->differ += msg_differ(payload, a->seed, ref, len < a->size ? len : (uint32_t)a->size);
+	t->next = ref + 1;
+}
+
+/* The record at tail, checked and taken: the bytes it covers, or 0 (one line said why) if broken.
+ */
+static uint64_t take_record(const struct pipe_end *p, const struct msg_args *a, struct tally *t,
+			    uint64_t tail)
+{
+	const volatile struct emhv_pipe_record *r = pipe_record_at(p, tail);
+	uint64_t left = p->data_size - tail % p->data_size, in_flight = p->peer - tail, bytes;
+	uint32_t len = r->len,
+		 flags = r->flags; /* read once: the sender may change them meanwhile */
+	const char *why = NULL;
+
+	bytes = EMHV_PIPE_RECORD_BYTES(len);
+	if (flags & ~EMHV_PIPE_REC_SKIP)
+		why = "unknown flags";
+	else if (bytes > in_flight)
+		why = "longer than the bytes in flight";
+	else if (bytes > left)
+		why = "runs past the end of the data area";
+	else if ((flags & EMHV_PIPE_REC_SKIP) && bytes != left)
+		why = "a skip record short of the end of the data area";
+	if (why) {
+		printf("pipe_recv: broken pipe: record at %llu (length %u, flags 0x%x; "
+		       "%llu bytes in flight, %llu to the end): %s\n",
+		       (unsigned long long)tail, (unsigned)len, (unsigned)flags,
+		       (unsigned long long)in_flight, (unsigned long long)left, why);
+		return 0;
+	}
+	if (!(flags & EMHV_PIPE_REC_SKIP))
+		check_message((const uint8_t *)(r + 1), len, a, t);
+	return bytes;
+}
+
+/* Take the records up to the head last read (no more than are due); PIPE_READY or PIPE_BROKEN. */
+static int take_records(struct pipe_end *p, const struct msg_args *a, struct tally *t)
+{
+	uint64_t tail = p->own, bytes;
+
+	while (tail != p->peer && t->messages < a->count) {
+		bytes = take_record(p, a, t, tail);
+		if (!bytes)
+			return PIPE_BROKEN;
+		tail += bytes;
+		/* at once: the sender may be waiting for exactly this room */
+		pipe_advance(p, tail);
+	}
+	return pipe_wake(p) ? PIPE_BROKEN : PIPE_READY;
+}
+
+static void report(const struct pipe_end *p, const struct tally *t, bool broken, uint64_t kib_s)
+{
+	hc_result("messages", (int64_t)t->messages);
+	hc_result("bytes", (int64_t)t->bytes);
+	hc_result("differ", (int64_t)t->differ);
+	hc_result("order_errors", (int64_t)t->order_errors);
+	hc_result("broken", broken);
+	hc_result("kib_s", (int64_t)kib_s);
+	hc_result("events", (int64_t)p->events);
+	hc_result("interrupts", (int64_t)p->dev.interrupts);
+	hc_result("waits", (int64_t)p->waits);
+}
+
+int main(int argc, char **argv)
+{
+	struct msg_args a;
+	struct tally t = {0};
+	uint64_t t0 = 0, t1, kib_s;
+	int ret = PIPE_READY;
+
+	arg_check(argc, argv, known_args);
+	msg_parse_args(argc, argv, &a);
+	pipe_open(&pipe, "pipe_recv", EMHV_PIPE_ROLE_RECV, a.irq, a.timeout_ms);
+	msg_check_size(&pipe, &a);
+
+	while (t.messages < a.count) {
+		/* one byte is enough to look: a record shorter than its header breaks the pipe */
+		ret = pipe_wait(&pipe, 1);
+		if (ret != PIPE_READY)
+			break;
+		if (!t0)
+			t0 = tsc_read();
+		ret = take_records(&pipe, &a, &t);
+		if (ret != PIPE_READY)
+			break;
+	}
+	t1 = tsc_read();
+	kib_s = t0 ? tsc_rate(t.bytes, t1 - t0) / KIB : 0;
+	report(&pipe, &t, ret == PIPE_BROKEN, kib_s);
+	if (ret == PIPE_TIMEOUT)
+		printf("pipe_recv: timeout: nothing new for %llu ms after %llu of %llu messages "
+		       "(head %llu, tail %llu)\n",
+		       (unsigned long long)a.timeout_ms, (unsigned long long)t.messages,
+		       (unsigned long long)a.count, (unsigned long long)pipe.peer,
+		       (unsigned long long)pipe.own);
+	printf("pipe_recv: %llu messages, %llu bytes, %llu KiB/s; %llu bytes differ, %llu order "
+	       "errors; %llu events, %llu interrupts, %llu waits\n",
+	       (unsigned long long)t.messages, (unsigned long long)t.bytes,
+	       (unsigned long long)kib_s, (unsigned long long)t.differ,
+	       (unsigned long long)t.order_errors, (unsigned long long)pipe.events,
+	       (unsigned long long)pipe.dev.interrupts, (unsigned long long)pipe.waits);
+	if (ret != PIPE_READY)
+		return ret == PIPE_TIMEOUT ? PIPE_EXIT_TIMEOUT : PIPE_EXIT_BROKEN;
+	return t.differ || t.order_errors ? 1 : 0;
+}

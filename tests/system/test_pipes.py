@@ -1,0 +1,195 @@
+"""Pipes between VMs (issue 9) under VT-x (Bochs) and AMD-V (QEMU): messages from 64 B to 64 KiB
+cross with every byte and their order checked by the receiving guest, in both modes; the dynamic
+region grows with the data in flight and gives its pages back when the sender pauses (exact frame
+counts in 'pipe list' and 'mem'); a sender that wrecks the header and floods notifications breaks
+only its own pipe; either end's VM can go first, and the other keeps its view of the region until
+it goes too. Every scenario ends with destroy_all ('mem verify', which also recounts the pipes'
+frames, then every frame back)."""
+import re
+import time
+
+import pytest
+
+from conftest import EMULATORS, booted
+from machine import parse_mem, parse_size
+from test_vms import destroy_all, free_frames, info, vm_list, wait_until
+
+DONE = ("exited", "stopped")
+KIB = 1 << 10
+PAGE = 4096
+
+
+@pytest.fixture(scope="module", params=EMULATORS)
+def hv(request):
+    for m in booted(request.param):
+        wait_until(m, vm_list(m), DONE, timeout=300)  # the startup.cfg guest
+        destroy_all(m)
+        yield m
+
+
+@pytest.fixture
+def vmx(hv):
+    """The machine with no VMs and no pipes; afterwards (also after a failure) the same, every frame
+    recounted."""
+    yield hv
+    destroy_all(hv)
+    assert pipes(hv) == {}
+
+
+PIPE_COLUMNS = ("name", "sender", "receiver", "mode", "state", "size_k", "alloc_k", "inuse_k", "peak_k",
+                "util", "messages", "bytes", "notifies")
+
+
+def pipes(m):
+    """'pipe list' as {name: {column: value}} (numbers as int, util as float)."""
+    lines = m.cmd_ok("pipe list").strip().splitlines()
+    assert lines[0].split() == [c if c != "util" else "util%" for c in PIPE_COLUMNS], lines[0]
+    out = {}
+    for line in lines[1:]:
+        row = dict(zip(PIPE_COLUMNS, line.split()))
+        for k in PIPE_COLUMNS[5:]:
+            row[k] = float(row[k]) if k == "util" else int(row[k])
+        out[row["name"]] = row
+    return out
+
+
+def pipe_frames(m, name):
+    """The pipe's frames as 'mem' shows them (the pool's per-owner count)."""
+    hit = re.search(rf"^pipe {re.escape(name)}\s+(\d+) frames of shared region", m.cmd_ok("mem"), re.M)
+    assert hit, m.cmd_ok("mem")
+    return int(hit.group(1))
+
+
+def ended(m, name, status=0, timeout=900):
+    """Wait for the VM to end with this exit status; its results."""
+    wait_until(m, [name], DONE, timeout=timeout)
+    i = info(m, name)
+    assert i["reason"] == f"exited with status {status}", (i, m.cmd_ok("vm console " + name))
+    return i["results"]
+
+
+def pair(m, size, count, mode="dynamic", region="1M", send="", recv=""):
+    """A sender and a receiver joined by pipe p; nothing started yet."""
+    m.cmd_ok(f"vm create tx image=pipe_send.elf min=4M max=16M size={size} count={count} seed=5 {send}")
+    m.cmd_ok(f"vm create rx image=pipe_recv.elf min=4M max=16M size={size} count={count} seed=5 {recv}")
+    out = m.cmd_ok(f"pipe create p tx rx max={region} mode={mode}")
+    assert out.strip() == f"pipe p: tx -> rx, {region[:-1]} MiB, {mode} region", out
+
+
+# 64 KiB messages cost Bochs the most: fewer of them
+SIZES = [(64, 3000), (4096, 400), (65536, 40)]
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "static"])
+@pytest.mark.parametrize("size,count", SIZES)
+def test_messages_cross_intact(vmx, mode, size, count):
+    pair(vmx, size, count, mode, recv="wait=irq")
+    vmx.cmd_ok("vm start rx")
+    vmx.cmd_ok("vm start tx")
+    r = ended(vmx, "rx")
+    s = ended(vmx, "tx")
+    assert (r["messages"], r["bytes"], r["differ"], r["order_errors"], r["broken"]) == \
+        (count, count * size, 0, 0, 0), r
+    assert (s["messages"], s["bytes"]) == (count, count * size), s
+    p = pipes(vmx)["p"]
+    # the hypervisor counted every record from the header as it went by (not from the guests)
+    assert (p["messages"], p["bytes"], p["state"]) == (count, count * size, "open"), p
+    assert p["inuse_k"] == 0, p
+    if mode == "static":
+        assert p["alloc_k"] == p["peak_k"] == 1024 and pipe_frames(vmx, "p") == 256, p
+    else:
+        assert 4 < p["peak_k"] <= 1024 and pipe_frames(vmx, "p") * 4 == p["alloc_k"], p
+
+
+def test_dynamic_region_follows_the_data_in_flight(vmx):
+    """A sender ahead of the receiver fills part of the region; when it pauses with everything
+    consumed, the region shrinks to the header, the page holding tail (= head) and the page after
+    it; the rest of the stream then crosses intact."""
+    size, count = 4096, 600
+    pair(vmx, size, count, send="pause_ms=6000", recv="wait=irq timeout_ms=60000")
+    vmx.cmd_ok("vm start rx")
+    vmx.cmd_ok("vm start tx")
+    end = time.time() + 300
+    while info(vmx, "tx")["results"].get("paused") != 1:
+        assert time.time() < end and vm_list(vmx)["tx"]["state"] not in DONE, info(vmx, "tx")
+        time.sleep(0.1)
+    # during the pause: everything sent so far is consumed, and the pages go back
+    while True:
+        p = pipes(vmx)["p"]
+        if p["inuse_k"] == 0 and p["alloc_k"] <= 12:
+            break
+        assert time.time() < end and info(vmx, "tx")["results"].get("paused") == 1, p
+        time.sleep(0.1)
+    assert p["messages"] == count // 2 and p["peak_k"] > 12 * 4, p
+    assert pipe_frames(vmx, "p") * 4 == p["alloc_k"], p
+    r = ended(vmx, "rx")
+    ended(vmx, "tx")
+    assert (r["messages"], r["differ"], r["order_errors"], r["broken"]) == (count, 0, 0, 0), r
+
+
+def test_a_hostile_sender_breaks_only_its_pipe(vmx):
+    """After half its messages the sender writes garbage into the header and a record, and floods
+    the notify queue: the receiver reports a broken pipe (status 4), the hypervisor says why, and
+    every frame comes back."""
+    pair(vmx, 256, 200, send="hostile=1", recv="wait=irq")
+    vmx.cmd_ok("vm start rx")
+    vmx.cmd_ok("vm start tx")
+    ended(vmx, "tx")
+    r = ended(vmx, "rx", status=4)
+    assert r["broken"] == 1 and r["differ"] == 0 and r["order_errors"] == 0, r
+    assert r["messages"] <= 100, r  # the good half, or what of it came before the garbage
+    p = pipes(vmx)["p"]
+    assert p["state"] == "broken" and p["messages"] <= 100 and p["notifies"] >= 1000, p
+    assert "broken:" in vmx.cmd_ok("pipe info p")
+
+
+def test_either_end_may_go_first(vmx):
+    """The sender writes everything and is destroyed before the receiver starts: the region stays
+    (half-closed) and the receiver reads it all; destroying the receiver then frees the pipe."""
+    size, count = 1024, 100  # 100 records of 1 KiB + 8 fit in the 1020 KiB data area
+    pair(vmx, size, count)
+    vmx.cmd_ok("vm start tx")
+    ended(vmx, "tx")
+    frames = pipe_frames(vmx, "p")
+    assert "destroyed" in vmx.cmd_ok("vm destroy tx")
+    p = pipes(vmx)["p"]
+    assert p["state"] == "half-closed" and re.fullmatch(r"\(vm\d+-gone\)", p["sender"]), p
+    assert pipe_frames(vmx, "p") == frames and p["alloc_k"] == frames * 4, p
+    vmx.cmd_ok("vm start rx")
+    r = ended(vmx, "rx")
+    assert (r["messages"], r["differ"], r["order_errors"]) == (count, 0, 0), r
+    free = free_frames(vmx)
+    assert "destroyed" in vmx.cmd_ok("vm destroy rx")
+    assert pipes(vmx) == {}
+    assert free_frames(vmx) >= free + frames
+
+
+def test_monitor_refuses_bad_pipes(vmx):
+    vmx.cmd_ok("vm create a image=hello.elf min=4M max=16M")
+    vmx.cmd_ok("vm create b image=hello.elf min=4M max=16M")
+    for line, why in [
+        ("pipe create p a a", "pipe create p: both ends are VM 'a': a pipe joins two VMs"),
+        ("pipe create p a nosuch", "pipe create: no VM 'nosuch' (see 'vm list')"),
+        ("pipe create p a b max=3K",
+         "pipe create p: max=3072: the region is a multiple of 4 KiB from 12 KiB to 32 MiB"),
+        ("pipe create p a b max=64M",
+         "pipe create p: max=67108864: the region is a multiple of 4 KiB from 12 KiB to 32 MiB"),
+        ("pipe create p a b mode=fast", "pipe create: 'mode=fast': expected max=SIZE or mode=dynamic|static"),
+        ("pipe create a/b a b",
+         "pipe create a/b: 'a/b' is not a pipe name (1 to 15 letters, digits, '_', '-', '.')"),
+        ("pipe info nosuch", "pipe info: no pipe 'nosuch' (see 'pipe list')"),
+        ("pipe destroy nosuch", "pipe destroy: no pipe 'nosuch' (see 'pipe list')"),
+    ]:
+        assert vmx.cmd(line).strip() == "error: " + why, line
+    assert pipes(vmx) == {}
+    assert not re.search(r"^pipe ", vmx.cmd_ok("mem"), re.M)  # no frames held for a refused pipe
+    vmx.cmd_ok("pipe create p a b")
+    assert vmx.cmd("pipe create p a b").strip() == "error: pipe create p: a pipe named 'p' exists already"
+    vmx.cmd_ok("vm start a")
+    assert vmx.cmd("pipe create q a b").strip() == \
+        "error: pipe create q: VM 'a' was started: devices attach before 'vm start'"
+    for k in range(7):  # slot 0 holds p: seven more fill the eight slots
+        vmx.cmd_ok(f"vm create c{k} image=hello.elf min=4M max=16M")
+    for k in range(7):
+        vmx.cmd_ok(f"pipe create q{k} b c{k}")
+    assert vmx.cmd("pipe create q9 b c0").strip().startswith("error: pipe create q9: "), pipes(vmx)
