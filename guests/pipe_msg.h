@@ -1,6 +1,6 @@
 /*
- * pipe_msg.h -- what pipe_send and pipe_recv agree on: the payload of each
- * message, and the arguments both take.
+ * pipe_msg.h -- what pipe_send, pipe_recv and ping agree on: the payload of
+ * each message, how a received one is checked, and the arguments all take.
  *
  * Message i of size bytes (size >= 8): bytes 0-7 are i (little-endian u64);
  * byte j >= 8 is byte j % 8 of msg_word(msg_key(seed, i), j / 8).
@@ -68,7 +68,23 @@ static inline uint64_t msg_differ(const void *src, uint64_t seed, uint64_t i, ui
 	return differ;
 }
 
-/* ---- the arguments both programs take ---- */
+/*
+ * Bytes of a payload of len bytes that differ from message ref of size bytes:
+ * those of the index that are not ref, the rest byte by byte, and a wrong
+ * length's missing or extra bytes (all of a payload too short for the index).
+ */
+static inline uint64_t msg_bytes_differ(const void *payload, uint32_t len, uint64_t seed,
+					uint64_t ref, uint64_t size)
+{
+	uint64_t differ = len > size ? len - size : size - len;
+
+	if (len < MSG_MIN_SIZE)
+		return differ + len;
+	differ += msg_nonzero_bytes(*(const uint64_t *)payload ^ ref);
+	return differ + msg_differ(payload, seed, ref, len < size ? len : (uint32_t)size);
+}
+
+/* ---- the arguments the pipe programs take ---- */
 
 #define MSG_ARG_KEYS "size", "count", "seed", "wait", "timeout_ms"
 

@@ -9,7 +9,10 @@
  * Arguments: size=BYTES (64), count=N (1000), seed=N (1): what the sender
  *   sends; wait=poll|irq (poll: spin on head; irq: set recv_waiting and
  *   sleep until an event); timeout_ms=N (20000: the longest wait for a
- *   record; more than the sender's pause_ms).
+ *   record; more than the sender's pause_ms);
+ *   memcpy=1 (0): before the first record, time the same payload bytes
+ *   (size x count) copied with memcpy from one buffer of the guest's own
+ *   memory to another, message by message (memcpy_kib_s below).
  *
  * Results: messages (records taken, skip records not counted), bytes (their
  * payload bytes), differ (bytes not as sent, a wrong length's missing or
@@ -17,7 +20,8 @@
  * next one), broken (1 if the header broke), kib_s (payload KiB/s from the
  * first record seen to the last), events (events taken from the events
  * queue), interrupts (virtio interrupts handled), waits (times the pipe
- * was found empty).
+ * was found empty); with memcpy=1 memcpy_kib_s (the same bytes by memcpy,
+ * KiB/s by the same clock, for comparison with kib_s).
  * Exit status: 0 every message arrived intact and in order; 1 some did not;
  * 2 bad arguments or no usable device; 3 a bad region; 4 broken pipe;
  * 5 nothing arrived for timeout_ms.
@@ -26,7 +30,7 @@
 #include "pipe_end.h"
 #include "pipe_msg.h"
 
-static const char *const known_args[] = {MSG_ARG_KEYS, NULL};
+static const char *const known_args[] = {MSG_ARG_KEYS, "memcpy", NULL};
 
 static struct pipe_end pipe;
 
@@ -43,10 +47,8 @@ static void check_message(const uint8_t *payload, uint32_t len, const struct msg
 
 	t->messages++;
 	t->bytes += len;
-	/* a length other than size: the missing or extra bytes all differ */
-	t->differ += len > a->size ? len - a->size : a->size - len;
 	if (len < MSG_MIN_SIZE) {
-		t->differ += len;
+		t->differ += msg_bytes_differ(payload, len, a->seed, t->next, a->size);
 		t->order_errors++;
 		t->next++;
 		return;
@@ -56,57 +58,50 @@ static void check_message(const uint8_t *payload, uint32_t len, const struct msg
 		t->order_errors++;
 	/* an index outside the run: its bytes differ, and the rest is checked as the one due */
 	ref = idx < a->count ? idx : t->next;
-	t->differ += msg_nonzero_bytes(idx ^ ref);
-	t->differ += msg_differ(payload, a->seed, ref, len < a->size ? len : (uint32_t)a->size);
+	t->differ += msg_bytes_differ(payload, len, a->seed, ref, a->size);
 	t->next = ref + 1;
-}
-
-/* The record at tail, checked and taken: the bytes it covers, or 0 (one line said why) if broken.
- */
-static uint64_t take_record(const struct pipe_end *p, const struct msg_args *a, struct tally *t,
-			    uint64_t tail)
-{
-	const volatile struct emhv_pipe_record *r = pipe_record_at(p, tail);
-	uint64_t left = p->data_size - tail % p->data_size, in_flight = p->peer - tail, bytes;
-	uint32_t len = r->len,
-		 flags = r->flags; /* read once: the sender may change them meanwhile */
-	const char *why = NULL;
-
-	bytes = EMHV_PIPE_RECORD_BYTES(len);
-	if (flags & ~EMHV_PIPE_REC_SKIP)
-		why = "unknown flags";
-	else if (bytes > in_flight)
-		why = "longer than the bytes in flight";
-	else if (bytes > left)
-		why = "runs past the end of the data area";
-	else if ((flags & EMHV_PIPE_REC_SKIP) && bytes != left)
-		why = "a skip record short of the end of the data area";
-	if (why) {
-		printf("pipe_recv: broken pipe: record at %llu (length %u, flags 0x%x; "
-		       "%llu bytes in flight, %llu to the end): %s\n",
-		       (unsigned long long)tail, (unsigned)len, (unsigned)flags,
-		       (unsigned long long)in_flight, (unsigned long long)left, why);
-		return 0;
-	}
-	if (!(flags & EMHV_PIPE_REC_SKIP))
-		check_message((const uint8_t *)(r + 1), len, a, t);
-	return bytes;
 }
 
 /* Take the records up to the head last read (no more than are due); PIPE_READY or PIPE_BROKEN. */
 static int take_records(struct pipe_end *p, const struct msg_args *a, struct tally *t)
 {
-	uint64_t tail = p->own, bytes;
+	const void *payload;
+	uint32_t len;
+	int r = 0;
 
-	while (tail != p->peer && t->messages < a->count) {
-		bytes = take_record(p, a, t, tail);
-		if (!bytes)
-			return PIPE_BROKEN;
-		tail += bytes;
-		/* at once: the sender may be waiting for exactly this room */
-		pipe_advance(p, tail);
+	while (t->messages < a->count && (r = pipe_record_next(p, &payload, &len)) == PIPE_READY) {
+		check_message(payload, len, a, t);
+		pipe_record_take(p);
 	}
+	if (r == PIPE_BROKEN)
+		return PIPE_BROKEN;
 	return pipe_wake(p) ? PIPE_BROKEN : PIPE_READY;
+}
+
+/*
+ * memcpy=1: the same bytes through the guest's own memory, for comparison:
+ * count messages of size bytes copied from one buffer to another, each as
+ * long as the pipe's data area and touched first, at the places records of
+ * that size take in it; KiB/s by the clock kib_s uses.
+ */
+static uint64_t memcpy_kib_s(const struct pipe_end *p, const struct msg_args *a)
+{
+	uint64_t stride = EMHV_PIPE_RECORD_BYTES(a->size), buf = p->data_size, off = 0, t0, t1;
+	uint8_t *src = free_region(2 * buf), *dst = src + buf;
+
+	memset(src, 0x5a, buf);
+	memset(dst, 0, buf);
+	t0 = tsc_read();
+	for (uint64_t i = 0; i < a->count; i++) {
+		memcpy(dst + off + sizeof(struct emhv_pipe_record),
+		       src + off + sizeof(struct emhv_pipe_record), a->size);
+		off += stride;
+		if (off + stride > buf)
+			off = 0;
+	}
+	__asm__ volatile("" ::: "memory"); /* the copies are done before the clock is read */
+	t1 = tsc_read();
+	return tsc_rate(a->count * a->size, t1 - t0) / KIB;
 }
 
 static void report(const struct pipe_end *p, const struct tally *t, bool broken, uint64_t kib_s)
@@ -126,13 +121,25 @@ int main(int argc, char **argv)
 {
 	struct msg_args a;
 	struct tally t = {0};
-	uint64_t t0 = 0, t1, kib_s;
+	uint64_t t0 = 0, t1, kib_s, with_memcpy, memcpy_rate;
 	int ret = PIPE_READY;
 
 	arg_check(argc, argv, known_args);
 	msg_parse_args(argc, argv, &a);
+	with_memcpy = arg_u64(argc, argv, "memcpy", 0);
+	if (with_memcpy > 1) {
+		printf("error: memcpy=%llu: 0 or 1\n", (unsigned long long)with_memcpy);
+		return PIPE_EXIT_SETUP;
+	}
 	pipe_open(&pipe, "pipe_recv", EMHV_PIPE_ROLE_RECV, a.irq, a.timeout_ms);
 	msg_check_size(&pipe, &a);
+	if (with_memcpy) {
+		memcpy_rate = memcpy_kib_s(&pipe, &a);
+		hc_result("memcpy_kib_s", (int64_t)memcpy_rate);
+		printf("pipe_recv: memcpy of %llu messages of %llu bytes: %llu KiB/s\n",
+		       (unsigned long long)a.count, (unsigned long long)a.size,
+		       (unsigned long long)memcpy_rate);
+	}
 
 	while (t.messages < a.count) {
 		/* one byte is enough to look: a record shorter than its header breaks the pipe */

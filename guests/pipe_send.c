@@ -32,37 +32,16 @@ static const char *const known_args[] = {MSG_ARG_KEYS, "pause_ms", "hostile", NU
 
 static struct pipe_end pipe;
 
-/* Bytes a message takes at head: its record, and a skip record first if it does not fit. */
-static uint64_t need_at(const struct pipe_end *p, uint64_t head, uint32_t size)
-{
-	uint64_t rec = EMHV_PIPE_RECORD_BYTES(size), left = p->data_size - head % p->data_size;
-
-	return rec <= left ? rec : left + rec;
-}
-
-/* Message i: wait for room, write it (a skip record first at the wrap), publish head, wake. */
+/* Message i: wait for room, write it (a skip record first at the wrap), publish, wake. */
 static int send_message(struct pipe_end *p, const struct msg_args *a, uint64_t i)
 {
-	uint32_t size = (uint32_t)a->size;
-	uint64_t head = p->own, rec = EMHV_PIPE_RECORD_BYTES(size), left;
-	struct emhv_pipe_record *r;
-	int ret = pipe_wait(p, need_at(p, head, size));
+	void *payload;
+	int ret = pipe_record_begin(p, (uint32_t)a->size, &payload);
 
 	if (ret != PIPE_READY)
 		return ret;
-	p->hdr->reserve = head + need_at(p, head, size); /* before the bytes it covers (pipe.h) */
-	__asm__ volatile("" ::: "memory");		 /* x86 keeps stores in order; the compiler too */
-	left = p->data_size - head % p->data_size;
-	if (rec > left) {
-		r = pipe_record_at(p, head);
-		*r = (struct emhv_pipe_record){(uint32_t)(left - sizeof(*r)), EMHV_PIPE_REC_SKIP};
-		head += left;
-	}
-	r = pipe_record_at(p, head);
-	*r = (struct emhv_pipe_record){size, 0};
-	msg_fill(r + 1, a->seed, i, size);
-	pipe_advance(p, head + rec);
-	return pipe_wake(p) ? PIPE_BROKEN : PIPE_READY;
+	msg_fill(payload, a->seed, i, (uint32_t)a->size);
+	return pipe_record_publish(p);
 }
 
 /* What a broken or malicious sender may do; the receiver must report it, not trip over it. */

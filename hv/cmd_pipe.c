@@ -125,9 +125,12 @@ int cmd_pipe_info(struct cmd_ctx *ctx, int argc, char **argv)
 		(unsigned long long)p->allocated, (unsigned long long)pipe_frames(p), (unsigned long long)p->peak);
 	mprintf("paging:    %llu pages backed on faults, %llu given back while open, margin %llu pages after head\n",
 		(unsigned long long)p->faults, (unsigned long long)p->taken, (unsigned long long)p->margin);
-	mprintf("ring:      head %llu, tail %llu, in flight %llu bytes; utilisation %u.%u%% over %llu samples\n",
-		(unsigned long long)p->head, (unsigned long long)p->tail, (unsigned long long)(p->head - p->tail),
-		u / 10, u % 10, (unsigned long long)p->samples);
+	mprintf("ring:      head %llu, tail %llu, in flight %llu bytes\n", (unsigned long long)p->head,
+		(unsigned long long)p->tail, (unsigned long long)(p->head - p->tail));
+	mprintf("use:       %llu samples while data flowed: on average %llu bytes in flight of %llu allocated "
+		"(utilisation %u.%u%%)\n", (unsigned long long)p->samples,
+		(unsigned long long)(p->samples ? p->used_sum / p->samples : 0),
+		(unsigned long long)(p->samples ? p->alloc_sum / p->samples : 0), u / 10, u % 10);
 	mprintf("passed:    %llu messages, %llu bytes%s\n", (unsigned long long)p->messages,
 		(unsigned long long)p->bytes, p->uncounted ? " (some passed uncounted)" : "");
 	if (p->broken[0])

@@ -167,18 +167,27 @@ static bool dev_shm(void *dev, uint8_t id, uint64_t *base, uint64_t *len)
 	return true;
 }
 
-/* An event for end e: into its next events buffer, or counted as dropped (events are hints). */
+/*
+ * An event for end e: into its next events buffer, or counted as dropped (events are hints). A
+ * buffer too small for it goes back empty (used length 0), so that the driver gets it back.
+ */
 static void deliver(struct pipe_end *e, uint32_t ev)
 {
 	struct virtq_chain c;
+	uint32_t len = sizeof(ev);
 
-	if (!e->vm || virtio_mmio_pop(&e->t, EMHV_PIPE_Q_EVENTS, &c) != 0 || c.write_bytes < sizeof(ev) ||
-	    virtq_chain_write(&e->t.q[EMHV_PIPE_Q_EVENTS], &c, 0, &ev, sizeof(ev)) != sizeof(ev)) {
+	if (!e->vm || virtio_mmio_pop(&e->t, EMHV_PIPE_Q_EVENTS, &c) != 0) {
 		e->dropped++;
 		return;
 	}
-	e->events++;
-	if (!virtio_mmio_push(&e->t, EMHV_PIPE_Q_EVENTS, c.head, sizeof(ev)))
+	if (c.write_bytes < sizeof(ev) ||
+	    virtq_chain_write(&e->t.q[EMHV_PIPE_Q_EVENTS], &c, 0, &ev, sizeof(ev)) != sizeof(ev)) {
+		len = 0;
+		e->dropped++;
+	} else {
+		e->events++;
+	}
+	if (!virtio_mmio_push(&e->t, EMHV_PIPE_Q_EVENTS, c.head, len))
 		virtio_mmio_signal_used(&e->t, EMHV_PIPE_Q_EVENTS);
 }
 

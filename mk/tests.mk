@@ -5,7 +5,7 @@
 SYSTEM_EMULATORS ?= qemu,bochs
 TEST_FUZZ_SECONDS ?= 15
 
-.PHONY: test system bench bench-boot bench-growth bench-harvest
+.PHONY: test system bench bench-boot bench-growth bench-harvest bench-pipes
 
 test:
 	@scripts/deps.sh build qemu bochs test
@@ -18,7 +18,7 @@ system: all
 	cd tests/system && EMHV_EMULATORS=$(SYSTEM_EMULATORS) \
 		$(PYTHON) -m pytest -v -p no:cacheprovider --durations=5
 
-bench: all bench-frame bench-boot bench-growth bench-harvest
+bench: all bench-frame bench-boot bench-growth bench-harvest bench-pipes
 
 # Boot cost: instructions from loader entry to the prompt in Bochs (its TSC
 # counts instructions) and wall time to the prompt in QEMU.
@@ -32,6 +32,13 @@ bench-harvest: all
 	@scripts/deps.sh bench
 	@mkdir -p $(BUILD)/bench
 	$(PYTHON) scripts/bench_harvest.py $(BUILD)/emhv.img $(BUILD)/bench
+
+# Pipes between VMs: MemPipe's table (utilisation and throughput, static and dynamic),
+# 64 KiB messages against memcpy, and the cost per message in Bochs; CSV, markdown, PNG.
+bench-pipes: all
+	@scripts/deps.sh bench
+	@mkdir -p $(BUILD)/bench
+	$(PYTHON) scripts/bench_pipes.py $(BUILD)/emhv.img $(BUILD)/bench
 
 # Growth faults in Bochs: hypervisor instructions per 4 KiB / 2 MiB fault, and
 # first-touch time elastic over static as the guest measures it.

@@ -138,12 +138,14 @@ static void take_leaf(struct scan *s, const struct npt_leaf *leaf)
 	/* each page keeps PG_VOLATILE, remembers how it went, and counts if it was backed ahead and never
 	 * touched: eight page-state bytes at a time where the leaf has that many (a 2 MiB leaf) */
 	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
+		uint64_t w, ahead;
 
-		memcpy(&w, pg + i, 8);
-		m->st.ahead_unused += (uint64_t)__builtin_popcountll(w & BYTES8(PG_AHEAD)) * NPT_SIZE_4K;
+		__builtin_memcpy(&w, pg + i, 8); /* a load: -ffreestanding would make memcpy a call */
+		ahead = w & BYTES8(PG_AHEAD);
+		if (ahead) /* rare; and without POPCNT in the build a count is a call */
+			m->st.ahead_unused += (uint64_t)__builtin_popcountll(ahead) * NPT_SIZE_4K;
 		w = (w & BYTES8(PG_VOLATILE)) | BYTES8(how);
-		memcpy(pg + i, &w, 8);
+		__builtin_memcpy(pg + i, &w, 8);
 	}
 	for (; i < n; i++) {
 		if (pg[i] & PG_AHEAD)
@@ -354,17 +356,29 @@ struct zero_ctx {
 	unsigned idle_age;
 	bool ad;   /* the nested D bit is kept by the hardware */
 	uint64_t read; /* bytes read to find zero pages */
+	uint64_t *work; /* the scan's work count (take_result.leaves): reading pages adds to it */
 };
+
+/* Is the page all zero? *words (if set) grows by the words read to find out. */
+static bool page_is_zero_count(paddr_t pa, uint64_t *words)
+{
+	const uint64_t *w = (const uint64_t *)pa;
+	unsigned i;
+
+	for (i = 0; i < NPT_SIZE_4K / 8 && !w[i]; i++)
+		;
+	if (words)
+		*words += i < NPT_SIZE_4K / 8 ? i + 1 : i;
+	return i == NPT_SIZE_4K / 8;
+}
 
 static bool page_is_zero(paddr_t pa)
 {
-	const uint64_t *w = (const uint64_t *)pa;
-
-	for (unsigned i = 0; i < NPT_SIZE_4K / 8; i++)
-		if (w[i])
-			return false;
-	return true;
+	return page_is_zero_count(pa, NULL);
 }
+
+/* Reading this many words costs about as much as taking a leaf: they count as one against the budget. */
+#define WORDS_PER_LEAF 256
 
 /* Split a written 2 MiB leaf only when enough of it is zero to pay for the page table it needs. */
 #define ZERO_SPLIT_MIN_PAGES 16
@@ -373,14 +387,16 @@ static enum take_choice choose_zero(struct vm_mem *m, const struct npt_leaf *lea
 {
 	struct zero_ctx *z = ctx;
 	unsigned zero = 0, pages = (unsigned)(leaf_size(leaf) / NPT_SIZE_4K);
+	uint64_t words = 0;
 
 	if ((*vm_mem_page(m, leaf->gpa) & PG_AGE_MASK) < z->idle_age)
 		return TAKE_KEEP;
 	if (z->ad && !leaf->dirty)
 		return TAKE_IT; /* backed zeroed and never written since */
 	for (unsigned i = 0; i < pages; i++)
-		zero += page_is_zero(leaf->pa + i * NPT_SIZE_4K);
+		zero += page_is_zero_count(leaf->pa + i * NPT_SIZE_4K, &words);
 	z->read += leaf_size(leaf);
+	*z->work += words / WORDS_PER_LEAF; /* so that a step's stall stays bounded by its budget */
 	if (zero == pages)
 		return TAKE_IT;
 	return zero >= ZERO_SPLIT_MIN_PAGES ? TAKE_SPLIT : TAKE_KEEP;
@@ -389,7 +405,7 @@ static enum take_choice choose_zero(struct vm_mem *m, const struct npt_leaf *lea
 void vm_take_zero(struct vm_mem *m, unsigned idle_age, uint64_t max_bytes, unsigned max_leaves, bool harvest,
 		  uint64_t from, struct take_result *res)
 {
-	struct zero_ctx z = { idle_age, m->npt_ad, 0 };
+	struct zero_ctx z = { idle_age, m->npt_ad, 0, &res->leaves };
 	struct take_req r = { from, m->max, choose_zero, &z, TAKE_ZERO, harvest, max_bytes, max_leaves };
 
 	vm_take_scan(m, &r, res);

@@ -38,7 +38,7 @@ struct take_req {
 
 struct take_result {
 	uint64_t bytes;	  /* taken and back in the pool */
-	uint64_t leaves;  /* leaves looked at */
+	uint64_t leaves;  /* leaves looked at (and the memory a chooser read: 2 KiB as one) */
 	uint64_t next;	  /* where to go on: the range's end when done */
 	int err;	  /* 0, or a -NPT_* error (no frame to split a leaf) */
 };

@@ -1,4 +1,6 @@
 /* pipe_end.c -- one end of an emhv pipe (pipe_end.h): open, check the other end, publish, wait. */
+#include <stdio.h>
+#include <string.h>
 #include "runtime.h"
 #include "cpu.h"
 #include "pipe_end.h"
@@ -11,6 +13,9 @@ static uint32_t event_word[] = {
     [EMHV_PIPE_EV_DATA] = EMHV_PIPE_EV_DATA,
     [EMHV_PIPE_EV_SPACE] = EMHV_PIPE_EV_SPACE,
 };
+
+/* Pipe ends this guest opened (their devices are not looked at again). */
+static unsigned ends_open;
 
 static const char *role_name(uint32_t role)
 {
@@ -34,23 +39,53 @@ open_fail(const struct pipe_end *p, int status, const char *fmt, ...)
 
 /* ---- opening ---- */
 
+/* Append "slot N (role)" to the pipe devices passed over (for the line that says none fits). */
+static void note_passed(char *list, size_t len, unsigned slot, uint32_t role)
+{
+	size_t n = strlen(list);
+
+	snprintf(list + n, len - n, "%sslot %u (%s)", n ? ", " : "", slot, role_name(role));
+}
+
+/*
+ * The pipe device of this end's role, among those no other end of this
+ * guest holds: each is probed and its configuration read (the specification
+ * lets a driver do so before it accepts features, section 3.1.1), and every
+ * one of the other role is reset again, as it was found.
+ */
 static void open_device(struct pipe_end *p)
 {
-	int slot = virtio_find(EMHV_PIPE_DEVICE_ID);
+	char passed[EMHV_VIRTIO_SLOTS * 24] = "";
+	int slot;
 
-	if (slot < 0)
+	for (slot = virtio_find(EMHV_PIPE_DEVICE_ID); slot >= 0;
+	     slot = virtio_find_from(EMHV_PIPE_DEVICE_ID, (unsigned)slot + 1)) {
+		if (virtio_probe(&p->dev, (unsigned)slot))
+			open_fail(p, PIPE_EXIT_SETUP,
+				  "the pipe device in slot %d cannot be set up (see above)", slot);
+		if (virtio_read_config(&p->dev, 0, &p->cfg, sizeof(p->cfg)))
+			open_fail(p, PIPE_EXIT_SETUP, "cannot read the configuration in slot %d",
+				  slot);
+		if (p->cfg.role == p->role)
+			break;
+		note_passed(passed, sizeof(passed), (unsigned)slot, p->cfg.role);
+		virtio_release(&p->dev);
+	}
+	if (slot < 0 && !passed[0] && !ends_open)
 		open_fail(p, PIPE_EXIT_SETUP,
 			  "no pipe device (virtio device ID %d) in any of the %d slots",
 			  EMHV_PIPE_DEVICE_ID, EMHV_VIRTIO_SLOTS);
-	if (virtio_init(&p->dev, (unsigned)slot, 2))
+	if (slot < 0 && !passed[0])
+		open_fail(p, PIPE_EXIT_SETUP,
+			  "no pipe device in the %d slots but the %u this guest has open already",
+			  EMHV_VIRTIO_SLOTS, ends_open);
+	if (slot < 0)
+		open_fail(p, PIPE_EXIT_SETUP, "no pipe device free here is the %s end: %s",
+			  role_name(p->role), passed);
+	if (virtio_start(&p->dev, 2))
 		open_fail(p, PIPE_EXIT_SETUP,
 			  "the pipe device in slot %d cannot be set up (see above)", slot);
-	if (virtio_read_config(&p->dev, 0, &p->cfg, sizeof(p->cfg)))
-		open_fail(p, PIPE_EXIT_SETUP, "cannot read the pipe device's configuration");
-	if (p->cfg.role != p->role)
-		open_fail(p, PIPE_EXIT_SETUP,
-			  "the pipe device in slot %d is the %s end (role %u), this is the %s",
-			  slot, role_name(p->cfg.role), (unsigned)p->cfg.role, role_name(p->role));
+	ends_open++;
 }
 
 /* Map shared-memory region 0 and check it is where and as large as the contract says. */
@@ -199,6 +234,96 @@ int pipe_wake(struct pipe_end *p)
 		return 0;
 	*waiting = 0;
 	return pipe_send_event(p, send ? EMHV_PIPE_EV_DATA : EMHV_PIPE_EV_SPACE, true);
+}
+
+/* ---- records ---- */
+
+/* Bytes a record of len payload bytes takes at head: itself, and a skip record at the wrap. */
+static uint64_t need_at(const struct pipe_end *p, uint64_t head, uint32_t len)
+{
+	uint64_t rec = EMHV_PIPE_RECORD_BYTES(len), left = p->data_size - head % p->data_size;
+
+	return rec <= left ? rec : left + rec;
+}
+
+int pipe_record_begin(struct pipe_end *p, uint32_t len, void **payload)
+{
+	uint64_t head = p->own, rec = EMHV_PIPE_RECORD_BYTES(len), left;
+	struct emhv_pipe_record *r;
+	int ret = pipe_wait(p, need_at(p, head, len));
+
+	if (ret != PIPE_READY)
+		return ret;
+	p->hdr->reserve = head + need_at(p, head, len); /* before the bytes it covers (pipe.h) */
+	__asm__ volatile("" ::: "memory"); /* x86 keeps stores in order; the compiler too */
+	left = p->data_size - head % p->data_size;
+	if (rec > left) {
+		r = pipe_record_at(p, head);
+		*r = (struct emhv_pipe_record){(uint32_t)(left - sizeof(*r)), EMHV_PIPE_REC_SKIP};
+		head += left;
+	}
+	r = pipe_record_at(p, head);
+	*r = (struct emhv_pipe_record){len, 0};
+	p->next = head + rec;
+	*payload = r + 1;
+	return PIPE_READY;
+}
+
+int pipe_record_publish(struct pipe_end *p)
+{
+	pipe_advance(p, p->next);
+	return pipe_wake(p) ? PIPE_BROKEN : PIPE_READY;
+}
+
+/* Why the record at tail (len, flags as read once) cannot be taken, or NULL if it can. */
+static const char *bad_record(const struct pipe_end *p, uint64_t tail, uint32_t len, uint32_t flags)
+{
+	uint64_t left = p->data_size - tail % p->data_size, bytes = EMHV_PIPE_RECORD_BYTES(len);
+
+	if (flags & ~EMHV_PIPE_REC_SKIP)
+		return "unknown flags";
+	if (bytes > p->peer - tail)
+		return "longer than the bytes in flight";
+	if (bytes > left)
+		return "runs past the end of the data area";
+	if ((flags & EMHV_PIPE_REC_SKIP) && bytes != left)
+		return "a skip record short of the end of the data area";
+	return NULL;
+}
+
+int pipe_record_next(struct pipe_end *p, const void **payload, uint32_t *len)
+{
+	while (p->own != p->peer) {
+		uint64_t tail = p->own;
+		const volatile struct emhv_pipe_record *r = pipe_record_at(p, tail);
+		/* read once: the sender may change them meanwhile */
+		uint32_t rlen = r->len, flags = r->flags;
+		const char *why = bad_record(p, tail, rlen, flags);
+
+		if (why) {
+			printf(
+			    "%s: broken pipe: record at %llu (length %u, flags 0x%x; %llu bytes in "
+			    "flight, %llu to the end): %s\n",
+			    p->who, (unsigned long long)tail, (unsigned)rlen, (unsigned)flags,
+			    (unsigned long long)(p->peer - tail),
+			    (unsigned long long)(p->data_size - tail % p->data_size), why);
+			return PIPE_BROKEN;
+		}
+		if (flags & EMHV_PIPE_REC_SKIP) {
+			pipe_advance(p, tail + EMHV_PIPE_RECORD_BYTES(rlen));
+			continue;
+		}
+		*payload = (const void *)(r + 1);
+		*len = rlen;
+		p->next = tail + EMHV_PIPE_RECORD_BYTES(rlen);
+		return PIPE_READY;
+	}
+	return 0;
+}
+
+void pipe_record_take(struct pipe_end *p)
+{
+	pipe_advance(p, p->next);
 }
 
 /* ---- events ---- */

@@ -8,6 +8,8 @@
 
 /* The device behind each slot's interrupt vector. */
 static struct virtio_dev *irq_dev[EMHV_VIRTIO_SLOTS];
+/* The driver instance that probed each slot (virtio_find passes over them). */
+static struct virtio_dev *claimed[EMHV_VIRTIO_SLOTS];
 
 static uintptr_t slot_base(unsigned slot)
 {
@@ -26,22 +28,37 @@ static void reg_write(uintptr_t base, unsigned off, uint32_t val)
 
 /* ---- finding and starting a device ---- */
 
-int virtio_find(uint32_t device_id)
+int virtio_find_from(uint32_t device_id, unsigned from)
 {
 	unsigned slot;
 
 	if (map_2m(EMHV_VIRTIO_MMIO_GPA)) /* all slots share one 2 MiB page */
 		return -1;
-	for (slot = 0; slot < EMHV_VIRTIO_SLOTS; slot++) {
+	for (slot = from; slot < EMHV_VIRTIO_SLOTS; slot++) {
 		uintptr_t b = slot_base(slot);
 
-		if (reg_read(b, VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC ||
+		if (claimed[slot] || reg_read(b, VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC ||
 		    reg_read(b, VIRTIO_MMIO_VERSION) != VIRTIO_MMIO_VERSION_2)
 			continue;
 		if (device_id && reg_read(b, VIRTIO_MMIO_DEVICE_ID) == device_id)
 			return (int)slot;
 	}
 	return -1;
+}
+
+int virtio_find(uint32_t device_id)
+{
+	return virtio_find_from(device_id, 0);
+}
+
+uint32_t virtio_read_reg(unsigned slot, unsigned off)
+{
+	return reg_read(slot_base(slot), off);
+}
+
+void virtio_write_reg(unsigned slot, unsigned off, uint32_t val)
+{
+	reg_write(slot_base(slot), off, val);
 }
 
 uint32_t virtio_status(const struct virtio_dev *d)
@@ -140,31 +157,64 @@ static int setup_queue(struct virtio_dev *d, unsigned i)
 	return 0;
 }
 
-int virtio_init(struct virtio_dev *d, unsigned slot, unsigned nqueues)
+/* Section 3.1.1: a driver that gives up says so. */
+static int give_up(struct virtio_dev *d)
 {
-	d->base = slot_base(slot);
-	d->slot = slot;
-	d->nqueues = nqueues;
-	d->interrupts = 0;
-	d->config_changes = 0;
-	if (slot >= EMHV_VIRTIO_SLOTS || nqueues > VIRTIO_MAX_QUEUES) {
-		printf("virtio slot %u: %u queues asked, at most %d in one of %d slots\n", slot,
-		       nqueues, VIRTIO_MAX_QUEUES, EMHV_VIRTIO_SLOTS);
-		return -1;
-	}
-	if (reset(d) || status_add(d, VIRTIO_STATUS_ACKNOWLEDGE, "ACKNOWLEDGE") ||
-	    status_add(d, VIRTIO_STATUS_DRIVER, "DRIVER") || negotiate(d))
-		goto failed;
-	for (unsigned i = 0; i < nqueues; i++)
-		if (setup_queue(d, i))
-			goto failed;
-	if (status_add(d, VIRTIO_STATUS_DRIVER_OK, "DRIVER_OK"))
-		goto failed;
-	return 0;
-failed:
-	/* section 3.1.1: a driver that gives up says so */
 	reg_write(d->base, VIRTIO_MMIO_STATUS, virtio_status(d) | VIRTIO_STATUS_FAILED);
 	return -1;
+}
+
+int virtio_probe(struct virtio_dev *d, unsigned slot)
+{
+	if (slot >= EMHV_VIRTIO_SLOTS || (claimed[slot] && claimed[slot] != d)) {
+		printf("virtio slot %u: not a slot (%d of them), or another driver's\n", slot,
+		       EMHV_VIRTIO_SLOTS);
+		return -1;
+	}
+	d->base = slot_base(slot);
+	d->slot = slot;
+	d->nqueues = 0;
+	d->interrupts = 0;
+	d->config_changes = 0;
+	if (reset(d) || status_add(d, VIRTIO_STATUS_ACKNOWLEDGE, "ACKNOWLEDGE") ||
+	    status_add(d, VIRTIO_STATUS_DRIVER, "DRIVER")) {
+		claimed[slot] = NULL;
+		return give_up(d);
+	}
+	claimed[slot] = d;
+	return 0;
+}
+
+int virtio_start(struct virtio_dev *d, unsigned nqueues)
+{
+	if (nqueues > VIRTIO_MAX_QUEUES) {
+		printf("virtio slot %u: %u queues asked, at most %d\n", d->slot, nqueues,
+		       VIRTIO_MAX_QUEUES);
+		return give_up(d);
+	}
+	d->nqueues = nqueues;
+	if (negotiate(d))
+		return give_up(d);
+	for (unsigned i = 0; i < nqueues; i++)
+		if (setup_queue(d, i))
+			return give_up(d);
+	if (status_add(d, VIRTIO_STATUS_DRIVER_OK, "DRIVER_OK"))
+		return give_up(d);
+	return 0;
+}
+
+int virtio_init(struct virtio_dev *d, unsigned slot, unsigned nqueues)
+{
+	return virtio_probe(d, slot) ? -1 : virtio_start(d, nqueues);
+}
+
+void virtio_release(struct virtio_dev *d)
+{
+	reg_write(d->base, VIRTIO_MMIO_STATUS, 0);
+	if (claimed[d->slot] == d)
+		claimed[d->slot] = NULL;
+	if (irq_dev[d->slot] == d)
+		irq_dev[d->slot] = NULL;
 }
 
 /* ---- configuration and shared memory ---- */

@@ -73,14 +73,40 @@ struct virtio_used {
 	uint32_t len;
 };
 
-/* The first slot with a device of device_id (maps the slots' window); -1 if none. */
+/*
+ * The first slot from `from` on with a device of device_id that no struct
+ * virtio_dev has claimed (virtio_probe), mapping the slots' window; -1 if none.
+ */
+int virtio_find_from(uint32_t device_id, unsigned from);
+/* virtio_find_from(device_id, 0). */
 int virtio_find(uint32_t device_id);
 /*
- * Bring up the device in slot: reset, ACKNOWLEDGE, DRIVER, VIRTIO_F_VERSION_1
- * and no other feature, FEATURES_OK, queues 0..nqueues-1, DRIVER_OK. 0, or -1
- * after one line naming the step the device refused (its status then FAILED).
+ * A register of slot (< EMHV_VIRTIO_SLOTS), read or written as is, with no
+ * check of the step: for programs that test a device's side of the protocol
+ * (guests/virtio_check.c). The slots' window must be mapped (virtio_find).
  */
+uint32_t virtio_read_reg(unsigned slot, unsigned off);
+void virtio_write_reg(unsigned slot, unsigned off, uint32_t val);
+
+/*
+ * Steps 1 to 3 of the initialization (section 3.1.1): claim slot for d, reset
+ * the device, ACKNOWLEDGE, DRIVER. The driver may then read the configuration
+ * to decide whether it supports the device (step 4 allows it) and go on with
+ * virtio_start, or let it go with virtio_release. 0, or -1 after one line
+ * naming the step the device refused (its status then FAILED, the slot not
+ * claimed).
+ */
+int virtio_probe(struct virtio_dev *d, unsigned slot);
+/*
+ * The rest, after virtio_probe: VIRTIO_F_VERSION_1 and no other feature,
+ * FEATURES_OK, queues 0..nqueues-1, DRIVER_OK. 0, or -1 after one line naming
+ * the step the device refused (its status then FAILED).
+ */
+int virtio_start(struct virtio_dev *d, unsigned nqueues);
+/* virtio_probe, then virtio_start: the device in slot brought up, or -1. */
 int virtio_init(struct virtio_dev *d, unsigned slot, unsigned nqueues);
+/* Reset a probed device (status 0, as it was found) and give up d's claim on its slot. */
+void virtio_release(struct virtio_dev *d);
 /* The device's status register (DEVICE_NEEDS_RESET says it gave up). */
 uint32_t virtio_status(const struct virtio_dev *d);
 /* len bytes of configuration from off, all of one generation; 0, or -1 if it never settled. */

@@ -13,7 +13,8 @@ def image_path():
     return os.path.join(ROOT, os.environ.get("EMHV_IMAGE", "build/emhv.img"))
 
 
-GUESTS = ["hello", "memtouch", "qsort", "hostile", "isolation", "wss", "volatile", "pipe_send", "pipe_recv"]
+GUESTS = ["hello", "memtouch", "qsort", "hostile", "isolation", "wss", "volatile", "pipe_send", "pipe_recv",
+          "ping", "virtio_check"]
 
 
 def build_image(out, startup_cfg=None, core=None):

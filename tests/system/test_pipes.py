@@ -73,7 +73,8 @@ def pair(m, size, count, mode="dynamic", region="1M", send="", recv=""):
     m.cmd_ok(f"vm create tx image=pipe_send.elf min=4M max=16M size={size} count={count} seed=5 {send}")
     m.cmd_ok(f"vm create rx image=pipe_recv.elf min=4M max=16M size={size} count={count} seed=5 {recv}")
     out = m.cmd_ok(f"pipe create p tx rx max={region} mode={mode}")
-    assert out.strip() == f"pipe p: tx -> rx, {region[:-1]} MiB, {mode} region", out
+    unit = {"K": "KiB", "M": "MiB"}[region[-1]]
+    assert out.strip() == f"pipe p: tx -> rx, {region[:-1]} {unit}, {mode} region", out
 
 
 # 64 KiB messages cost Bochs the most: fewer of them
@@ -162,6 +163,54 @@ def test_either_end_may_go_first(vmx):
     assert "destroyed" in vmx.cmd_ok("vm destroy rx")
     assert pipes(vmx) == {}
     assert free_frames(vmx) >= free + frames
+
+
+def test_the_receiver_may_go_first(vmx):
+    """The receiver's VM is destroyed while the sender waits for room: the sender's wait times out
+    (its own report), the pipe stays half-closed with the sender's view intact, and goes with it."""
+    pair(vmx, 1024, 100, region="12K", send="wait=irq timeout_ms=3000")
+    vmx.cmd_ok("vm start tx")
+    end = time.time() + 300
+    while pipes(vmx)["p"]["inuse_k"] < 4:  # the 8 KiB data area is full: the sender waits
+        assert time.time() < end, pipes(vmx)
+        time.sleep(0.1)
+    assert "destroyed" in vmx.cmd_ok("vm destroy rx")
+    p = pipes(vmx)["p"]
+    assert p["state"] == "half-closed" and re.fullmatch(r"\(vm\d+-gone\)", p["receiver"]), p
+    s = ended(vmx, "tx", status=5)
+    assert 0 < s["messages"] < 100, s
+    assert "destroyed" in vmx.cmd_ok("vm destroy tx")
+    assert pipes(vmx) == {}
+
+
+def test_ping_round_trips(vmx):
+    """Two pipes, one each way: the client's messages come back unchanged, every round trip timed."""
+    n = 200
+    vmx.cmd_ok(f"vm create c image=ping.elf min=4M max=16M role=client count={n} wait=irq seed=9")
+    vmx.cmd_ok(f"vm create s image=ping.elf min=4M max=16M role=server count={n} wait=irq seed=9")
+    vmx.cmd_ok("pipe create there c s")
+    vmx.cmd_ok("pipe create back s c")
+    vmx.cmd_ok("vm start s")
+    vmx.cmd_ok("vm start c")
+    c = ended(vmx, "c")
+    s = ended(vmx, "s")
+    assert (c["messages"], c["differ"], c["broken"], s["messages"]) == (n, 0, 0, n), (c, s)
+    assert 0 < c["rtt_min_ns"] <= c["rtt_median_ns"] <= c["rtt_max_ns"], c
+    p = pipes(vmx)
+    assert p["there"]["messages"] == p["back"]["messages"] == n, p
+
+
+def test_virtio_negotiation_errors(vmx):
+    """The driver's wrong steps are refused as virtio 1.2 says, and the device comes back after a
+    reset: each check is what the guest reads back from the device."""
+    vmx.cmd_ok("vm create v image=virtio_check.elf min=4M max=16M")
+    vmx.cmd_ok("vm create other image=hello.elf min=4M max=16M")
+    vmx.cmd_ok("pipe create p other v")
+    vmx.cmd_ok("vm start v")
+    r = ended(vmx, "v")
+    checks = ("empty_slot", "bad_feature", "no_version_1", "bad_queue_num", "no_such_queue", "ring_loop",
+              "needs_reset_irq", "recovers")
+    assert {k: r.get(k) for k in checks} == {k: 1 for k in checks}, r
 
 
 def test_monitor_refuses_bad_pipes(vmx):
