@@ -121,16 +121,13 @@ int main(int argc, char **argv)
 {
 	struct msg_args a;
 	struct tally t = {0};
-	uint64_t t0 = 0, t1, kib_s, with_memcpy, memcpy_rate;
+	uint64_t t0 = 0, t1, kib_s, memcpy_rate;
+	bool with_memcpy;
 	int ret = PIPE_READY;
 
 	arg_check(argc, argv, known_args);
 	msg_parse_args(argc, argv, &a);
-	with_memcpy = arg_u64(argc, argv, "memcpy", 0);
-	if (with_memcpy > 1) {
-		printf("error: memcpy=%llu: 0 or 1\n", (unsigned long long)with_memcpy);
-		return PIPE_EXIT_SETUP;
-	}
+	with_memcpy = arg_flag(argc, argv, "memcpy", false);
 	pipe_open(&pipe, "pipe_recv", EMHV_PIPE_ROLE_RECV, a.irq, a.timeout_ms);
 	msg_check_size(&pipe, &a);
 	if (with_memcpy) {

@@ -81,17 +81,14 @@ static void report(const struct pipe_end *p, uint64_t messages, uint64_t size)
 int main(int argc, char **argv)
 {
 	struct msg_args a;
-	uint64_t pause_ms, hostile, i, t0, t1;
+	uint64_t pause_ms, i, t0, t1;
+	bool hostile;
 	int ret = PIPE_READY;
 
 	arg_check(argc, argv, known_args);
 	msg_parse_args(argc, argv, &a);
 	pause_ms = arg_u64(argc, argv, "pause_ms", 0);
-	hostile = arg_u64(argc, argv, "hostile", 0);
-	if (hostile > 1) {
-		printf("error: hostile=%llu: 0 or 1\n", (unsigned long long)hostile);
-		return PIPE_EXIT_SETUP;
-	}
+	hostile = arg_flag(argc, argv, "hostile", false);
 	pipe_open(&pipe, "pipe_send", EMHV_PIPE_ROLE_SEND, a.irq, a.timeout_ms);
 	msg_check_size(&pipe, &a);
 

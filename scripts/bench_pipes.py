@@ -140,6 +140,13 @@ def cost(m):
     return out
 
 
+def write_csv(path, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
 def plot(rows, path):
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     for mode, mark in (("static", "o-"), ("dynamic", "s-")):
@@ -170,10 +177,7 @@ def main():
             m.shutdown()
         finally:
             m.close()
-        with open(os.path.join(outdir, "pipes_mempipe.csv"), "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        write_csv(os.path.join(outdir, "pipes_mempipe.csv"), rows)
         plot(rows, os.path.join(outdir, "pipes_mempipe.png"))
         md.append("## MemPipe's table (QEMU, AMD-V under TCG; throughput on the guest's TSC)\n\n"
                   f"{TOTAL >> 20} MiB per run through a 1 MiB region, both sides waiting by interrupt.\n"
@@ -199,10 +203,7 @@ def main():
             m.shutdown()
         finally:
             m.close()
-        with open(os.path.join(outdir, "pipes_cost.csv"), "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(c[0]))
-            w.writeheader()
-            w.writerows(c)
+        write_csv(os.path.join(outdir, "pipes_cost.csv"), c)
         md.append("\n## Cost per message (Bochs, VT-x; instructions)\n\n2000 messages of 64 B through a static "
                   "pipe between static VMs.\n\n| wait | exits (not timer) per message | MMIO accesses per "
                   "message | hypervisor instructions per MMIO exit | events |\n|---|---|---|---|---|\n")

@@ -97,6 +97,15 @@ uint64_t arg_u64(int argc, char **argv, const char *key, uint64_t def)
 	return v << shift;
 }
 
+bool arg_flag(int argc, char **argv, const char *key, bool def)
+{
+	uint64_t v = arg_u64(argc, argv, key, def);
+
+	if (v > 1)
+		arg_bad(key, arg_find(argc, argv, key), "0 or 1");
+	return v == 1;
+}
+
 const char *arg_str(int argc, char **argv, const char *key, const char *def)
 {
 	const char *s = arg_find(argc, argv, key);

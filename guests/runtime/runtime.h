@@ -43,6 +43,8 @@ const char *size_str(char *buf, size_t len, uint64_t bytes);
  * A bad value prints one line and exits with status 2.
  */
 uint64_t arg_u64(int argc, char **argv, const char *key, uint64_t def);
+/* key=0 or key=1 (def if absent); anything else exits like a bad number. */
+bool arg_flag(int argc, char **argv, const char *key, bool def);
 /* The text after the last "key=", or def if absent. */
 const char *arg_str(int argc, char **argv, const char *key, const char *def);
 /* Exit with status 2 and one line if a word is not "key=value" with a key in known (NULL-ended). */
