@@ -248,16 +248,20 @@ static uint64_t need_at(const struct pipe_end *p, uint64_t head, uint32_t len)
 
 int pipe_record_begin(struct pipe_end *p, uint32_t len, void **payload)
 {
-	uint64_t head = p->own, rec = EMHV_PIPE_RECORD_BYTES(len), left;
+	uint64_t head = p->own, rec = EMHV_PIPE_RECORD_BYTES(len), left, need;
 	struct emhv_pipe_record *r;
 	int ret = pipe_wait(p, need_at(p, head, len));
 
 	if (ret != PIPE_READY)
 		return ret;
-	p->hdr->reserve = head + need_at(p, head, len); /* before the bytes it covers (pipe.h) */
-	__asm__ volatile("" ::: "memory"); /* x86 keeps stores in order; the compiler too */
 	left = p->data_size - head % p->data_size;
-	if (rec > left) {
+	need = need_at(p, head, len);
+	/* an empty ring starts again at the front of the data area, so that the pages in use stay few (pipe.h) */
+	if (p->peer == head && left < p->data_size && rec <= p->data_size - left)
+		need = left + rec;
+	p->hdr->reserve = head + need;	   /* before the bytes it covers (pipe.h) */
+	__asm__ volatile("" ::: "memory"); /* x86 keeps stores in order; the compiler too */
+	if (need > rec) {
 		r = pipe_record_at(p, head);
 		*r = (struct emhv_pipe_record){(uint32_t)(left - sizeof(*r)), EMHV_PIPE_REC_SKIP};
 		head += left;

@@ -40,7 +40,10 @@
  * A record is a struct emhv_pipe_record and len bytes of payload, the whole
  * padded to EMHV_PIPE_ALIGN; it never wraps: when the bytes left before the
  * end of the data area cannot hold it, the sender first writes a record with
- * EMHV_PIPE_REC_SKIP whose length fills them (the receiver drops it). The
+ * EMHV_PIPE_REC_SKIP whose length fills them (the receiver drops it). A
+ * sender that finds the ring empty may do the same anywhere, to start again
+ * at the front of the data area: a stream the receiver keeps up with then
+ * uses only the first pages, and the others can go back to the pool. The
  * largest payload is EMHV_PIPE_MAX_RECORD(data_size).
  *
  * Waiting without spinning: a receiver that finds no record sets
