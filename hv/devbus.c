@@ -45,7 +45,7 @@ bool devbus_read(const struct devbus *b, enum bus_space space, uint64_t addr, un
 {
 	const struct bus_range *r = devbus_find(b, space, addr, size);
 
-	if (!r)
+	if (!r || !r->ops->read)
 		return false;
 	*val = r->ops->read(r->dev, addr - r->base, size);
 	return true;
@@ -55,7 +55,7 @@ bool devbus_write(const struct devbus *b, enum bus_space space, uint64_t addr, u
 {
 	const struct bus_range *r = devbus_find(b, space, addr, size);
 
-	if (!r)
+	if (!r || !r->ops->write)
 		return false;
 	r->ops->write(r->dev, addr - r->base, size, val);
 	return true;

@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A device's registers: offsets from the start of the range it claimed, 1, 2, 4 or 8 bytes. */
+/* A device's registers: offsets from the start of the range it claimed, 1, 2, 4 or 8 bytes (a window of
+ * memory, with fault set, has none: its read and write are NULL). */
 struct dev_ops {
 	const char *name;
 	uint64_t (*read)(void *dev, uint64_t offset, unsigned size);

@@ -41,6 +41,20 @@ struct pending {
 	uint64_t exit_tsc, zero_tsc;
 };
 
+/* n exits of kind costing tsc in all (max the dearest), and n growth faults of grow (-1: none) among them. */
+static void count_exits(enum virt_exit_kind kind, uint64_t n, uint64_t tsc, uint64_t max, int grow, uint64_t zero)
+{
+	hv_stats.exits[kind] += n;
+	hv_stats.exit_tsc[kind] += tsc;
+	if (max > hv_stats.exit_tsc_max[kind])
+		hv_stats.exit_tsc_max[kind] = max;
+	if (grow < 0)
+		return;
+	hv_stats.grow[grow] += n;
+	hv_stats.grow_tsc[grow] += tsc;
+	hv_stats.grow_zero_tsc[grow] += zero;
+}
+
 static void account(struct pending *p, uint64_t until)
 {
 	uint64_t cost = until - p->exit_tsc;
@@ -48,31 +62,14 @@ static void account(struct pending *p, uint64_t until)
 	if (!p->valid)
 		return;
 	p->valid = false;
-	hv_stats.exits[p->kind]++;
-	hv_stats.exit_tsc[p->kind] += cost;
-	if (cost > hv_stats.exit_tsc_max[p->kind])
-		hv_stats.exit_tsc_max[p->kind] = cost;
-	if (p->grew) {
-		int k = p->grew == 2 ? STAT_GROW_2M : STAT_GROW_4K;
-
-		hv_stats.grow[k]++;
-		hv_stats.grow_tsc[k] += cost;
-		hv_stats.grow_zero_tsc[k] += p->zero_tsc;
-	}
+	count_exits(p->kind, 1, cost, cost, !p->grew ? -1 : p->grew == 2 ? STAT_GROW_2M : STAT_GROW_4K, p->zero_tsc);
 }
 
 /* The growth faults run() completed itself: exits of their own, each a 4 KiB growth with no zeroing. */
 static void account_quick(struct vm *vm, const struct virt_quick *q)
 {
-	if (!q->n)
-		return;
 	vm->exits += q->n;
-	hv_stats.exits[VEXIT_NPF] += q->n;
-	hv_stats.exit_tsc[VEXIT_NPF] += q->tsc;
-	if (q->max > hv_stats.exit_tsc_max[VEXIT_NPF])
-		hv_stats.exit_tsc_max[VEXIT_NPF] = q->max;
-	hv_stats.grow[STAT_GROW_4K] += q->n;
-	hv_stats.grow_tsc[STAT_GROW_4K] += q->tsc;
+	count_exits(VEXIT_NPF, q->n, q->tsc, q->max, STAT_GROW_4K, 0);
 }
 
 /*

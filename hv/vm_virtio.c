@@ -59,17 +59,6 @@ static const struct dev_ops slots_ops = { "virtio-mmio slots", slots_read, slots
 
 /* ---- the shared-memory windows: faults go to the slot's device ---- */
 
-static uint64_t shm_read(void *dev, uint64_t offset, unsigned size)
-{
-	(void)dev, (void)offset, (void)size;
-	return 0; /* never called: a fault in the window maps or stops (hv/vm_exit.c) */
-}
-
-static void shm_write(void *dev, uint64_t offset, unsigned size, uint64_t val)
-{
-	(void)dev, (void)offset, (void)size, (void)val;
-}
-
 static int shm_fault(void *dev, uint64_t offset)
 {
 	struct vm *vm = dev;
@@ -80,7 +69,8 @@ static int shm_fault(void *dev, uint64_t offset)
 	return s->shm_fault(s->dev, offset % EMHV_SHM_SLOT_SIZE);
 }
 
-static const struct dev_ops shm_ops = { "virtio shared memory", shm_read, shm_write, shm_fault };
+/* memory, not registers: a fault in the window maps or stops (hv/vm_exit.c) */
+static const struct dev_ops shm_ops = { "virtio shared memory", NULL, NULL, shm_fault };
 
 int vm_virtio_init(struct vm *vm, char *why, size_t n)
 {

@@ -191,11 +191,22 @@ static bool negotiate(struct virtio_mmio *t)
  * write or an earlier one; FAILED may come at any time and then nothing
  * else until a reset. DEVICE_NEEDS_RESET is the device's: ignored in writes.
  */
+static const struct status_step {
+	uint32_t bit, after; /* after: the step it needs first (0: none) */
+	const char *name, *after_name;
+	bool live; /* refused while the device needs a reset */
+} status_steps[] = {
+	{ VIRTIO_STATUS_ACKNOWLEDGE, 0, "ACKNOWLEDGE", NULL, false },
+	{ VIRTIO_STATUS_DRIVER, VIRTIO_STATUS_ACKNOWLEDGE, "DRIVER", "ACKNOWLEDGE", false },
+	{ VIRTIO_STATUS_FEATURES_OK, VIRTIO_STATUS_DRIVER, "FEATURES_OK", "DRIVER", true },
+	{ VIRTIO_STATUS_DRIVER_OK, VIRTIO_STATUS_FEATURES_OK, "DRIVER_OK", "FEATURES_OK", true },
+};
+
 static void write_status(struct virtio_mmio *t, uint32_t val)
 {
 	uint32_t keep = t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 	uint32_t old = t->status & ~keep, want = val & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET, add, acc;
-	bool started = false;
+	bool started;
 
 	if (val == 0) {
 		reset(t);
@@ -211,42 +222,21 @@ static void write_status(struct virtio_mmio *t, uint32_t val)
 	}
 	add = want & ~old;
 	acc = old | (add & VIRTIO_STATUS_FAILED);
-	if (add & VIRTIO_STATUS_ACKNOWLEDGE) {
+	for (unsigned i = 0; i < sizeof(status_steps) / sizeof(status_steps[0]); i++) {
+		const struct status_step *s = &status_steps[i];
+
+		if (!(add & s->bit))
+			continue;
 		if (acc & VIRTIO_STATUS_FAILED)
-			refuse(t, "ACKNOWLEDGE after FAILED ignored (reset first)");
-		else
-			acc |= VIRTIO_STATUS_ACKNOWLEDGE;
+			refuse(t, "%s after FAILED ignored (reset first)", s->name);
+		else if (s->after && !(acc & s->after))
+			refuse(t, "%s before %s ignored", s->name, s->after_name);
+		else if (s->live && keep)
+			refuse(t, "%s ignored: the device needs a reset", s->name);
+		else if (s->bit != VIRTIO_STATUS_FEATURES_OK || negotiate(t))
+			acc |= s->bit;
 	}
-	if (add & VIRTIO_STATUS_DRIVER) {
-		if (acc & VIRTIO_STATUS_FAILED)
-			refuse(t, "DRIVER after FAILED ignored (reset first)");
-		else if (!(acc & VIRTIO_STATUS_ACKNOWLEDGE))
-			refuse(t, "DRIVER before ACKNOWLEDGE ignored");
-		else
-			acc |= VIRTIO_STATUS_DRIVER;
-	}
-	if (add & VIRTIO_STATUS_FEATURES_OK) {
-		if (acc & VIRTIO_STATUS_FAILED)
-			refuse(t, "FEATURES_OK after FAILED ignored (reset first)");
-		else if (!(acc & VIRTIO_STATUS_DRIVER))
-			refuse(t, "FEATURES_OK before DRIVER ignored");
-		else if (keep)
-			refuse(t, "FEATURES_OK ignored: the device needs a reset");
-		else if (negotiate(t))
-			acc |= VIRTIO_STATUS_FEATURES_OK;
-	}
-	if (add & VIRTIO_STATUS_DRIVER_OK) {
-		if (acc & VIRTIO_STATUS_FAILED)
-			refuse(t, "DRIVER_OK after FAILED ignored (reset first)");
-		else if (!(acc & VIRTIO_STATUS_FEATURES_OK))
-			refuse(t, "DRIVER_OK before FEATURES_OK ignored");
-		else if (keep)
-			refuse(t, "DRIVER_OK ignored: the device needs a reset");
-		else
-			started = true;
-	}
-	if (started)
-		acc |= VIRTIO_STATUS_DRIVER_OK;
+	started = (acc & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK);
 	t->status = acc | keep;
 	if (!started)
 		return;

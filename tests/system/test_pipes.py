@@ -11,7 +11,6 @@ import time
 import pytest
 
 from conftest import EMULATORS, booted
-from machine import parse_mem, parse_size
 from test_vms import destroy_all, free_frames, info, vm_list, wait_until
 
 DONE = ("exited", "stopped")
