@@ -86,11 +86,20 @@ static inline uint64_t msg_bytes_differ(const void *payload, uint32_t len, uint6
 
 /* ---- the arguments the pipe programs take ---- */
 
-#define MSG_ARG_KEYS "size", "count", "seed", "wait", "timeout_ms"
+#define MSG_ARG_KEYS "size", "count", "seed", "wait", "timeout_ms", "copy"
 
 struct msg_args {
 	uint64_t size, count, seed, timeout_ms;
 	bool irq; /* wait=irq */
+	/*
+	 * copy=1: message i is message 0's bytes with i in its first word. The sender copies them
+	 * from one buffer with memcpy (a sender whose data is ready); the receiver takes each where
+	 * it lies and checks its index, length and last word only (a zero-copy consumer). What the
+	 * pipe itself costs, against a memcpy of the same bytes. copy=0: every byte computed and
+	 * checked.
+	 */
+	bool copy;
+	uint8_t *ref; /* copy=1: message 0 */
 };
 
 /* size=, count=, seed=, wait=poll|irq, timeout_ms=; a bad value exits with one line (status 2). */
@@ -103,6 +112,8 @@ static inline void msg_parse_args(int argc, char **argv, struct msg_args *a)
 	a->seed = arg_u64(argc, argv, "seed", 1);
 	a->timeout_ms = arg_u64(argc, argv, "timeout_ms", 20000);
 	a->irq = !strcmp(wait, "irq");
+	a->copy = arg_flag(argc, argv, "copy", false);
+	a->ref = NULL;
 	if (!a->irq && strcmp(wait, "poll")) {
 		printf("error: wait=%s: poll or irq\n", wait);
 		hc_exit(PIPE_EXIT_SETUP);
@@ -111,6 +122,10 @@ static inline void msg_parse_args(int argc, char **argv, struct msg_args *a)
 		printf("error: size=%llu: at least %d (the message index)\n",
 		       (unsigned long long)a->size, MSG_MIN_SIZE);
 		hc_exit(PIPE_EXIT_SETUP);
+	}
+	if (a->copy) {
+		a->ref = free_region(a->size);
+		msg_fill(a->ref, a->seed, 0, (uint32_t)a->size);
 	}
 }
 

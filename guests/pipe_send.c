@@ -6,6 +6,7 @@
  *   count=N (1000), seed=N (1), timeout_ms=N (20000: the longest wait for
  *   room), wait=poll|irq (poll: spin on tail; irq: set send_waiting and
  *   sleep until an event),
+ *   copy=1 (0): each message copied from one buffer with memcpy (pipe_msg.h)
  *   pause_ms=N  after count/2 messages stop for N ms (the receiver drains
  *               the pipe meanwhile: a test watches the region shrink)
  *   hostile=1   after count/2 messages (and the pause) break the pipe on
@@ -40,7 +41,12 @@ static int send_message(struct pipe_end *p, const struct msg_args *a, uint64_t i
 
 	if (ret != PIPE_READY)
 		return ret;
-	msg_fill(payload, a->seed, i, (uint32_t)a->size);
+	if (a->copy) {
+		memcpy(payload, a->ref, a->size);
+		*(uint64_t *)payload = i;
+	} else {
+		msg_fill(payload, a->seed, i, (uint32_t)a->size);
+	}
 	return pipe_record_publish(p);
 }
 

@@ -82,32 +82,42 @@ static bool back_page(struct pipe *p, uint64_t i)
 		return false;
 	memset((void *)(uintptr_t)pa, 0, FRAME_SIZE);
 	p->page[i] = pa;
+	p->backed[i / 64] |= 1ULL << (i % 64);
 	if (++p->allocated > p->peak)
 		p->peak = p->allocated;
 	return true;
 }
 
+/* The first backed page in [i, to), or to. */
+static uint64_t next_backed(const struct pipe *p, uint64_t i, uint64_t to)
+{
+	while (i < to) {
+		uint64_t w = p->backed[i / 64] >> (i % 64);
+
+		if (w)
+			return i + (uint64_t)__builtin_ctzll(w) < to ? i + (uint64_t)__builtin_ctzll(w) : to;
+		i = (i / 64 + 1) * 64;
+	}
+	return to;
+}
+
 /* Give back pages [from, to) of the region: unmapped from both ends (and invalidated) first. */
 static void take_pages(struct pipe *p, uint64_t from, uint64_t to)
 {
-	uint64_t i;
-	bool any = false;
-
-	for (i = from; i < to && !any; i++)
-		any = p->page[i] != FRAME_NONE;
-	if (!any)
-		return;
-	for (unsigned k = 0; k < PIPE_ENDS; k++)
-		if (p->end[k].vm)
-			vm_take_shared(&p->end[k].vm->mem, window(&p->end[k]) + from * FRAME_SIZE,
-				       (to - from) * FRAME_SIZE);
-	for (i = from; i < to; i++) {
-		if (p->page[i] == FRAME_NONE)
-			continue;
-		frame_free(p->page[i], FRAME_ORDER_4K, p->owner);
-		p->page[i] = FRAME_NONE;
-		p->allocated--;
-		p->taken++;
+	for (uint64_t i = next_backed(p, from, to), j; i < to; i = next_backed(p, j, to)) {
+		for (j = i + 1; j < to && p->backed[j / 64] >> (j % 64) & 1; j++)
+			;
+		for (unsigned k = 0; k < PIPE_ENDS; k++) /* one run of backed pages at a time */
+			if (p->end[k].vm)
+				vm_take_shared(&p->end[k].vm->mem, window(&p->end[k]) + i * FRAME_SIZE,
+					       (j - i) * FRAME_SIZE);
+		for (; i < j; i++) {
+			frame_free(p->page[i], FRAME_ORDER_4K, p->owner);
+			p->page[i] = FRAME_NONE;
+			p->backed[i / 64] &= ~(1ULL << (i % 64));
+			p->allocated--;
+			p->taken++;
+		}
 	}
 }
 
@@ -223,6 +233,7 @@ static const struct virtio_dev_ops pipe_dev_ops = {
 	.device_id = EMHV_PIPE_DEVICE_ID,
 	.num_queues = 2,
 	.queue_max = { EMHV_PIPE_QUEUE_MAX, EMHV_PIPE_QUEUE_MAX },
+	.quiet_queues = 1u << EMHV_PIPE_Q_EVENTS, /* its buffers are taken when an event comes */
 	.config_len = sizeof(struct emhv_pipe_config),
 	.features = dev_features,
 	.config_read = dev_config_read,
@@ -437,6 +448,24 @@ static void walk(struct pipe *p)
 	}
 }
 
+/* Decay a peak toward now by 1/MARGIN_DECAY of the difference, or raise it to now. */
+static uint64_t peak_of(uint64_t peak, uint64_t now)
+{
+	return now >= peak ? now : peak - (peak - now + MARGIN_DECAY - 1) / MARGIN_DECAY;
+}
+
+/* Ring pages [from, to) (counted like head, not wrapped) as region pages: at most two runs. */
+static void ring_runs(const struct pipe *p, uint64_t from, uint64_t to, uint64_t run[2][2])
+{
+	uint64_t pages = p->data_size / FRAME_SIZE, first = EMHV_PIPE_DATA_OFF / FRAME_SIZE;
+	uint64_t a = from % pages, n = to <= from ? 0 : to - from < pages ? to - from : pages;
+
+	run[0][0] = first + a;
+	run[0][1] = first + (a + n < pages ? a + n : pages);
+	run[1][0] = first;
+	run[1][1] = first + (a + n > pages ? a + n - pages : 0);
+}
+
 /*
  * Give back the data pages outside [tail, reserve + margin): the receiver is done with them (and
  * the count of records has passed them), and the sender writes nothing there before it moves
@@ -445,26 +474,15 @@ static void walk(struct pipe *p)
  */
 static void shrink(struct pipe *p, uint64_t reserve)
 {
-	uint64_t data_pages = p->data_size / FRAME_SIZE, first = EMHV_PIPE_DATA_OFF / FRAME_SIZE;
+	uint64_t data_pages = p->data_size / FRAME_SIZE, run[2][2];
 	uint64_t lo = (p->walked < p->tail ? p->walked : p->tail) / FRAME_SIZE;
-	uint64_t hi = (reserve + FRAME_SIZE - 1) / FRAME_SIZE, inflight = hi - lo, keep, a, b;
+	uint64_t hi = (reserve + FRAME_SIZE - 1) / FRAME_SIZE;
 
-	if (inflight >= p->margin)
-		p->margin = inflight;
-	else
-		p->margin -= (p->margin - inflight + MARGIN_DECAY - 1) / MARGIN_DECAY;
-	keep = p->margin + 1; /* and the page head writes into next */
-	if (keep >= data_pages)
-		return;
-	/* keep ring pages [lo, lo + keep) modulo data_pages; give back the rest, in at most two runs */
-	a = (lo + keep) % data_pages;
-	b = lo % data_pages;
-	if (a < b) {
-		take_pages(p, first + a, first + b);
-	} else {
-		take_pages(p, first + a, first + data_pages);
-		take_pages(p, first, first + b);
-	}
+	p->margin = peak_of(p->margin, hi - lo);
+	/* keep ring pages [lo, lo + margin + 1): and the page head writes into next */
+	ring_runs(p, lo + p->margin + 1, lo + data_pages, run);
+	for (unsigned r = 0; r < 2; r++)
+		take_pages(p, run[r][0], run[r][1]);
 }
 
 static void tick_one(struct pipe *p)
@@ -510,8 +528,10 @@ int pipe_verify(const struct pipe *p, char *why, size_t n)
 	for (uint64_t i = 0; i < p->size / FRAME_SIZE; i++) {
 		unsigned order, owner;
 
-		if (p->page[i] != FRAME_NONE &&
-		    (frame_block_of(p->page[i], &order, &owner) || order != FRAME_ORDER_4K || owner != p->owner))
+		if (!(p->backed[i / 64] >> (i % 64) & 1) != (p->page[i] == FRAME_NONE))
+			bad++; /* the bitmap and the pages disagree */
+		else if (p->page[i] != FRAME_NONE && (frame_block_of(p->page[i], &order, &owner) ||
+						      order != FRAME_ORDER_4K || owner != p->owner))
 			bad++;
 	}
 	if (!bad && held == p->allocated) {
@@ -519,7 +539,7 @@ int pipe_verify(const struct pipe *p, char *why, size_t n)
 			 (unsigned long long)p->allocated);
 		return 0;
 	}
-	snprintf(why, n, "the pool says it holds %llu frames, %llu pages are backed, %llu are not its frames",
+	snprintf(why, n, "the pool says it holds %llu frames, %llu pages are backed, %llu are not its frames (or not in its bitmap)",
 		 (unsigned long long)held, (unsigned long long)p->allocated, (unsigned long long)bad);
 	return -1;
 }

@@ -57,6 +57,7 @@ struct pipe {
 	uint64_t samples, used_sum, alloc_sum; /* utilisation: bytes in flight over bytes allocated */
 	uint64_t last_tsc;
 	paddr_t page[PIPE_MAX_PAGES];
+	uint64_t backed[PIPE_MAX_PAGES / 64]; /* bit i: page[i] is a frame (found without a walk of page[]) */
 };
 
 /* A pipe from a's sender end to b's receiver end; both VMs created, not started. 0, or -1 with why. */

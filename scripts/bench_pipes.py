@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
-"""Pipes between VMs, measured (a measurement, never a pass/fail test).
+"""Pipes between VMs, measured (a measurement, never a pass/fail test). All in Bochs (VT-x): its
+TSC counts instructions, the guest's and the hypervisor's alike, so a throughput on the guest's
+clock is instructions per byte, the same from run to run but for where the monitor's polling
+lands (QEMU's wall time under TCG varied by 2x between identical runs). Bochs counts a VM exit
+as an instruction or so; on hardware each exit costs a round trip of about a microsecond more,
+so the exits per run are given too.
 
-1. MemPipe's table (QEMU, AMD-V): a pipe_send / pipe_recv pair moves 4 MiB in messages of
-   64 B to 16 KiB through a 1 MiB region, static and dynamic. Per run: the region's average
-   allocation and average bytes in flight while data flowed (sampled by the hypervisor,
-   'pipe info'), their ratio (utilisation), the peak allocation, and the receiver's
-   throughput (its own TSC clock; QEMU's TSC is emulated time). Both sides wait by
-   interrupt: one CPU runs both VMs, so a polling side would spin away its slice.
-2. Throughput of 64 KiB messages as a fraction of an in-guest memcpy of the same bytes
-   (QEMU; the receiver measures the memcpy itself first, memcpy=1).
-3. Cost per message (Bochs, VT-x; its TSC counts instructions): 64 B messages through a
-   static pipe between static VMs (so every nested-page fault is an MMIO access): exits per
-   message other than the host's timer, MMIO accesses per message and hypervisor
-   instructions per MMIO exit, polled and interrupt-driven.
+1. MemPipe's table: a pipe_send / pipe_recv pair moves 4 MiB in messages of 64 B to 16 KiB
+   through a 1 MiB region, static and dynamic. Per run: the region's average allocation and
+   average bytes in flight while data flowed (sampled by the hypervisor, 'pipe info'), their
+   ratio (utilisation), the peak allocation, the pages backed on faults, and the receiver's
+   throughput. Both sides wait by interrupt: one CPU runs both VMs, so a polling side would
+   spin away its slice.
+2. Throughput of 64 KiB messages as a fraction of an in-guest memcpy of the same bytes (the
+   receiver measures the memcpy itself first, memcpy=1): with copy=1 (the sender copies each
+   message from a buffer, the receiver takes it in place: the pipe's own cost) and with every
+   byte computed and checked.
+3. Cost per message: 64 B messages through a static pipe between static VMs (so every
+   nested-page fault is an MMIO access): exits per message other than the host's timer, MMIO
+   accesses per message and hypervisor instructions per MMIO exit, polled and interrupt-driven.
 usage: bench_pipes.py IMAGE OUTDIR"""
 import csv
 import os
@@ -59,6 +65,7 @@ def results(m, name):
 USE = re.compile(r"^use:\s+(\d+) samples while data flowed: on average (\d+) bytes in flight of (\d+) allocated",
                  re.M)
 REGION = re.compile(r"^region:.* (\d+) pages backed .*peak (\d+)$", re.M)
+FAULTS = re.compile(r"^paging:\s+(\d+) pages backed on faults", re.M)
 
 
 def transfer(m, size, count, mode, send="", recv="", vm_mode=""):
@@ -83,27 +90,23 @@ def transfer(m, size, count, mode, send="", recv="", vm_mode=""):
     if r["messages"] != count or r["differ"] or r["order_errors"] or s["messages"] != count:
         sys.exit(f"bench_pipes: {size} B {mode}: {r} {s}")
     info = m.cmd_ok("pipe info p")
-    use, reg = USE.search(info), REGION.search(info)
+    use, reg, faults = USE.search(info), REGION.search(info), FAULTS.search(info)
     m.cmd_ok("vm destroy tx")
     m.cmd_ok("vm destroy rx")
     return {"rx": r, "tx": s, "samples": int(use.group(1)), "used": int(use.group(2)),
-            "alloc": int(use.group(3)), "peak": int(reg.group(2)) * 4096, "stats": stats}
-
-
-REPEAT = 3  # QEMU's time is noisy: the run with the median throughput of three is reported
+            "alloc": int(use.group(3)), "peak": int(reg.group(2)) * 4096, "faults": int(faults.group(1)),
+            "exits": sum(int(n) for k, n, _, _, _ in STAT_ROW.findall(stats) if k not in ("timer", "extint")),
+            "stats": stats}
 
 
 def mempipe(m):
     rows = []
     for size in SIZES:
         for mode in ("static", "dynamic"):
-            runs = sorted((transfer(m, size, TOTAL // size, mode, send="wait=irq", recv="wait=irq")
-                           for _ in range(REPEAT)), key=lambda t: t["rx"]["kib_s"])
-            t = runs[REPEAT // 2]
-            util = t["used"] / t["alloc"] if t["alloc"] else 0
+            t = transfer(m, size, TOTAL // size, mode, send="wait=irq", recv="wait=irq")
             rows.append({"size": size, "mode": mode, "alloc_kib": t["alloc"] / 1024, "used_kib": t["used"] / 1024,
-                         "util": util, "peak_kib": t["peak"] / 1024, "kib_s": t["rx"]["kib_s"],
-                         "kib_s_min": runs[0]["rx"]["kib_s"], "kib_s_max": runs[-1]["rx"]["kib_s"],
+                         "util": t["used"] / t["alloc"] if t["alloc"] else 0, "peak_kib": t["peak"] / 1024,
+                         "faults": t["faults"], "exits": t["exits"], "kib_s": t["rx"]["kib_s"],
                          "samples": t["samples"]})
             print(rows[-1], flush=True)
     return rows
@@ -111,14 +114,14 @@ def mempipe(m):
 
 def copy_ratio(m):
     out = []
-    for mode in ("static", "dynamic"):
-        t = transfer(m, 65536, 256, mode, send="wait=irq", recv="wait=irq memcpy=1")
-        out.append({"mode": mode, "pipe_kib_s": t["rx"]["kib_s"], "memcpy_kib_s": t["rx"]["memcpy_kib_s"],
-                    "ratio": t["rx"]["kib_s"] / t["rx"]["memcpy_kib_s"]})
-        print(out[-1], flush=True)
+    for copy in ("1", "0"):
+        for mode in ("static", "dynamic"):
+            t = transfer(m, 65536, 256, mode, send=f"wait=irq copy={copy}", recv=f"wait=irq memcpy=1 copy={copy}")
+            out.append({"copy": copy, "mode": mode, "pipe_kib_s": t["rx"]["kib_s"],
+                        "memcpy_kib_s": t["rx"]["memcpy_kib_s"], "ratio": t["rx"]["kib_s"] / t["rx"]["memcpy_kib_s"],
+                        "receiver_waits": t["rx"]["waits"], "exits": t["exits"]})
+            print(out[-1], flush=True)
     return out
-
-
 STAT_ROW = re.compile(r"^(\w[\w-]*)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$", re.M)
 
 
@@ -180,50 +183,45 @@ def plot(rows, path):
 def main():
     global IMAGE
     IMAGE, outdir = sys.argv[1:3]
-    emus = os.environ.get("EMHV_EMULATORS", "qemu,bochs").split(",")
-    md = ["# Pipes between VMs\n"]
-    if "qemu" in emus:
-        m = boot("qemu")
-        try:
-            rows = mempipe(m)
-            ratio = copy_ratio(m)
-            m.shutdown()
-        finally:
-            m.close()
-        write_csv(os.path.join(outdir, "pipes_mempipe.csv"), rows)
-        plot(rows, os.path.join(outdir, "pipes_mempipe.png"))
-        md.append("## MemPipe's table (QEMU, AMD-V under TCG; throughput on the guest's TSC)\n\n"
-                  f"{TOTAL >> 20} MiB per run through a 1 MiB region, both sides waiting by interrupt.\n"
-                  "Allocated and used are averages over the hypervisor's samples while data flowed.\n\n"
-                  f"Of {REPEAT} runs each, the one with the median throughput (the other two in brackets).\n\n"
-                  "| size (B) | mode | allocated KiB | used KiB | utilisation | peak KiB | throughput KiB/s |\n"
-                  "|---|---|---|---|---|---|---|\n")
-        md += [f"| {r['size']} | {r['mode']} | {r['alloc_kib']:.0f} | {r['used_kib']:.0f} | {100 * r['util']:.1f} % "
-               f"| {r['peak_kib']:.0f} | {r['kib_s']} ({r['kib_s_min']}, {r['kib_s_max']}) |\n" for r in rows]
-        md.append("\nDynamic throughput over static, per size: " + ", ".join(
-            f"{s}: {d['kib_s'] / st['kib_s']:.3f}" for s in SIZES
-            for st in [x for x in rows if x['size'] == s and x['mode'] == 'static']
-            for d in [x for x in rows if x['size'] == s and x['mode'] == 'dynamic']) + "\n")
-        md.append("\n## 64 KiB messages against an in-guest memcpy (QEMU)\n\nThe receiver times a memcpy of the "
-                  "same bytes alone before the sender starts; the pipe's figure includes the sender filling every "
-                  "message and the receiver checking every byte, on one CPU.\n\n| mode | pipe KiB/s | memcpy KiB/s | "
-                  "ratio |\n|---|---|---|---|\n")
-        md += [f"| {r['mode']} | {r['pipe_kib_s']} | {r['memcpy_kib_s']} | {r['ratio']:.3f} |\n" for r in ratio]
-    if "bochs" in emus:
-        m = boot("bochs")
-        try:
-            c = cost(m)
-            m.shutdown()
-        finally:
-            m.close()
-        write_csv(os.path.join(outdir, "pipes_cost.csv"), c)
-        md.append("\n## Cost per message (Bochs, VT-x; instructions)\n\n64 B messages through a static pipe between "
-                  f"static VMs, {COUNTS[0]} and then {COUNTS[1]}: the extra exits (all but the host's timer and "
-                  "interrupts) over the extra messages, and what an MMIO exit costs the hypervisor.\n\n"
-                  "| wait | extra exits per message | by kind | extra MMIO accesses per message | "
-                  "hypervisor instructions per MMIO exit | events (second run) |\n|---|---|---|---|---|---|\n")
-        md += [f"| {r['wait']} | {r['extra_exits_per_message']:.4f} | {r['extra_exits_by_kind'] or '-'} | "
-               f"{r['extra_mmio_per_message']:.4f} | {r['instructions_per_mmio_exit']} | {r['events']} |\n" for r in c]
+    md = ["# Pipes between VMs (Bochs, VT-x; its TSC counts instructions)\n"]
+    m = boot("bochs")
+    try:
+        rows = mempipe(m)
+        ratio = copy_ratio(m)
+        c = cost(m)
+        m.shutdown()
+    finally:
+        m.close()
+    write_csv(os.path.join(outdir, "pipes_mempipe.csv"), rows)
+    write_csv(os.path.join(outdir, "pipes_copy.csv"), ratio)
+    write_csv(os.path.join(outdir, "pipes_cost.csv"), c)
+    plot(rows, os.path.join(outdir, "pipes_mempipe.png"))
+    md.append("## MemPipe's table\n\n"
+              f"{TOTAL >> 20} MiB per run through a 1 MiB region, both sides waiting by interrupt; throughput on "
+              "the receiver's TSC. Allocated and used are averages over the hypervisor's samples while data "
+              "flowed; exits are all but the host's timer and interrupts.\n\n"
+              "| size (B) | mode | allocated KiB | used KiB | utilisation | peak KiB | pages backed on faults | exits "
+              "| throughput KiB/s |\n|---|---|---|---|---|---|---|---|---|\n")
+    md += [f"| {r['size']} | {r['mode']} | {r['alloc_kib']:.0f} | {r['used_kib']:.0f} | {100 * r['util']:.1f} % "
+           f"| {r['peak_kib']:.0f} | {r['faults']} | {r['exits']} | {r['kib_s']} |\n" for r in rows]
+    md.append("\nDynamic throughput over static, per size: " + ", ".join(
+        f"{s}: {d['kib_s'] / st['kib_s']:.3f}" for s in SIZES
+        for st in [x for x in rows if x['size'] == s and x['mode'] == 'static']
+        for d in [x for x in rows if x['size'] == s and x['mode'] == 'dynamic']) + "\n")
+    md.append("\n## 64 KiB messages against an in-guest memcpy\n\nThe receiver times a memcpy of the same bytes "
+              "alone before the sender starts. copy=1: the sender copies each message from a buffer, the receiver "
+              "takes it in place and checks its index, length and last word (the pipe's own cost); copy=0: the "
+              "sender computes every byte and the receiver checks every byte, on the same CPU.\n\n"
+              "| copy | mode | pipe KiB/s | memcpy KiB/s | ratio | receiver waits | exits |\n|---|---|---|---|---|---|---|\n")
+    md += [f"| {r['copy']} | {r['mode']} | {r['pipe_kib_s']} | {r['memcpy_kib_s']} | {r['ratio']:.3f} | "
+           f"{r['receiver_waits']} | {r['exits']} |\n" for r in ratio]
+    md.append("\n## Cost per message\n\n64 B messages through a static pipe between "
+              f"static VMs, {COUNTS[0]} and then {COUNTS[1]}: the extra exits (all but the host's timer and "
+              "interrupts) over the extra messages, and what an MMIO exit costs the hypervisor.\n\n"
+              "| wait | extra exits per message | by kind | extra MMIO accesses per message | "
+              "hypervisor instructions per MMIO exit | events (second run) |\n|---|---|---|---|---|---|\n")
+    md += [f"| {r['wait']} | {r['extra_exits_per_message']:.4f} | {r['extra_exits_by_kind'] or '-'} | "
+           f"{r['extra_mmio_per_message']:.4f} | {r['instructions_per_mmio_exit']} | {r['events']} |\n" for r in c]
     md.append("\nGoals (issue 9): dynamic utilisation >= 90 % for messages of 1 KiB and more, >= 75 % at 64 B, "
               "throughput within 5 % of static; 64 KiB throughput >= 0.8 of memcpy; a polled 64 B message "
               "needs no exit, at most one exit per batch when notified.\n")

@@ -107,8 +107,10 @@ int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_dev_ops *ops, vo
 		return -1;
 	}
 	*t = (struct virtio_mmio){ .ops = ops, .dev = dev, .env = *env };
-	for (unsigned i = 0; i < ops->num_queues; i++)
+	for (unsigned i = 0; i < ops->num_queues; i++) {
 		virtq_init(&t->q[i], env->mem, ops->queue_max[i]);
+		t->q[i].quiet = ops->quiet_queues >> i & 1;
+	}
 	t->offered = offer(t);
 	return 0;
 }

@@ -35,6 +35,11 @@ struct virtio_dev_ops {
 	uint16_t queue_max[VIRTIO_MMIO_MAX_QUEUES]; /* each a power of two up to 32768 */
 	uint32_t config_len;			    /* bytes of device configuration space */
 	/*
+	 * Bit q: queue q's available buffers need no notification, the device takes them when it
+	 * needs one: its used ring says so to the driver (VIRTQ_USED_F_NO_NOTIFY, section 2.7.10).
+	 */
+	uint32_t quiet_queues;
+	/*
 	 * The features offered: device-type bits, and of the reserved ones
 	 * VIRTIO_F_INDIRECT_DESC, _EVENT_IDX and _RING_RESET if wanted; the
 	 * transport adds VIRTIO_F_VERSION_1 and drops every other bit.

@@ -21,7 +21,10 @@ void virtq_init(struct virtq *q, const struct guest_mem *mem, uint32_t max)
 
 void virtq_reset(struct virtq *q)
 {
+	bool quiet = q->quiet;
+
 	virtq_init(q, q->mem, q->max);
+	q->quiet = quiet;
 }
 
 static bool is_pow2(uint32_t x)
@@ -45,6 +48,21 @@ static int check_area(const struct virtq *q, const char *what, uint64_t gpa, uin
 	return 0;
 }
 
+static int read16(const struct virtq *q, uint64_t gpa, uint16_t *v)
+{
+	return q->mem->read(q->mem->ctx, gpa, v, sizeof(*v));
+}
+
+static int write16(const struct virtq *q, uint64_t gpa, uint16_t v)
+{
+	return q->mem->write(q->mem->ctx, gpa, &v, sizeof(v));
+}
+
+static uint64_t avail_event_gpa(const struct virtq *q)
+{
+	return q->used + offsetof(struct virtq_used, ring) + 8ULL * q->size;
+}
+
 int virtq_enable(struct virtq *q, uint64_t features, char *why, size_t n)
 {
 	uint32_t size = q->size;
@@ -65,6 +83,16 @@ int virtq_enable(struct virtq *q, uint64_t features, char *why, size_t n)
 	q->unsignalled = 0;
 	q->in_flight = 0;
 	q->why[0] = 0;
+	/*
+	 * quiet: the driver need not notify. Without EVENT_IDX the used ring's flags say so; with it,
+	 * avail_event half the index space ahead (a notification per 32768 buffers) and never armed.
+	 */
+	if (q->quiet && (q->event_idx ? write16(q, avail_event_gpa(q), 0x8000)
+				      : write16(q, q->used + offsetof(struct virtq_used, flags), VIRTQ_USED_F_NO_NOTIFY))) {
+		snprintf(why, n, "used ring 0x%llx cannot be written", (unsigned long long)q->used);
+		q->ready = false;
+		return -1;
+	}
 	return 0;
 }
 
@@ -85,16 +113,6 @@ __attribute__((format(printf, 2, 3))) static int broken(struct virtq *q, const c
 	return -1;
 }
 
-static int read16(const struct virtq *q, uint64_t gpa, uint16_t *v)
-{
-	return q->mem->read(q->mem->ctx, gpa, v, sizeof(*v));
-}
-
-static int write16(const struct virtq *q, uint64_t gpa, uint16_t v)
-{
-	return q->mem->write(q->mem->ctx, gpa, &v, sizeof(v));
-}
-
 static uint64_t avail_idx_gpa(const struct virtq *q)
 {
 	return q->avail + offsetof(struct virtq_avail, idx);
@@ -103,11 +121,6 @@ static uint64_t avail_idx_gpa(const struct virtq *q)
 static uint64_t used_event_gpa(const struct virtq *q)
 {
 	return q->avail + offsetof(struct virtq_avail, ring) + 2ULL * q->size;
-}
-
-static uint64_t avail_event_gpa(const struct virtq *q)
-{
-	return q->used + offsetof(struct virtq_used, ring) + 8ULL * q->size;
 }
 
 /* How many chains the driver has made available past last_avail: 0..size, or -1 (broken). */
@@ -213,7 +226,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	if (q->broken)
 		return -1;
 	n = pending(q);
-	if (n == 0 && q->event_idx)
+	if (n == 0 && q->event_idx && !q->quiet)
 		n = arm_and_recheck(q);
 	if (n <= 0)
 		return n < 0 ? -1 : 1;

@@ -99,6 +99,7 @@ struct virtq {
 	bool ready;
 	bool broken; /* a pop or push failed: nothing more until the queue is reset */
 	bool event_idx, indirect;
+	bool quiet; /* the device needs no notifications for it (set before it is enabled) */
 	uint16_t last_avail;	 /* the next available ring entry to take */
 	uint16_t used_idx;	 /* the used index the device wrote last */
 	uint16_t signalled_used; /* used_idx at the last virtq_should_notify */

@@ -166,6 +166,7 @@ void pipe_open(struct pipe_end *p, const char *who, uint32_t role, bool irq, uin
 	if (pipe_read_peer(p))
 		hc_exit(PIPE_EXIT_BROKEN);
 	give_event_buffers(p);
+	virtio_quiet_used(&p->dev, EMHV_PIPE_Q_NOTIFY); /* its buffers are reaped at the next event sent */
 	if (irq && virtio_route_irq(&p->dev))
 		hc_exit(PIPE_EXIT_SETUP);
 	printf("%s: pipe '%.16s' %s end in slot %u, peer VM %u: %s region at 0x%llx, wait=%s\n",
@@ -256,8 +257,16 @@ int pipe_record_begin(struct pipe_end *p, uint32_t len, void **payload)
 		return ret;
 	left = p->data_size - head % p->data_size;
 	need = need_at(p, head, len);
-	/* an empty ring starts again at the front of the data area, so that the pages in use stay few (pipe.h) */
-	if (p->peer == head && left < p->data_size && rec <= p->data_size - left)
+	/*
+	 * An empty ring starts again at the front of the data area, so that the pages in use stay few
+	 * (pipe.h), but only from its second half on: until the receiver passes the skip record, the
+	 * bytes it covers count as in flight, and a sender that skipped most of the ring would wait
+	 * for the receiver after each record. Whether it is empty is looked up afresh only then, and
+	 * only when the record would touch a page it has not touched yet.
+	 */
+	if (p->data_size - left >= p->data_size / 2 + rec &&
+	    (!(head % EMHV_PIPE_PAGE) || head / EMHV_PIPE_PAGE != (head + rec - 1) / EMHV_PIPE_PAGE) &&
+	    !pipe_read_peer(p) && p->peer == head)
 		need = left + rec;
 	p->hdr->reserve = head + need;	   /* before the bytes it covers (pipe.h) */
 	__asm__ volatile("" ::: "memory"); /* x86 keeps stores in order; the compiler too */

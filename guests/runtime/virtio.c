@@ -287,7 +287,16 @@ int virtio_add_buf(struct virtio_dev *d, unsigned q, void *buf, uint32_t len, bo
 
 void virtio_notify(const struct virtio_dev *d, unsigned q)
 {
+	/* the new index is visible before the device's wish is read (section 2.7.13.3) */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&d->q[q].used.flags, __ATOMIC_RELAXED) & VIRTQ_USED_F_NO_NOTIFY)
+		return; /* the device takes this queue's buffers when it needs them */
 	reg_write(d->base, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+}
+
+void virtio_quiet_used(struct virtio_dev *d, unsigned q)
+{
+	__atomic_store_n(&d->q[q].avail.flags, VIRTQ_AVAIL_F_NO_INTERRUPT, __ATOMIC_RELAXED);
 }
 
 bool virtio_has_used(const struct virtio_dev *d, unsigned q)

@@ -120,8 +120,10 @@ int virtio_get_shm(const struct virtio_dev *d, uint8_t id, uint64_t *base, uint6
  * see virtio_notify.
  */
 int virtio_add_buf(struct virtio_dev *d, unsigned q, void *buf, uint32_t len, bool device_writable);
-/* Tell the device queue q has new buffers (QueueNotify: a VM exit). */
+/* Tell the device queue q has new buffers (QueueNotify: a VM exit), unless its used ring says it needs no telling. */
 void virtio_notify(const struct virtio_dev *d, unsigned q);
+/* No interrupts for buffers queue q's device returns: the driver looks for them itself (VIRTQ_AVAIL_F_NO_INTERRUPT). */
+void virtio_quiet_used(struct virtio_dev *d, unsigned q);
 /* Does queue q hold a used element not taken yet? */
 bool virtio_has_used(const struct virtio_dev *d, unsigned q);
 /*

@@ -133,7 +133,8 @@ _Static_assert(__builtin_offsetof(struct emhv_pipe_header, head) == 64, "head on
 _Static_assert(__builtin_offsetof(struct emhv_pipe_header, reserve) == 80, "reserve beside head");
 _Static_assert(__builtin_offsetof(struct emhv_pipe_header, tail) == 128, "tail on its own cache line");
 
-#define EMHV_PIPE_DATA_OFF 4096ULL
-#define EMHV_PIPE_MIN_SIZE (EMHV_PIPE_DATA_OFF + 2 * 4096ULL)
+#define EMHV_PIPE_PAGE	   4096ULL /* the unit the region is backed in and given back in */
+#define EMHV_PIPE_DATA_OFF EMHV_PIPE_PAGE
+#define EMHV_PIPE_MIN_SIZE (EMHV_PIPE_DATA_OFF + 2 * EMHV_PIPE_PAGE)
 
 #endif

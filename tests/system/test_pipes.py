@@ -101,6 +101,21 @@ def test_messages_cross_intact(vmx, mode, size, count):
         assert 4 < p["peak_k"] <= 1024 and pipe_frames(vmx, "p") * 4 == p["alloc_k"], p
 
 
+@pytest.mark.parametrize("send_copy,differ", [(1, False), (0, True)])
+def test_copy_mode_checks_in_place(vmx, send_copy, differ):
+    """copy=1 (the benchmark's mode): the sender copies message 0's bytes into each message and
+    stamps its index, the receiver checks index, length and last word in place. Against a sender
+    that computes every message (copy=0) the same receiver must see the last words differ."""
+    size, count = 65536, 40
+    pair(vmx, size, count, send=f"copy={send_copy}", recv="wait=irq copy=1")
+    vmx.cmd_ok("vm start rx")
+    vmx.cmd_ok("vm start tx")
+    r = ended(vmx, "rx", status=1 if differ else 0)
+    ended(vmx, "tx")
+    assert (r["messages"], r["bytes"], r["order_errors"], r["broken"]) == (count, count * size, 0, 0), r
+    assert (r["differ"] > 0) == differ, r
+
+
 def test_dynamic_region_follows_the_data_in_flight(vmx):
     """A sender ahead of the receiver fills part of the region; when it pauses with everything
     consumed, the region shrinks to the header, the page holding tail (= head) and the page after
