@@ -349,7 +349,8 @@ def test_vm_set_max_is_refused_over_data_and_lowered_over_unbacked_memory(vmx):
 
 
 def wss_samples(m, name, timeout=300, every=0.1):
-    """Poll 'vm info' until the VM ends: (scans, working set in bytes or None, results) each time."""
+    """Poll 'vm info' until the VM ends: (scans, working set in bytes or None, results, (2 MiB
+    leaves split, merged)) each time."""
     samples = []
     end = time.time() + timeout
     while True:
@@ -357,7 +358,9 @@ def wss_samples(m, name, timeout=300, every=0.1):
         scans = int(re.search(r"^scans:\s+(\d+),", out, re.M).group(1))
         ws = re.search(r"^working set: (\d+[MK]) accessed", out, re.M)
         res = {k: int(v) for k, v in re.findall(r"^result (\S+) = (-?\d+)$", out, re.M)}
-        samples.append((scans, parse_size(ws.group(1)) if ws else None, res))
+        leaves = re.search(r"2 MiB leaves split (\d+), merged (\d+);", out)
+        samples.append((scans, parse_size(ws.group(1)) if ws else None, res,
+                        (int(leaves.group(1)), int(leaves.group(2)))))
         state = re.search(r"^state:\s+(\S+)", out, re.M).group(1)
         if state in DONE:
             return samples
@@ -399,7 +402,7 @@ def test_working_set_estimate_follows_the_phases(vmx, probe):
         first = next((s for s in samples if s[2].get("phase") == ph and
                       (ph or s[2].get("phase0_passes", 0) > 0)), None)
         assert first, ("never saw phase", ph, samples)
-        for scans, ws, res in samples:
+        for scans, ws, res, _ in samples:
             if res.get("phase") != ph or scans < first[0] + window + 1:
                 continue
             # the estimate counts the phase's pages (whole 2 MiB leaves: the region and the sizes
