@@ -213,9 +213,10 @@ def speed(out):
 
 # ---- 3. working-set estimate -----------------------------------------------------
 
-# Each phase settles in first (in Bochs, checking and writing 112 MiB afresh takes about 2 s), then
-# makes passes over exactly its working set: the phases are long enough for several scans after that.
-WSS_PHASES = [(64, 6), (16, 4), (128, 8)]
+# Each phase settles in first (in Bochs, backing and writing 64 MiB takes about 4 s, checking 48 MiB
+# that leaves about 1.5 s, checking and writing 112 MiB afresh about 5.5 s), then makes passes over
+# exactly its working set: the phases are long enough for several samples after that.
+WSS_PHASES = [(64, 7), (16, 5), (128, 10)]
 WSS_PERIOD, WSS_WINDOW = 500, 1  # the defaults the goal is stated for
 
 

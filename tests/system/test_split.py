@@ -7,22 +7,14 @@ Splitting is on demand: a scan splits the accessed 2 MiB leaves above min of a V
 idle when the pool is under pressure (below the low watermark). The test sets the low watermark
 above all memory, so the pressure lasts; the `wss` guest's pages all hold data, so harvesting
 finds nothing to take and the memory stays where it is."""
-import re
 
 from machine import parse_mem
-from test_reclaim import REGION, exited_ok, hv, vmx, wss_samples  # noqa: F401 (the fixtures)
+from test_reclaim import REGION, exited_ok, hv, settled, vmx, wss_samples  # noqa: F401 (the fixtures)
 from test_vms import destroy_all, verify
 
 MIB = 1 << 20
 LEAF = 2 * MIB
 PERIOD_MS = 100
-
-
-def settled(samples, phase, skip):
-    """The samples of a phase once it settled in (its first pass made: its working set is exact)
-    and `skip` more scans went by (the window of scans that may still see the phase before)."""
-    steady = [s for s in samples if s[2].get("phase") == phase and s[2].get(f"phase{phase}_passes", 0) > 0]
-    return [s for s in steady if steady and s[0] >= steady[0][0] + skip]
 
 
 def test_split_counts_4k_pages_and_merges_hot_leaves_back(vmx):
