@@ -177,9 +177,11 @@ uint64_t harvest_run(struct vm *only, uint64_t bytes, bool any_age, bool pressur
 			}
 		}
 	}
+	/* under pressure every candidate's next scan may split to find cold pages: above all those left out
+	 * of the order for having nothing idle, which are the ones whose 2 MiB leaves hide it */
 	if (pressure)
-		for (unsigned i = 0; i < k; i++)
-			vms[order[i]]->harvest_asked = true; /* their next scan may split to find cold pages */
+		for (unsigned i = 0; i < n; i++)
+			vms[i]->harvest_asked = true;
 	return got;
 }
 

@@ -179,6 +179,35 @@ static inline uint8_t *vm_mem_page(struct vm_mem *m, uint64_t gpa)
 
 /* ---- used by the files that take memory back (mm/vm_take.c, mm/wss.c) ---- */
 
+#define PG_BYTES8(b) (0x0101010101010101ULL * (uint64_t)(b)) /* the state byte b in each byte of a word */
+
+/*
+ * The n state bytes at pg become (byte & keep) | set; returns how many had the bit `count` (one
+ * bit, or 0) set before. Eight bytes at a time where there are that many (a 2 MiB leaf's 512 pages): the page
+ * states of a leaf are updated at every scan and every take, and byte by byte that was most of a
+ * working-set scan's cost.
+ */
+static inline uint64_t vm_mem_pages_set(uint8_t *pg, uint64_t n, uint8_t keep, uint8_t set, uint8_t count)
+{
+	uint64_t i = 0, counted = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, c;
+
+		__builtin_memcpy(&w, pg + i, 8); /* a load: -ffreestanding would make memcpy a call */
+		c = w & PG_BYTES8(count);
+		if (c) /* rare; and without POPCNT in the build a count is a call */
+			counted += (uint64_t)__builtin_popcountll(c);
+		w = (w & PG_BYTES8(keep)) | PG_BYTES8(set);
+		__builtin_memcpy(pg + i, &w, 8);
+	}
+	for (; i < n; i++) {
+		counted += (pg[i] & count) != 0;
+		pg[i] = (uint8_t)((pg[i] & keep) | set);
+	}
+	return counted;
+}
+
 /* Give a frame of m back to the pool; a refusal is recorded, never ignored. */
 void vm_mem_give_back(struct vm_mem *m, paddr_t pa, unsigned order);
 /*

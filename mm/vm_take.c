@@ -124,34 +124,16 @@ struct scan {
 	bool failed;
 };
 
-#define BYTES8(b) (0x0101010101010101ULL * (uint64_t)(b)) /* the byte b in each byte of a word */
-
 /* The leaf goes: its pages remember how, its frame waits for the invalidation. */
 static void take_leaf(struct scan *s, const struct npt_leaf *leaf)
 {
 	struct vm_mem *m = s->m;
 	uint64_t size = leaf_size(leaf);
 
-	uint8_t *pg = vm_mem_page(m, leaf->gpa);
-	uint64_t n = size / NPT_SIZE_4K, i = 0, how = (uint64_t)s->r->how << PG_HOW_SHIFT;
-
 	/* each page keeps PG_VOLATILE, remembers how it went, and counts if it was backed ahead and never
-	 * touched: eight page-state bytes at a time where the leaf has that many (a 2 MiB leaf) */
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w, ahead;
-
-		__builtin_memcpy(&w, pg + i, 8); /* a load: -ffreestanding would make memcpy a call */
-		ahead = w & BYTES8(PG_AHEAD);
-		if (ahead) /* rare; and without POPCNT in the build a count is a call */
-			m->st.ahead_unused += (uint64_t)__builtin_popcountll(ahead) * NPT_SIZE_4K;
-		w = (w & BYTES8(PG_VOLATILE)) | BYTES8(how);
-		__builtin_memcpy(pg + i, &w, 8);
-	}
-	for (; i < n; i++) {
-		if (pg[i] & PG_AHEAD)
-			m->st.ahead_unused += NPT_SIZE_4K;
-		pg[i] = (uint8_t)((pg[i] & PG_VOLATILE) | how);
-	}
+	 * touched */
+	m->st.ahead_unused += vm_mem_pages_set(vm_mem_page(m, leaf->gpa), size / NPT_SIZE_4K, PG_VOLATILE,
+					       (uint8_t)(s->r->how << PG_HOW_SHIFT), PG_AHEAD) * NPT_SIZE_4K;
 	queue(leaf->pa, leaf->level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K, false);
 	m->backed -= size;
 	m->st.taken[s->r->how] += size;

@@ -68,13 +68,10 @@ static enum npt_scan_action visit(void *ctx, const struct npt_leaf *leaf)
 		return NPT_SCAN_SPLIT; /* its 4 KiB leaves come next, with the accessed bit copied */
 	}
 	age = accessed ? 0 : age < PG_AGE_MAX ? age + 1 : PG_AGE_MAX;
-	for (uint64_t p = leaf->gpa; p < leaf->gpa + size; p += NPT_SIZE_4K) {
-		uint8_t *pg = vm_mem_page(m, p);
-
-		*pg = (uint8_t)((*pg & ~PG_AGE_MASK & ~(accessed ? PG_AHEAD : 0)) | age);
-		if (*pg & PG_AHEAD)
-			s->w.ahead_untouched += NPT_SIZE_4K;
-	}
+	/* every page of the leaf takes its age; one accessed was not just backed ahead; count those that were */
+	s->w.ahead_untouched += vm_mem_pages_set(vm_mem_page(m, leaf->gpa), size / NPT_SIZE_4K,
+						 (uint8_t)(~PG_AGE_MASK & ~(accessed ? PG_AHEAD : 0)), (uint8_t)age,
+						 accessed ? 0 : PG_AHEAD) * NPT_SIZE_4K;
 	s->w.hist[bucket(age)] += size;
 	if (age < s->p->window)
 		s->w.wss += size;
