@@ -9,6 +9,9 @@
  *   copy=1 (0): each message copied from one buffer with memcpy (pipe_msg.h)
  *   pause_ms=N  after count/2 messages stop for N ms (the receiver drains
  *               the pipe meanwhile: a test watches the region shrink)
+ *   beyond=1    after count/2 messages (and the pause) write the byte just
+ *               past the region, in its window: the hypervisor must stop this
+ *               VM there and leave the receiver's view alone
  *   hostile=1   after count/2 messages (and the pause) break the pipe on
  *               purpose: an absurd record, garbage in head, send_waiting and
  *               the receiver's tail, a flood of notifications; then exit 0
@@ -29,7 +32,7 @@
 #define HOSTILE_NOTIFIES 100000
 #define HOSTILE_LEN	 0xfffffff0u /* a record length beyond any data area */
 
-static const char *const known_args[] = {MSG_ARG_KEYS, "pause_ms", "hostile", NULL};
+static const char *const known_args[] = {MSG_ARG_KEYS, "pause_ms", "hostile", "beyond", NULL};
 
 static struct pipe_end pipe;
 
@@ -88,13 +91,14 @@ int main(int argc, char **argv)
 {
 	struct msg_args a;
 	uint64_t pause_ms, i, t0, t1;
-	bool hostile;
+	bool hostile, beyond;
 	int ret = PIPE_READY;
 
 	arg_check(argc, argv, known_args);
 	msg_parse_args(argc, argv, &a);
 	pause_ms = arg_u64(argc, argv, "pause_ms", 0);
 	hostile = arg_flag(argc, argv, "hostile", false);
+	beyond = arg_flag(argc, argv, "beyond", false);
 	pipe_open(&pipe, "pipe_send", EMHV_PIPE_ROLE_SEND, a.irq, a.timeout_ms);
 	msg_check_size(&pipe, &a);
 
@@ -105,6 +109,14 @@ int main(int argc, char **argv)
 			hc_result("paused", 1);
 			sleep_us(pause_ms * 1000);
 			hc_result("paused", 0);
+		}
+		if (i == a.count / 2 && beyond) {
+			report(&pipe, i, a.size);
+			printf("pipe_send: beyond: writing at 0x%llx, just past the %llu-byte region\n",
+			       (unsigned long long)((uintptr_t)pipe.hdr + pipe.cfg.size), (unsigned long long)pipe.cfg.size);
+			*((volatile uint8_t *)pipe.hdr + pipe.cfg.size) = 1;
+			printf("pipe_send: beyond: the write went through\n");
+			return 0;
 		}
 		if (i == a.count / 2 && hostile) {
 			report(&pipe, i, a.size);

@@ -158,6 +158,27 @@ def test_a_hostile_sender_breaks_only_its_pipe(vmx):
     assert "broken:" in vmx.cmd_ok("pipe info p")
 
 
+def test_a_sender_writing_past_the_region_is_stopped(vmx):
+    """After half its messages the sender writes the byte just past the region, inside its slot's
+    shared-memory window: the hypervisor stops that VM and names the address; the receiver keeps
+    its view and has the good half intact, and its end closes cleanly afterwards."""
+    pair(vmx, 256, 200, send="beyond=1", recv="wait=irq timeout_ms=3000")
+    vmx.cmd_ok("vm start rx")
+    vmx.cmd_ok("vm start tx")
+    wait_until(vmx, ["tx"], DONE, timeout=300)
+    i = info(vmx, "tx")
+    where = re.search(r"at 0x([0-9a-f]+), just past", vmx.cmd_ok("vm console tx"))
+    assert i["state"] == "stopped" and where, (i, vmx.cmd_ok("vm console tx"))
+    assert f"write at guest-physical 0x{where.group(1)}" in i["reason"], i
+    assert "the write went through" not in vmx.cmd_ok("vm console tx")
+    r = ended(vmx, "rx", status=5)  # nothing after the good half: its wait times out
+    assert (r["messages"], r["differ"], r["order_errors"], r["broken"]) == (100, 0, 0, 0), r
+    vmx.cmd_ok("vm destroy tx")
+    vmx.cmd_ok("vm destroy rx")
+    assert "p" not in pipes(vmx)
+    assert "mem verify: ok" in vmx.cmd_ok("mem verify")
+
+
 def test_either_end_may_go_first(vmx):
     """The sender writes everything and is destroyed before the receiver starts: the region stays
     (half-closed) and the receiver reads it all; destroying the receiver then frees the pipe."""
