@@ -85,6 +85,7 @@ int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv)
 				(unsigned long long)vm_mem_spare_frames(&vm->mem),
 				(unsigned long long)vm_mem_state_frames(&vm->mem));
 	}
+	far_show_nodes();
 	for (unsigned i = 0; i < PIPE_MAX; i++) {
 		const struct pipe *p = pipe_slot(i);
 
@@ -260,6 +261,7 @@ int cmd_mem_verify(struct cmd_ctx *ctx, int argc, char **argv)
 		bad += pipe_verify(p, why, sizeof(why)) != 0;
 		mprintf("mem verify: pipe %s: %s\n", p->name, why);
 	}
+	bad += far_verify_nodes();
 	if (bad)
 		return cmd_error(ctx, "mem verify: %d difference%s found", bad, bad == 1 ? "" : "s");
 	mprintf("mem verify: ok\n");

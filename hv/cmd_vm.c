@@ -40,6 +40,15 @@ static bool key_is(const char *arg, const char *key, const char **val)
 	return true;
 }
 
+/* inject=spin|warp */
+static int parse_inject(struct cmd_ctx *ctx, const char *cmd, const char *val, enum far_mode *mode)
+{
+	if (strcmp(val, "spin") && strcmp(val, "warp"))
+		return cmd_error(ctx, "%s: inject='%s': spin or warp", cmd, val);
+	*mode = strcmp(val, "spin") ? FAR_WARP : FAR_SPIN;
+	return 0;
+}
+
 int cmd_vm_create(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	char *guest_argv[EMHV_BOOT_MAX_ARGS + 1];
@@ -69,6 +78,16 @@ int cmd_vm_create(struct cmd_ctx *ctx, int argc, char **argv)
 			if (strcmp(val, "2m") && strcmp(val, "4k"))
 				return cmd_error(ctx, "vm create: grow='%s': 2m or 4k", val);
 			c.no_2m = !strcmp(val, "4k");
+		} else if (key_is(argv[i], "far", &val)) {
+			c.far = far_node_find(val);
+			if (!c.far)
+				return cmd_error(ctx, "vm create: far='%s': no such node (see 'mem node list')", val);
+		} else if (key_is(argv[i], "local", &val)) {
+			if (parse_bound(ctx, "local", val, &c.local))
+				return -1;
+		} else if (key_is(argv[i], "inject", &val)) {
+			if (parse_inject(ctx, "vm create", val, &c.inject))
+				return -1;
 		} else if (c.argc == EMHV_BOOT_MAX_ARGS) {
 			return cmd_error(ctx, "vm create: more than %d guest arguments", EMHV_BOOT_MAX_ARGS);
 		} else {
@@ -77,6 +96,10 @@ int cmd_vm_create(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (!c.image || !have_min || !have_max)
 		return cmd_error(ctx, "vm create: image=FILE, min=SIZE and max=SIZE are required");
+	if (!c.far != !c.local)
+		return cmd_error(ctx, "vm create: far=NODE and local=SIZE go together");
+	if (c.far)
+		c.no_2m = true; /* the far layer works in 4 KiB pages */
 	c.argv = guest_argv;
 	vm = vm_create(&c, why, sizeof(why));
 	if (!vm)
@@ -199,6 +222,7 @@ int cmd_vm_info(struct cmd_ctx *ctx, int argc, char **argv)
 	mprintf("growth:  %llu faults served with 4 KiB, %llu with 2 MiB\n", (unsigned long long)vm->mem.faults_4k,
 		(unsigned long long)vm->mem.faults_2m);
 	show_memory_flow(vm);
+	far_show_vm(vm);
 	if (vm->state == VM_WAITING_MEM)
 		mprintf("waiting: for a frame at guest-physical 0x%llx\n", (unsigned long long)vm->wait_gpa);
 	mprintf("exits:   %llu\n", (unsigned long long)vm->exits);
@@ -404,6 +428,9 @@ int cmd_vm_set(struct cmd_ctx *ctx, int argc, char **argv)
 				 (unsigned long long)(EMHV_GUEST_MAX_RAM >> 30));
 	if (vm->state == VM_EXITED || vm->state == VM_STOPPED)
 		return cmd_error(ctx, "vm set: '%s' is %s", vm->name, vm_state_name(vm->state));
+	if (vm->far.node && (min != vm->mem.min || max != vm->mem.max))
+		return cmd_error(ctx, "vm set: '%s' has a far share: its bounds stay, its local memory is set with "
+				 "'vm far %s local=SIZE'", vm->name, vm->name);
 	if (vm_mem_set_bounds(&vm->mem, min, max, why, sizeof(why)))
 		return cmd_error(ctx, "vm set %s: %s", vm->name, why);
 	if (vm->state == VM_CREATED)

@@ -2,6 +2,12 @@
 #include "cmdline.h"
 #include "commands.h"
 
+static const struct command node_cmds[] = {
+	{ "add", "NAME size=SIZE latency=TIME bw=SIZE", "SIZE of the pool as far memory (TIME in ns, us, ms; bw per second)", cmd_mem_node_add, 4, 4, NULL, 0 },
+	{ "list", "", "every far memory node: frames, free, latency, bandwidth, use", cmd_mem_node_list, 0, 0, NULL, 0 },
+	{ "del", "NAME", "give a node's frames back to the pool (no VM may use it)", cmd_mem_node_del, 1, 1, NULL, 0 },
+};
+
 static const struct command mem_cmds[] = {
 	{ "map", "", "the firmware's memory map", cmd_mem_map, 0, 0, NULL, 0 },
 	{ "check", "SIZE", "take SIZE from the pool, write and read back every word, give it back", cmd_mem_check, 1,
@@ -14,11 +20,13 @@ static const struct command mem_cmds[] = {
 	  cmd_mem_reclaim, 0, 2, NULL, 0 },
 	{ "policy", "[KEY=VALUE ...]", "show/set harvest probe low high period window idle ahead split",
 	  cmd_mem_policy, 0, 9, NULL, 0 },
+	{ "node", "SUBCOMMAND ...", "far memory nodes: add, list, del ('help mem node')", NULL, 1, 1,
+	  SUBCOMMANDS(node_cmds) },
 };
 
 static const struct command vm_cmds[] = {
-	{ "create", "NAME image=FILE min=SIZE max=SIZE [mode=elastic|static] [grow=2m|4k] [ARGS...]",
-	  "a guest from \\emhv\\: min backed now, max the RAM it sees, ARGS for it", cmd_vm_create, 1,
+	{ "create", "NAME image=FILE min=SIZE max=SIZE [OPTIONS] [ARGS...]",
+	  "min backed now, max its RAM; OPTIONS mode= grow= far= local= inject=", cmd_vm_create, 1,
 	  CMD_MAX_ARGS - 2, NULL, 0 },
 	{ "list", "", "every VM: state, bounds, backing, exits, growth faults", cmd_vm_list, 0, 0, NULL, 0 },
 	{ "info", "VM", "all about one VM, with why it stopped and its results", cmd_vm_info, 1, 1, NULL, 0 },
@@ -33,6 +41,8 @@ static const struct command vm_cmds[] = {
 	{ "send", "VM TEXT", "type TEXT and Enter into the guest's serial port", cmd_vm_send, 2, 2, NULL, 0 },
 	{ "set", "VM [min=SIZE] [max=SIZE]", "change its bounds while it runs (lower max only over free memory)",
 	  cmd_vm_set, 2, 3, NULL, 0 },
+	{ "far", "VM [local=SIZE] [inject=spin|warp] [policy=P] [prefetch=F]",
+	  "its far share; P: fifo random clock lru, F: none next[:N] stride[:N]", cmd_vm_far, 1, 5, NULL, 0 },
 };
 
 static const struct command pipe_cmds[] = {
@@ -45,11 +55,11 @@ static const struct command pipe_cmds[] = {
 };
 
 const struct command commands[] = {
-	{ "help", "[COMMAND [SUBCOMMAND]]", "list the commands, or show one with its subcommands", cmd_help, 0, 2,
+	{ "help", "[COMMAND [SUBCOMMAND ...]]", "list the commands, or show one with its subcommands", cmd_help, 0, 3,
 	  NULL, 0 },
 	{ "version", "", "show the emhv version", cmd_version, 0, 0, NULL, 0 },
 	{ "cpu", "", "show the CPU and its virtualization capabilities", cmd_cpu, 0, 0, NULL, 0 },
-	{ "mem", "[SUBCOMMAND ...]", "memory accounting; map, check, verify, zero-cache, reclaim, policy", cmd_mem, 0, 0,
+	{ "mem", "[SUBCOMMAND ...]", "memory accounting; map, check, verify, zero-cache, reclaim, policy, node", cmd_mem, 0, 0,
 	  SUBCOMMANDS(mem_cmds) },
 	{ "vm", "SUBCOMMAND ...", "create, inspect and control VMs ('help vm' lists how)", NULL,
 	  1, 1, SUBCOMMANDS(vm_cmds) },

@@ -13,6 +13,16 @@ int cmd_shutdown(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_reboot(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv);
 
+/* far memory (hv/cmd_far.c): mem node ..., vm far, and their parts of mem, mem verify and vm info */
+struct vm;
+int cmd_mem_node_add(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_mem_node_list(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_mem_node_del(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_vm_far(struct cmd_ctx *ctx, int argc, char **argv);
+void far_show_vm(const struct vm *vm);
+void far_show_nodes(void);
+int far_verify_nodes(void); /* the differences found */
+
 /* mem (hv/cmd_mem.c) */
 int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_mem_map(struct cmd_ctx *ctx, int argc, char **argv);

@@ -150,6 +150,7 @@ static uint64_t release(struct vm *vm, char *why, size_t n)
 
 	if (vm->vcpu)
 		b->vcpu_destroy(vm->vcpu);
+	far_detach(&vm->far); /* its far frames back to the node, while the nested tables still say what is local */
 	vm_mem_release(&vm->mem);
 	refused = vm->mem.free_errors;
 	if (refused && why)
@@ -217,6 +218,8 @@ struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 	vm->mem.flush = flush_nested;
 	vm->mem.flush_ctx = vm;
 	vm->mem.npt_ad = b->npt_ad();
+	if (c->far && far_attach(&vm->far, &vm->mem, c->far, c->local, c->inject, why, n))
+		goto fail;
 	harvest_apply(vm);
 	bs.cr4_guest_owned = guest_cr4_allowed();
 	vm->vcpu = b->vcpu_create(vm->mem.npt.root, (uint16_t)id, &bs, why, n);

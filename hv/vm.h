@@ -9,6 +9,7 @@
 #include "arch/x86_64/virt.h"
 #include "devbus.h"
 #include "drivers/vdev/vuart.h"
+#include "mm/far.h"
 #include "mm/vm_mem.h"
 #include "vcpu_event.h"
 #include "vm_irq.h"
@@ -44,6 +45,7 @@ struct vm {
 	char reason[VM_REASON_MAX]; /* why it stopped, or "" */
 	int64_t exit_status;
 	struct vm_mem mem;
+	struct vm_far far; /* its far share, when it has one (mm/far.c) */
 	struct virt_vcpu *vcpu;
 	struct vuart uart;
 	uint8_t *console; /* VM_CONSOLE_BYTES ring */
@@ -77,6 +79,9 @@ struct vm_config {
 	uint64_t min, max;
 	enum vm_mem_mode mode;
 	bool no_2m; /* grow in 4 KiB frames only */
+	struct far_node *far; /* a far share on this node (NULL: none) of all but local bytes */
+	uint64_t local;
+	enum far_mode inject;
 	int argc;
 	char *const *argv;
 };

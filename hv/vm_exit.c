@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 #include <emhv/x86_regs.h>
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/nmi.h"
 #include "guest_cpu.h"
 #include "harvest.h"
@@ -267,6 +268,29 @@ static enum exit_action device_fault(struct vm *vm, struct virt_exit *e, const s
 	}
 }
 
+/*
+ * The latency of the far fault just served reaches the guest (mm/far.h): spin waits on the TSC
+ * until it has passed since the exit (the hypervisor's own time counts toward it); warp moves the
+ * guest's TSC so that it resumes that long after it left off, and no time passes for it otherwise.
+ * from_exit: false for a parked vCPU's retry, whose waiting for memory the guest must see.
+ */
+static void far_latency(struct vm *vm, bool from_exit)
+{
+	uint64_t ticks = vm->far.pending;
+
+	vm->far.pending = 0;
+	vm->far.due = false;
+	if (vm->far.mode == FAR_SPIN) {
+		while (from_exit && rdtsc() - vm->vcpu->exit_tsc < ticks)
+			cpu_pause();
+		return;
+	}
+	if (from_exit) /* it resumes `ticks` after it left off: set just before the entry */
+		vm->vcpu->resume_tsc = vm->vcpu->exit_tsc + be()->get(vm->vcpu, VREG_TSC_OFFSET) + ticks;
+	else
+		be()->set(vm->vcpu, VREG_TSC_OFFSET, be()->get(vm->vcpu, VREG_TSC_OFFSET) + ticks);
+}
+
 static enum exit_action on_npf(struct vm *vm, struct virt_exit *e)
 {
 	uint64_t f2m = vm->mem.faults_2m, f4k = vm->mem.faults_4k;
@@ -283,7 +307,14 @@ static enum exit_action on_npf(struct vm *vm, struct virt_exit *e)
 	switch (vm_mem_fault(&vm->mem, e->npf.gpa)) {
 	case VM_FAULT_MAPPED:
 		e->grew = vm->mem.faults_2m != f2m ? 2 : vm->mem.faults_4k != f4k ? 1 : 0;
+		if (vm->far.due)
+			far_latency(vm, vm->state == VM_RUNNING);
 		return EXIT_RESUME;
+	case VM_FAULT_FAR_FULL:
+		vm_stop(vm, VM_STOPPED, "%s at guest-physical 0x%llx: far node '%s' has no frame left for the page to "
+			"move out to keep local=%lluK", access_name(e), (unsigned long long)e->npf.gpa, vm->far.node->name,
+			(unsigned long long)(vm->far.local >> 10));
+		return EXIT_STOP;
 	case VM_FAULT_NOMEM:
 		return wait_for_memory(vm, e->npf.gpa);
 	case VM_FAULT_OUTSIDE:

@@ -5,7 +5,7 @@
 SYSTEM_EMULATORS ?= qemu,bochs
 TEST_FUZZ_SECONDS ?= 15
 
-.PHONY: test system bench bench-boot bench-growth bench-harvest bench-pipes
+.PHONY: test system bench bench-boot bench-growth bench-harvest bench-pipes bench-far
 
 test:
 	@scripts/deps.sh build qemu bochs test
@@ -18,7 +18,7 @@ system: all
 	cd tests/system && EMHV_EMULATORS=$(SYSTEM_EMULATORS) \
 		$(PYTHON) -m pytest -v -p no:cacheprovider --durations=5
 
-bench: all bench-frame bench-boot bench-growth bench-harvest bench-pipes
+bench: all bench-frame bench-boot bench-growth bench-harvest bench-pipes bench-far
 
 # Boot cost: instructions from loader entry to the prompt in Bochs (its TSC
 # counts instructions) and wall time to the prompt in QEMU.
@@ -39,6 +39,13 @@ bench-pipes: all
 	@scripts/deps.sh bench
 	@mkdir -p $(BUILD)/bench
 	$(PYTHON) scripts/bench_pipes.py $(BUILD)/emhv.img $(BUILD)/bench
+
+# Far memory: measured against configured latency (warp in Bochs, spin in QEMU) and the
+# hypervisor's own cost per far fault; CSV, markdown, PNG.
+bench-far: all
+	@scripts/deps.sh bench
+	@mkdir -p $(BUILD)/bench
+	$(PYTHON) scripts/bench_far.py $(BUILD)/emhv.img $(BUILD)/bench
 
 # Growth faults in Bochs: hypervisor instructions per 4 KiB / 2 MiB fault, and
 # first-touch time elastic over static as the guest measures it.

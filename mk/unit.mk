@@ -56,6 +56,12 @@ $(BUILD)/unit/test_vcpu_event: tests/unit/test_vcpu_event.c hv/vcpu_event.c hv/v
 	@mkdir -p $(@D)
 	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
 
+UNIT_TESTS += $(BUILD)/unit/test_far_link
+
+$(BUILD)/unit/test_far_link: tests/unit/test_far_link.c mm/far_node.h mm/frame.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
+
 UNIT_TESTS += $(BUILD)/unit/test_reclaim_policy
 
 $(BUILD)/unit/test_reclaim_policy: tests/unit/test_reclaim_policy.c mm/reclaim_policy.c mm/reclaim_policy.h

@@ -549,7 +549,8 @@ bool npt_any_mapped(const struct npt *t, uint64_t gpa, uint64_t size)
 	return false;
 }
 
-int npt_test_ad(struct npt *t, uint64_t gpa, bool *accessed, bool *dirty, bool clear)
+/* Read the leaf's accessed and dirty bits, then clear the accessed bit, and the dirty bit with it if asked. */
+static int test_bits(struct npt *t, uint64_t gpa, bool *accessed, bool *dirty, bool clear_a, bool clear_d)
 {
 	struct npt_path p;
 	uint64_t *e;
@@ -561,9 +562,19 @@ int npt_test_ad(struct npt *t, uint64_t gpa, bool *accessed, bool *dirty, bool c
 		*accessed = (*e & t->fmt->accessed) != 0;
 	if (dirty)
 		*dirty = (*e & t->fmt->dirty) != 0;
-	if (clear)
-		*e &= ~ad_mask(t);
+	if (clear_a)
+		*e &= ~(clear_d ? ad_mask(t) : t->fmt->accessed);
 	return 0;
+}
+
+int npt_test_ad(struct npt *t, uint64_t gpa, bool *accessed, bool *dirty, bool clear)
+{
+	return test_bits(t, gpa, accessed, dirty, clear, clear);
+}
+
+int npt_test_clear_a(struct npt *t, uint64_t gpa, bool *accessed)
+{
+	return test_bits(t, gpa, accessed, NULL, true, false);
 }
 
 /* The hypervisor wrote into the leaf's memory itself: set its A and D bits as the guest's write would have. */

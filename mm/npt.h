@@ -108,6 +108,8 @@ int npt_split(struct npt *t, uint64_t gpa);
 int npt_merge(struct npt *t, uint64_t gpa);
 /* Read the accessed and dirty bits of the leaf containing gpa, clearing them if clear is set. */
 int npt_test_ad(struct npt *t, uint64_t gpa, bool *accessed, bool *dirty, bool clear);
+/* Read and clear the accessed bit alone of the leaf containing gpa (the dirty bit stays). */
+int npt_test_clear_a(struct npt *t, uint64_t gpa, bool *accessed);
 
 /*
  * Walks that act as they go: map at a fault with one walk, and one pass over

@@ -318,8 +318,8 @@ bool vm_mem_fault_quick(struct vm_mem *m, uint64_t gpa)
 {
 	uint64_t page = gpa & ~(NPT_SIZE_4K - 1);
 
-	if (gpa >= m->max || !m->zrun_n || !zrun_map(m, page, 1))
-		return false;
+	if (gpa >= m->max || !m->zrun_n || m->far_ops || !zrun_map(m, page, 1))
+		return false; /* a far share counts every local page: its faults take the long way */
 	grew_4k(m, page);
 	return true;
 }
@@ -337,6 +337,13 @@ int vm_mem_map_shared(struct vm_mem *m, uint64_t gpa, paddr_t pa)
 }
 
 enum vm_fault_result vm_mem_fault(struct vm_mem *m, uint64_t gpa)
+{
+	if (m->far_ops)
+		return gpa < m->max ? m->far_ops->fault(m->far_ctx, gpa, true) : VM_FAULT_OUTSIDE;
+	return vm_mem_fault_local(m, gpa);
+}
+
+enum vm_fault_result vm_mem_fault_local(struct vm_mem *m, uint64_t gpa)
 {
 	int level;
 
@@ -485,8 +492,10 @@ static int copy(struct vm_mem *m, uint64_t gpa, uint8_t *buf, uint64_t len, bool
 		uint8_t *host = NULL;
 		uint64_t n = locate(m, gpa, &host);
 
-		if (!n && write) {
-			if (vm_mem_fault(m, gpa) != VM_FAULT_MAPPED)
+		/* a write backs its page; a far page comes back for a read too (charged to no vCPU) */
+		if (!n && (write || (m->far_ops && m->far_ops->is_far(m->far_ctx, gpa)))) {
+			if ((m->far_ops ? m->far_ops->fault(m->far_ctx, gpa, false) : vm_mem_fault(m, gpa)) !=
+			    VM_FAULT_MAPPED)
 				return -1;
 			continue;
 		}

@@ -62,6 +62,15 @@ struct vm_wss {
 	uint64_t flushes;	     /* invalidations after clearing accessed bits or probing */
 };
 
+/* A far share's hooks (mm/far.c): set while the VM has one. */
+struct vm_mem_far_ops {
+	/* back gpa's page locally, fetching it if it is far and evicting to stay within the local share;
+	 * guest: the guest's own fault (its latency is charged to the vCPU), else the hypervisor's access */
+	enum vm_fault_result (*fault)(void *ctx, uint64_t gpa, bool guest);
+	bool (*is_far)(void *ctx, uint64_t gpa); /* does a far frame hold the only copy of gpa's page? */
+	void (*forget)(void *ctx, uint64_t gpa, uint64_t len); /* [gpa, +len) was taken back: far copies are stale */
+};
+
 struct vm_mem {
 	uint8_t owner;	    /* frame owner id = VM id */
 	enum vm_mem_mode mode;
@@ -83,6 +92,8 @@ struct vm_mem {
 	uint64_t next_fault;
 	unsigned run;
 	unsigned ahead_max; /* pages backed ahead at most (0: fault-around off) */
+	const struct vm_mem_far_ops *far_ops; /* NULL: every backed page is local */
+	void *far_ctx;
 	/* the backend's invalidation of the VM's nested translations (set by hv/vm.c) */
 	void (*flush)(void *ctx);
 	void *flush_ctx;
@@ -103,6 +114,7 @@ enum vm_fault_result {
 	VM_FAULT_NOMEM,   /* the pool is dry: park the vCPU and retry later */
 	VM_FAULT_OUTSIDE, /* not RAM of this VM: stop it */
 	VM_FAULT_BROKEN,  /* mapped already, yet the access faulted: stop it */
+	VM_FAULT_FAR_FULL, /* its far node has no frame for the page to move out: stop it */
 };
 
 /*
@@ -111,8 +123,10 @@ enum vm_fault_result {
  */
 int vm_mem_init(struct vm_mem *m, uint8_t owner, uint64_t min, uint64_t max, enum vm_mem_mode mode,
 		const struct npt_format *fmt, bool allow_2m, char *why, size_t n);
-/* Serve an access to unbacked gpa. */
+/* Serve the guest's access to unbacked gpa (through the far share, if it has one). */
 enum vm_fault_result vm_mem_fault(struct vm_mem *m, uint64_t gpa);
+/* Back unbacked gpa from the pool, whatever far share: what the far layer itself uses. */
+enum vm_fault_result vm_mem_fault_local(struct vm_mem *m, uint64_t gpa);
 /*
  * vm_mem_fault's common case alone, for a caller in a hurry (the backend, between a VM exit and
  * the next entry): gpa's page backed with a pre-zeroed frame in hand, in a page table that exists.

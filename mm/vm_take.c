@@ -135,6 +135,8 @@ static void take_leaf(struct scan *s, const struct npt_leaf *leaf)
 	m->st.ahead_unused += vm_mem_pages_set(vm_mem_page(m, leaf->gpa), size / NPT_SIZE_4K, PG_VOLATILE,
 					       (uint8_t)(s->r->how << PG_HOW_SHIFT), PG_AHEAD) * NPT_SIZE_4K;
 	queue(leaf->pa, leaf->level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K, false);
+	if (m->far_ops && !s->r->far_out) /* the page is gone: a far copy of it is stale */
+		m->far_ops->forget(m->far_ctx, leaf->gpa, size);
 	m->backed -= size;
 	m->st.taken[s->r->how] += size;
 	m->st.taken_any = true;
@@ -151,8 +153,8 @@ static enum npt_scan_action visit(void *ctx, const struct npt_leaf *leaf)
 	uint64_t size = leaf_size(leaf);
 	enum take_choice c;
 
-	if (leaf->gpa + size <= floor_of(m))
-		return NPT_SCAN_KEEP; /* the lower bound is a guarantee */
+	if (leaf->gpa + size <= floor_of(m) && !r->far_out)
+		return NPT_SCAN_KEEP; /* the lower bound is a guarantee (a far page keeps it, in far memory) */
 	if ((r->max_leaves && s->res->leaves >= r->max_leaves) || (r->max_bytes && s->res->bytes >= r->max_bytes))
 		return NPT_SCAN_STOP;
 	s->res->leaves++;
@@ -190,6 +192,40 @@ void vm_take_scan(struct vm_mem *m, const struct take_req *r, struct take_result
 	res->err = err ? err : s.failed ? -NPT_ENOMEM : 0;
 	if (!err && res->next > r->end)
 		res->next = r->end;
+}
+
+/* ---- the far layer's evictions ---- */
+
+struct out {
+	bool (*save)(void *ctx, const struct npt_leaf *leaf);
+	void *ctx;
+	int ret;
+};
+
+static enum take_choice choose_out(struct vm_mem *m, const struct npt_leaf *leaf, void *ctx)
+{
+	struct out *o = ctx;
+
+	(void)m;
+	if (leaf->level != NPT_LEVEL_4K)
+		return TAKE_KEEP;
+	if (!o->save(o->ctx, leaf)) {
+		o->ret = -1;
+		return TAKE_KEEP;
+	}
+	o->ret = 0;
+	return TAKE_IT;
+}
+
+int vm_take_out(struct vm_mem *m, uint64_t gpa, bool (*save)(void *ctx, const struct npt_leaf *leaf), void *ctx)
+{
+	struct out o = { save, ctx, 1 };
+	struct take_req r = { .start = gpa, .end = gpa + NPT_SIZE_4K, .choose = choose_out, .ctx = &o,
+			      .how = TAKE_NONE, .far_out = true };
+	struct take_result res;
+
+	vm_take_scan(m, &r, &res);
+	return res.err ? -1 : o.ret;
 }
 
 /* ---- shared pages (vm_mem_map_shared): unmapped, never freed here ---- */
@@ -249,9 +285,10 @@ static uint64_t zero_below_min(struct vm_mem *m, uint64_t gpa, uint64_t end, uns
 /* Zeroing in place costs a page of stores; unmapping a leaf far less: so many leaves make one page. */
 #define ZERO_PAGE_COST 16
 
-int64_t vm_take_release(struct vm_mem *m, uint64_t gpa, uint64_t len, unsigned max_leaves)
+/* Release's work in [gpa, end) up to max_leaves: where it got to, or -1 (no frame to split a leaf). */
+static int64_t release_step(struct vm_mem *m, uint64_t gpa, uint64_t end, unsigned max_leaves)
 {
-	uint64_t end = gpa + len, pos = gpa;
+	uint64_t pos = gpa;
 	unsigned budget = max_leaves;
 	struct take_result res;
 	struct take_req r = { .choose = choose_all, .how = TAKE_RELEASED };
@@ -262,18 +299,27 @@ int64_t vm_take_release(struct vm_mem *m, uint64_t gpa, uint64_t len, unsigned m
 
 		pos = zero_below_min(m, pos, floor, &pages);
 		if (pos < floor)
-			return (int64_t)(pos - gpa);
+			return (int64_t)pos;
 		budget = (before - pages) * ZERO_PAGE_COST < budget ? budget - (before - pages) * ZERO_PAGE_COST : 0;
 	}
 	if (pos >= end || !budget)
-		return (int64_t)(pos - gpa);
+		return (int64_t)pos;
 	r.start = pos;
 	r.end = end;
 	r.max_leaves = budget;
 	vm_take_scan(m, &r, &res);
-	if (res.err)
+	return res.err ? -1 : (int64_t)res.next;
+}
+
+int64_t vm_take_release(struct vm_mem *m, uint64_t gpa, uint64_t len, unsigned max_leaves)
+{
+	int64_t to = release_step(m, gpa, gpa + len, max_leaves);
+
+	if (to < 0)
 		return -1;
-	return (int64_t)(res.next - gpa);
+	if (m->far_ops) /* pages in far memory are released too: a later touch reads zeros */
+		m->far_ops->forget(m->far_ctx, gpa, (uint64_t)to - gpa);
+	return to - (int64_t)gpa;
 }
 
 /* ---- volatile memory (Kawai's weak pointers) ---- */
@@ -327,7 +373,8 @@ static enum take_choice choose_volatile(struct vm_mem *m, const struct npt_leaf 
 void vm_take_volatile(struct vm_mem *m, uint64_t max_bytes, unsigned max_leaves, bool harvest, uint64_t from,
 		      struct take_result *res)
 {
-	struct take_req r = { from, m->max, choose_volatile, NULL, TAKE_VOLATILE, harvest, max_bytes, max_leaves };
+	struct take_req r = { .start = from, .end = m->max, .choose = choose_volatile, .how = TAKE_VOLATILE,
+			      .harvest = harvest, .max_bytes = max_bytes, .max_leaves = max_leaves };
 
 	vm_take_scan(m, &r, res);
 }
@@ -388,7 +435,8 @@ void vm_take_zero(struct vm_mem *m, unsigned idle_age, uint64_t max_bytes, unsig
 		  uint64_t from, struct take_result *res)
 {
 	struct zero_ctx z = { idle_age, m->npt_ad, 0, &res->leaves };
-	struct take_req r = { from, m->max, choose_zero, &z, TAKE_ZERO, harvest, max_bytes, max_leaves };
+	struct take_req r = { .start = from, .end = m->max, .choose = choose_zero, .ctx = &z, .how = TAKE_ZERO,
+			      .harvest = harvest, .max_bytes = max_bytes, .max_leaves = max_leaves };
 
 	vm_take_scan(m, &r, res);
 }
@@ -419,8 +467,8 @@ static enum take_choice choose_if_no_data(struct vm_mem *m, const struct npt_lea
 int vm_take_lower_max(struct vm_mem *m, uint64_t new_max, char *why, size_t n)
 {
 	struct data_ctx d = { m->npt_ad, 0 };
-	struct take_req check = { new_max, m->max, choose_if_no_data, &d, TAKE_ZERO, false, 0, 0 };
-	struct take_req take = { new_max, m->max, choose_all, NULL, TAKE_ZERO, false, 0, 0 };
+	struct take_req check = { .start = new_max, .end = m->max, .choose = choose_if_no_data, .ctx = &d, .how = TAKE_ZERO };
+	struct take_req take = { .start = new_max, .end = m->max, .choose = choose_all, .how = TAKE_ZERO };
 	struct take_result res;
 
 	uint64_t old_max = m->max;

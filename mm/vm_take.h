@@ -34,6 +34,7 @@ struct take_req {
 	bool harvest;		 /* taken for someone else's need: counted as harvested */
 	uint64_t max_bytes;	 /* stop once this much was taken (0: no limit) */
 	unsigned max_leaves;	 /* work bound: stop after looking at this many leaves (0: no limit) */
+	bool far_out;		 /* the far layer moving pages out: whatever min, and their far copies stay */
 };
 
 struct take_result {
@@ -70,6 +71,14 @@ uint64_t vm_take_shared(struct vm_mem *m, uint64_t gpa, uint64_t len);
 
 /* Take back what choose picks in [start, end). */
 void vm_take_scan(struct vm_mem *m, const struct take_req *r, struct take_result *res);
+
+/*
+ * The far layer (mm/far.c) moves the 4 KiB page at gpa out, whatever min: save(ctx, leaf) sees the
+ * leaf (its frame, its dirty bit) while it is still mapped and may refuse (false: nothing changes);
+ * then the page is unmapped, invalidated and its frame goes back to the pool. 0, 1 when gpa is not
+ * mapped (or by a 2 MiB leaf), -1 when save refused.
+ */
+int vm_take_out(struct vm_mem *m, uint64_t gpa, bool (*save)(void *ctx, const struct npt_leaf *leaf), void *ctx);
 
 /*
  * The guest releases [gpa, gpa + len) (4 KiB aligned, inside RAM) with

@@ -168,6 +168,11 @@ struct virt_vcpu {
 	bool (*quick_npf)(void *ctx, uint64_t gpa);
 	void *quick_ctx;
 	struct virt_quick quick; /* the faults the last run() completed that way */
+	/*
+	 * Nonzero: the guest's TSC is to read this at the next VM entry (the far layer's warp): the
+	 * backend sets the TSC offset from it just before entering, and clears it.
+	 */
+	uint64_t resume_tsc;
 	uint16_t tag;		 /* VPID / ASID, non-zero */
 	void *priv;   /* the backend's own state */
 	struct vcpu_state state; /* FPU, debug registers, MSRs the hardware does not switch */
@@ -177,6 +182,15 @@ struct virt_vcpu {
  * The loop both backends' run() share: the guest's time and the cost of each fault completed in
  * run() (counted at the next exit, in that exit's own time), and whether the fault at gpa is one.
  */
+/* The TSC offset that makes the guest read vc->resume_tsc now (see resume_tsc); clears it. */
+static inline uint64_t virt_resume_offset(struct virt_vcpu *vc, uint64_t now)
+{
+	uint64_t off = vc->resume_tsc - now;
+
+	vc->resume_tsc = 0;
+	return off;
+}
+
 static inline void virt_run_begin(struct virt_vcpu *vc, uint64_t entry)
 {
 	vc->entry_tsc = entry;

@@ -23,10 +23,11 @@ def test_help_lists_every_command(machine):
     listed = re.findall(r"^  (\S+)", out, re.M)
     assert listed == COMMANDS
     # commands with subcommands list them, one per entry, every line short enough to read
-    for cmd, subs in (("mem", ["map", "check", "verify", "zero-cache", "reclaim", "policy"]),
+    for cmd, subs in (("mem", ["map", "check", "verify", "zero-cache", "reclaim", "policy", "node"]),
                       ("vm", ["create", "list", "info", "start", "pause", "resume", "stop", "destroy",
-                              "console", "log", "send", "set"]),
-                      ("pipe", ["create", "list", "info", "destroy"])):
+                              "console", "log", "send", "set", "far"]),
+                      ("pipe", ["create", "list", "info", "destroy"]),
+                      ("mem node", ["add", "list", "del"])):
         one = machine.cmd_ok("help " + cmd)
         assert re.findall(r"^  %s ([a-z-]+)" % cmd, one, re.M) == subs, one
         assert all(len(line) <= 100 for line in one.splitlines()), one

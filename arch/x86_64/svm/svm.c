@@ -236,6 +236,8 @@ static void svm_run(struct virt_vcpu *vc, struct virt_exit *e)
 	vmcb->save.rax = vc->gprs.r[GPR_RAX];
 	vmcb->save.cr2 = vc->cr2;
 	vcpu_state_load(&vc->state);
+	if (vc->resume_tsc)
+		vmcb->control.tsc_offset = virt_resume_offset(vc, rdtsc());
 	virt_run_begin(vc, entry = rdtsc());
 	for (;;) {
 		svm_enter((uint64_t)vmcb, &vc->gprs, host_state);

@@ -1,0 +1,275 @@
+/*
+ * Far memory on the monitor: 'mem node add|list|del' (mm/far_node.c), 'vm far' (a VM's far share,
+ * mm/far.c), and what 'mem', 'mem verify' and 'vm info' say about them.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "arch/x86_64/timer.h"
+#include "cmdline.h"
+#include "commands.h"
+#include "console.h"
+#include "vm.h"
+
+/* TIME with a unit: ns, us or ms; 0 up to FAR_LATENCY_MAX_NS. */
+static int parse_latency(const char *s, uint64_t *ns, const char **why)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ns;
+	} units[] = { { "ns", 1 }, { "us", 1000 }, { "ms", 1000000 } };
+	size_t len = strlen(s);
+	char num[24];
+
+	for (unsigned i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (len <= 2 || len - 2 >= sizeof(num) || strcmp(s + len - 2, units[i].unit))
+			continue;
+		memcpy(num, s, len - 2);
+		num[len - 2] = 0;
+		if (parse_uint(num, ns, why))
+			return -1;
+		if (*ns > FAR_LATENCY_MAX_NS / units[i].ns) {
+			*why = "at most 1000ms";
+			return -1;
+		}
+		*ns *= units[i].ns;
+		return 0;
+	}
+	*why = "a number with ns, us or ms";
+	return -1;
+}
+
+/* mem node add NAME size=SIZE latency=TIME bw=SIZE (bytes per second) */
+int cmd_mem_node_add(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	uint64_t size = 0, lat = 0, bw = 0;
+	bool have[3] = { false, false, false };
+	const char *why;
+	char msg[120], a[24], b[24];
+
+	if (!is_name(argv[0]) || strlen(argv[0]) >= FAR_NODE_NAME_MAX)
+		return cmd_error(ctx, "mem node add: '%s': a name of letters, digits, '-' and '_', at most %d characters",
+				 argv[0], FAR_NODE_NAME_MAX - 1);
+	for (int i = 1; i < argc; i++) {
+		const char *eq = strchr(argv[i], '=');
+		int k = !eq ? -1 : !strncmp(argv[i], "size=", 5) ? 0 : !strncmp(argv[i], "latency=", 8) ? 1
+			: !strncmp(argv[i], "bw=", 3) ? 2 : -1;
+
+		if (k < 0)
+			return cmd_error(ctx, "mem node add: '%s': size=SIZE, latency=TIME (ns, us, ms) or bw=SIZE "
+					 "(per second)", argv[i]);
+		if (k == 1 ? parse_latency(eq + 1, &lat, &why) : parse_size(eq + 1, k ? &bw : &size, &why))
+			return cmd_error(ctx, "mem node add: %s: %s", argv[i], why);
+		have[k] = true;
+	}
+	if (!have[0] || !have[1] || !have[2])
+		return cmd_error(ctx, "mem node add: size=, latency= and bw= are required");
+	if (!size || size % FRAME_SIZE)
+		return cmd_error(ctx, "mem node add: size=%llu: a nonzero multiple of 4K", (unsigned long long)size);
+	if (bw < FAR_BW_MIN || bw > FAR_BW_MAX)
+		return cmd_error(ctx, "mem node add: bw=%llu: from 1M to 1T (bytes per second)", (unsigned long long)bw);
+	if (far_node_add(argv[0], size, lat, bw, msg, sizeof(msg)))
+		return cmd_error(ctx, "mem node add %s: %s", argv[0], msg);
+	mprintf("node %s: %s of far memory, latency %llu ns, bandwidth %s/s\n", argv[0],
+		format_size(a, sizeof(a), size), (unsigned long long)lat, format_size(b, sizeof(b), bw));
+	return 0;
+}
+
+int cmd_mem_node_list(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx, (void)argc, (void)argv;
+	mprintf("%-16s %10s %10s %12s %10s %10s %6s %14s %12s\n", "node", "frames", "free", "latency_ns", "bw_mib_s",
+		"in_use_k", "vms", "bytes_moved", "busy_ms");
+	for (unsigned i = 0; i < FAR_NODE_MAX; i++) {
+		const struct far_node *nd = far_node_slot(i);
+
+		if (nd->used)
+			mprintf("%-16s %10llu %10llu %12llu %10llu %10llu %6u %14llu %12llu\n", nd->name,
+				(unsigned long long)nd->frames, (unsigned long long)nd->nfree,
+				(unsigned long long)nd->latency_ns, (unsigned long long)(nd->bw >> 20),
+				(unsigned long long)((nd->frames - nd->nfree) * 4), nd->users,
+				(unsigned long long)nd->bytes_moved,
+				(unsigned long long)(nd->link_busy_tsc / (tsc_hz() / 1000)));
+	}
+	return 0;
+}
+
+int cmd_mem_node_del(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct far_node *nd = far_node_find(argv[0]);
+	char why[200];
+	size_t len = 0;
+
+	(void)argc;
+	if (!nd)
+		return cmd_error(ctx, "mem node del: no node '%s' (see 'mem node list')", argv[0]);
+	if (far_node_del(nd, why, sizeof(why))) {
+		len = strlen(why);
+		for (int i = 0; i < VM_MAX && len + 20 < sizeof(why); i++) {
+			const struct vm *vm = vm_slot(i);
+
+			if (vm->state != VM_FREE && vm->far.node == nd)
+				len += (size_t)snprintf(why + len, sizeof(why) - len, "%s %s", len == strlen(why) ? ":" : ",",
+							vm->name);
+		}
+		return cmd_error(ctx, "mem node del %s: %s", argv[0], why);
+	}
+	mprintf("node %s deleted: its frames are back in the pool\n", argv[0]);
+	return 0;
+}
+
+/* The index of name in names[n], or -1. */
+static int pick(const char *name, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(name, names[i]))
+			return i;
+	return -1;
+}
+
+/* prefetch=none|next[:N]|stride[:N] (N from 1 to FAR_PREFETCH_MAX, 8 if absent); 0, or -1 with why. */
+static int parse_prefetch(const char *s, enum far_prefetch *pf, unsigned *n, const char **why)
+{
+	char kind[16];
+	const char *colon = strchr(s, ':');
+	size_t len = colon ? (size_t)(colon - s) : strlen(s);
+	uint64_t v = 8;
+	int k;
+
+	if (len >= sizeof(kind)) {
+		*why = "none, next[:N] or stride[:N]";
+		return -1;
+	}
+	memcpy(kind, s, len);
+	kind[len] = 0;
+	k = pick(kind, far_prefetch_names, FAR_PREFETCHES);
+	if (k < 0 || (colon && (k == FAR_PF_NONE || parse_uint(colon + 1, &v, why) || !v || v > FAR_PREFETCH_MAX))) {
+		*why = "none, next[:N] or stride[:N] with N from 1 to 64";
+		return -1;
+	}
+	*pf = (enum far_prefetch)k;
+	*n = (unsigned)v;
+	return 0;
+}
+
+/* vm far VM [local=SIZE] [inject=spin|warp] [policy=...] [prefetch=...]: show or change a VM's far share. */
+int cmd_vm_far(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct vm *vm = vm_find(argv[0]);
+	uint64_t local;
+	enum far_mode mode;
+	enum far_prefetch pf;
+	unsigned pf_n;
+	int policy;
+	const char *why;
+	char msg[120];
+
+	if (!vm)
+		return cmd_error(ctx, "vm far: no VM '%s' (see 'vm list')", argv[0]);
+	if (!vm->far.node)
+		return cmd_error(ctx, "vm far %s: no far share (vm create ... far=NODE local=SIZE)", vm->name);
+	local = vm->far.local;
+	mode = vm->far.mode;
+	policy = vm->far.policy;
+	pf = vm->far.prefetch;
+	pf_n = vm->far.prefetch_n;
+	for (int i = 1; i < argc; i++) { /* every value is checked before any is set */
+		if (!strncmp(argv[i], "local=", 6)) {
+			if (parse_size(argv[i] + 6, &local, &why))
+				return cmd_error(ctx, "vm far %s: %s: %s", vm->name, argv[i], why);
+			if (local < FAR_LOCAL_MIN || local % FRAME_SIZE || local > vm->mem.max)
+				return cmd_error(ctx, "vm far %s: %s: a multiple of 4K from 1M up to max", vm->name, argv[i]);
+		} else if (!strcmp(argv[i], "inject=spin") || !strcmp(argv[i], "inject=warp")) {
+			mode = strcmp(argv[i], "inject=spin") ? FAR_WARP : FAR_SPIN;
+		} else if (!strncmp(argv[i], "policy=", 7)) {
+			policy = pick(argv[i] + 7, far_policy_names, FAR_POLICIES);
+			if (policy < 0)
+				return cmd_error(ctx, "vm far %s: %s: fifo, random, clock or lru", vm->name, argv[i]);
+		} else if (!strncmp(argv[i], "prefetch=", 9)) {
+			if (parse_prefetch(argv[i] + 9, &pf, &pf_n, &why))
+				return cmd_error(ctx, "vm far %s: %s: %s", vm->name, argv[i], why);
+		} else {
+			return cmd_error(ctx, "vm far %s: '%s': local=SIZE, inject=spin|warp, policy= or prefetch=", vm->name,
+					 argv[i]);
+		}
+	}
+	vm->far.mode = mode;
+	vm->far.policy = (enum far_policy)policy;
+	vm->far.prefetch = pf;
+	vm->far.prefetch_n = pf_n;
+	if (local != vm->far.local && far_set_local(&vm->far, local, msg, sizeof(msg)))
+		return cmd_error(ctx, "vm far %s: %s", vm->name, msg);
+	far_show_vm(vm);
+	return 0;
+}
+
+void far_show_vm(const struct vm *vm)
+{
+	const struct vm_far *f = &vm->far;
+	const struct far_stats *s = &f->st;
+	uint64_t per_us = tsc_hz() / 1000000 ? tsc_hz() / 1000000 : 1;
+
+	if (!f->node) {
+		mprintf("far:     none (all of its memory is local)\n");
+		return;
+	}
+	mprintf("far:     node %s, local %lluK (backed locally %lluK), %llu pages far, %llu far frames held; latency "
+		"injected by %s\n", f->node->name, (unsigned long long)(f->local >> 10),
+		(unsigned long long)(vm->mem.backed >> 10), (unsigned long long)f->far_pages,
+		(unsigned long long)f->copies, f->mode == FAR_SPIN ? "spin (the vCPU waits on the TSC)"
+								  : "warp (the guest's TSC moves on)");
+	mprintf("far policy: eviction %s, prefetch %s", far_policy_names[f->policy], far_prefetch_names[f->prefetch]);
+	if (f->prefetch != FAR_PF_NONE)
+		mprintf(":%u", f->prefetch_n);
+	mprintf("; %llu pages prefetched: %llu moved out untouched (wasted), %llu not looked at yet, the rest used\n",
+		(unsigned long long)s->prefetched, (unsigned long long)s->pf_wasted,
+		(unsigned long long)far_prefetch_pending(f));
+	mprintf("far io:  %llu far faults, %llu pages in, %llu out (%llu clean, %llu dirty); latency charged %llu ticks "
+		"(%llu us)\n", (unsigned long long)s->faults, (unsigned long long)s->pages_in,
+		(unsigned long long)s->pages_out, (unsigned long long)s->evict_clean, (unsigned long long)s->evict_dirty,
+		(unsigned long long)s->latency_ticks, (unsigned long long)(s->latency_ticks / per_us));
+	mprintf("far cost: the hypervisor's own ticks per far fault: %llu on average, %llu at most (the floor of spin: "
+		"a smaller latency cannot be honoured)\n", (unsigned long long)(s->faults ? s->hv_ticks / s->faults : 0),
+		(unsigned long long)s->hv_max);
+	mprintf("far latency: <1us %llu, <4us %llu, <16us %llu, <64us %llu, <256us %llu, <1ms %llu, <4ms %llu, more "
+		"%llu\n", (unsigned long long)s->hist[0], (unsigned long long)s->hist[1], (unsigned long long)s->hist[2],
+		(unsigned long long)s->hist[3], (unsigned long long)s->hist[4], (unsigned long long)s->hist[5],
+		(unsigned long long)s->hist[6], (unsigned long long)s->hist[7]);
+}
+
+void far_show_nodes(void)
+{
+	for (unsigned i = 0; i < FAR_NODE_MAX; i++) {
+		const struct far_node *nd = far_node_slot(i);
+
+		if (nd->used)
+			mprintf("node %-15s %10llu frames of far memory (owner %u, counted in vms), %llu free, %llu holding "
+				"pages of %u VMs\n", nd->name, (unsigned long long)nd->frames, nd->owner,
+				(unsigned long long)nd->nfree, (unsigned long long)(nd->frames - nd->nfree), nd->users);
+	}
+}
+
+int far_verify_nodes(void)
+{
+	int bad = 0;
+	char why[160];
+
+	for (unsigned i = 0; i < FAR_NODE_MAX; i++) {
+		struct far_node *nd = far_node_slot(i);
+		uint64_t copies = 0;
+
+		if (!nd->used)
+			continue;
+		for (int v = 0; v < VM_MAX; v++)
+			if (vm_slot(v)->state != VM_FREE && vm_slot(v)->far.node == nd)
+				copies += far_frames(&vm_slot(v)->far);
+		if (far_node_verify(nd, why, sizeof(why)))
+			bad++;
+		else if (copies != nd->frames - nd->nfree) {
+			snprintf(why, sizeof(why), "its VMs hold %llu frames, %llu are not free", (unsigned long long)copies,
+				 (unsigned long long)(nd->frames - nd->nfree));
+			bad++;
+		}
+		mprintf("mem verify: node %s: %s\n", nd->name, why);
+	}
+	return bad;
+}

@@ -1,0 +1,132 @@
+/* Far memory nodes: frames set aside from the pool, a latency, and a shared link (see far_node.h). */
+#include <stdio.h>
+#include <string.h>
+#include "arch/x86_64/timer.h"
+#include "far_node.h"
+
+static struct far_node nodes[FAR_NODE_MAX];
+
+struct far_node *far_node_slot(unsigned i)
+{
+	return i < FAR_NODE_MAX ? &nodes[i] : NULL;
+}
+
+struct far_node *far_node_find(const char *name)
+{
+	for (unsigned i = 0; i < FAR_NODE_MAX; i++)
+		if (nodes[i].used && !strcmp(nodes[i].name, name))
+			return &nodes[i];
+	return NULL;
+}
+
+/* Every free frame of the node back to the pool (all of them, when nothing is in use). */
+static void release_free(struct far_node *nd)
+{
+	while (nd->nfree) {
+		paddr_t pa = far_node_get(nd);
+
+		frame_free(pa, FRAME_ORDER_4K, nd->owner);
+		nd->frames--;
+	}
+}
+
+int far_node_add(const char *name, uint64_t size, uint64_t latency_ns, uint64_t bw, char *why, size_t n)
+{
+	struct far_node *nd = NULL;
+
+	if (far_node_find(name)) {
+		snprintf(why, n, "a node named '%s' exists", name);
+		return -1;
+	}
+	for (unsigned i = 0; i < FAR_NODE_MAX && !nd; i++)
+		if (!nodes[i].used)
+			nd = &nodes[i];
+	if (!nd) {
+		snprintf(why, n, "all %d far nodes are in use", FAR_NODE_MAX);
+		return -1;
+	}
+	*nd = (struct far_node){ .used = true, .owner = FAR_NODE_OWNER_BASE + (unsigned)(nd - nodes),
+				 .latency_ns = latency_ns, .bw = bw, .free_head = FRAME_NONE };
+	snprintf(nd->name, sizeof(nd->name), "%s", name);
+	for (uint64_t i = 0; i < size / FRAME_SIZE; i++) {
+		paddr_t pa = frame_alloc(FRAME_ORDER_4K, nd->owner);
+
+		if (pa == FRAME_NONE) {
+			snprintf(why, n, "the pool has %llu of the %llu frames asked for free", (unsigned long long)i,
+				 (unsigned long long)(size / FRAME_SIZE));
+			release_free(nd);
+			nd->used = false;
+			return -1;
+		}
+		nd->frames++;
+		far_node_put(nd, pa);
+	}
+	return 0;
+}
+
+int far_node_del(struct far_node *nd, char *why, size_t n)
+{
+	if (nd->users || nd->nfree != nd->frames) {
+		snprintf(why, n, "node '%s' holds pages of %u VMs", nd->name, nd->users);
+		return -1;
+	}
+	release_free(nd);
+	nd->used = false;
+	return 0;
+}
+
+paddr_t far_node_get(struct far_node *nd)
+{
+	paddr_t pa = nd->free_head;
+
+	if (pa == FRAME_NONE)
+		return FRAME_NONE;
+	nd->free_head = *(const paddr_t *)(uintptr_t)pa;
+	nd->nfree--;
+	return pa;
+}
+
+void far_node_put(struct far_node *nd, paddr_t pa)
+{
+	*(paddr_t *)(uintptr_t)pa = nd->free_head;
+	nd->free_head = pa;
+	nd->nfree++;
+}
+
+uint64_t far_node_latency_ticks(const struct far_node *nd)
+{
+	return nd->latency_ns * (tsc_hz() / 1000) / 1000000;
+}
+
+uint64_t far_node_transfer(struct far_node *nd, uint64_t now)
+{
+	uint64_t ticks = FRAME_SIZE * tsc_hz() / nd->bw; /* bw >= 1 MiB/s and tsc_hz < 2^44: no overflow */
+
+	nd->bytes_moved += FRAME_SIZE;
+	nd->link_busy_tsc += ticks;
+	return far_link_take(&nd->link_free_tsc, now, ticks);
+}
+
+int far_node_verify(const struct far_node *nd, char *why, size_t n)
+{
+	uint64_t held = frame_counted_frames(nd->owner), listed = 0;
+
+	for (paddr_t pa = nd->free_head; pa != FRAME_NONE && listed <= nd->nfree;
+	     pa = *(const paddr_t *)(uintptr_t)pa) {
+		unsigned order, owner;
+
+		if (frame_block_of(pa, &order, &owner) || order != FRAME_ORDER_4K || owner != nd->owner) {
+			snprintf(why, n, "free frame 0x%llx is not the node's", (unsigned long long)pa);
+			return -1;
+		}
+		listed++;
+	}
+	if (held != nd->frames || listed != nd->nfree) {
+		snprintf(why, n, "the pool says it holds %llu frames of %llu; %llu listed free of %llu",
+			 (unsigned long long)held, (unsigned long long)nd->frames, (unsigned long long)listed,
+			 (unsigned long long)nd->nfree);
+		return -1;
+	}
+	snprintf(why, n, "%llu frames held, %llu free: ok", (unsigned long long)held, (unsigned long long)listed);
+	return 0;
+}

@@ -1,0 +1,268 @@
+"""Far memory (issue 10) under VT-x (Bochs) and AMD-V (QEMU): nodes set aside from the pool and
+given back; VMs whose local share is 100 %, 50 % and 10 % of what they touch keep every byte while
+their pages move out to a node and back; pages released while far read zero afterwards; a far fault
+charges exactly the configured latency in warp mode (Bochs counts instructions: exact to the
+measuring code; QEMU's emulated TLB flushes add time of their own, under 5 % of the 1 ms checked); clean pages go out without a copy; bad commands change nothing. Every
+scenario ends with every node's and VM's frames recounted ('mem verify') and given back."""
+import re
+
+import pytest
+
+from test_pipes import hv  # noqa: F401 (the fixture: a booted machine with no VMs)
+from test_vms import destroy_all, free_frames, info, vm_list, wait_until
+
+DONE = ("exited", "stopped")
+MIB = 1 << 20
+
+
+NODE_COLUMNS = ("node", "frames", "free", "latency_ns", "bw_mib_s", "in_use_k", "vms", "bytes_moved", "busy_ms")
+
+
+def nodes(m):
+    """'mem node list' as {name: {column: int}}."""
+    lines = m.cmd_ok("mem node list").strip().splitlines()
+    assert tuple(lines[0].split()) == NODE_COLUMNS, lines[0]
+    return {f[0]: dict(zip(NODE_COLUMNS[1:], map(int, f[1:]))) for f in (line.split() for line in lines[1:])}
+
+
+@pytest.fixture
+def vmx(hv):
+    """No VMs and no nodes before and after; every frame back where it was."""
+    free = free_frames(hv)
+    yield hv
+    destroy_all(hv)
+    for name, n in nodes(hv).items():
+        assert n["free"] == n["frames"] and n["vms"] == 0, (name, n)  # every far frame back in its node
+        assert "deleted" in hv.cmd_ok("mem node del " + name)
+    assert nodes(hv) == {}
+    assert free_frames(hv) == free
+
+
+def far_info(m, name):
+    """The far lines of 'vm info' as numbers."""
+    out = m.cmd_ok("vm info " + name)
+    io = re.search(r"^far io:\s+(\d+) far faults, (\d+) pages in, (\d+) out \((\d+) clean, (\d+) dirty\); "
+                   r"latency charged (\d+) ticks", out, re.M)
+    assert io, out
+    keys = ("faults", "pages_in", "pages_out", "clean", "dirty", "charged")
+    return dict(zip(keys, map(int, io.groups())))
+
+
+def run(m, name, timeout=900):
+    wait_until(m, [name], DONE, timeout=timeout)
+    i = info(m, name)
+    assert i["reason"] == "exited with status 0", (i, m.cmd_ok("vm console " + name))
+    return i["results"]
+
+
+def test_nodes_are_set_aside_and_given_back(vmx):
+    free = free_frames(vmx)
+    out = vmx.cmd_ok("mem node add cxl size=16M latency=250ns bw=20G")
+    assert out.strip() == "node cxl: 16 MiB of far memory, latency 250 ns, bandwidth 20 GiB/s", out
+    n = nodes(vmx)["cxl"]
+    assert (n["frames"], n["free"], n["latency_ns"], n["bw_mib_s"], n["vms"]) == (4096, 4096, 250, 20 * 1024, 0), n
+    assert free_frames(vmx) == free - 4096  # real RAM, taken from the pool
+    assert re.search(r"^node cxl\s+4096 frames of far memory", vmx.cmd_ok("mem"), re.M)
+    assert "mem verify: node cxl: 4096 frames held, 4096 free: ok" in vmx.cmd_ok("mem verify")
+
+
+NODE_ERRORS = [
+    ("mem node add cxl size=16M latency=250ns", "missing arguments"),
+    ("mem node add cxl size=16M size=8M latency=250ns", "size=, latency= and bw= are required"),
+    ("mem node add cxl size=16M latency=250 bw=1G", "a number with ns, us or ms"),
+    ("mem node add cxl size=16M latency=2000ms bw=1G", "at most 1000ms"),
+    ("mem node add cxl size=16M latency=1us bw=1K", "bw=1024: from 1M to 1T"),
+    ("mem node add cxl size=5000 latency=1us bw=1G", "a nonzero multiple of 4K"),
+    ("mem node add cxl size=64T latency=1us bw=1G", "the pool has"),
+    ("mem node add c/x size=1M latency=1us bw=1G", "a name of letters"),
+    ("mem node add cxl size=1M latency=1us speed=1G", "'speed=1G': size=SIZE"),
+    ("mem node del nosuch", "no node 'nosuch'"),
+    ("vm create f image=memtouch.elf min=2M max=16M far=nosuch local=4M", "far='nosuch': no such node"),
+]
+
+
+@pytest.mark.parametrize("line,error", NODE_ERRORS)
+def test_bad_node_commands_change_nothing(vmx, line, error):
+    free = free_frames(vmx)
+    out = vmx.cmd(line)
+    assert out.startswith("error:") and error in out and len(out.strip().splitlines()) == 1, out
+    assert nodes(vmx) == {} and vm_list(vmx) == {} and free_frames(vmx) == free
+
+
+def test_a_node_in_use_cannot_be_deleted(vmx):
+    vmx.cmd_ok("mem node add rdma size=32M latency=3us bw=5G")
+    vmx.cmd_ok("vm create f image=memtouch.elf min=2M max=32M far=rdma local=2M size=8M hold=60")
+    out = vmx.cmd("mem node del rdma")
+    assert out.startswith("error:") and "holds pages of 1 VMs: f" in out, out
+    for line, error in (("vm create g image=memtouch.elf min=2M max=32M far=rdma", "go together"),
+                        ("vm create g image=memtouch.elf min=2M max=32M far=rdma local=512K", "from 1M up to max"),
+                        ("vm create g image=memtouch.elf min=2M max=32M far=rdma local=2M inject=fast",
+                         "spin or warp"),
+                        ("vm far f local=100K", "from 1M up to max"), ("vm far f speed=1", "local=SIZE, inject=spin|warp, policy= or prefetch="),
+                        ("vm set f max=64M", "has a far share")):
+        out = vmx.cmd(line)
+        assert out.startswith("error:") and error in out, (line, out)
+    assert "rdma" in nodes(vmx) and list(vm_list(vmx)) == ["f"]
+
+
+# local share as a fraction of what memtouch touches (its 2 MiB of code and page tables included)
+@pytest.mark.parametrize("local_pct", [100, 50, 10])
+def test_pages_moving_out_and_back_keep_their_bytes(vmx, local_pct):
+    """memtouch writes a 16 MiB region in random order at a 512-byte stride and checks every byte;
+    its local share holds local_pct % of that (at least 1 MiB): the rest moves out to the node and
+    back, dirty pages with a copy each time."""
+    size = 16 * MIB
+    local = max(MIB, (size + 2 * MIB) * local_pct // 100 // 4096 * 4096)
+    vmx.cmd_ok("mem node add far0 size=32M latency=1us bw=10G")
+    vmx.cmd_ok(f"vm create f image=memtouch.elf min=2M max=32M far=far0 local={local // 1024}K "
+               f"size=16M stride=512 order=random")
+    vmx.cmd_ok("vm start f")
+    r = run(vmx, "f")
+    assert r["differ"] == 0 and r["bytes"] == size, r
+    f = far_info(vmx, "f")
+    if local_pct == 100:
+        assert f["pages_out"] == 0 and f["faults"] == 0, f
+    else:
+        # every page beyond the local share went out once at least, and came back when touched
+        assert f["pages_out"] >= (size - local) // 4096 and f["faults"] > 0 and f["dirty"] > 0, f
+        assert f["pages_in"] >= f["faults"], f
+    n = nodes(vmx)["far0"]
+    assert n["vms"] == 1 and n["frames"] - n["free"] == int(
+        re.search(r"(\d+) far frames held", vmx.cmd_ok("vm info f")).group(1)), n
+
+
+def test_released_far_pages_read_zero(vmx):
+    """memtouch releases its whole region after the check (most of it lies in far memory then) and
+    checks that every byte reads zero: far copies of released pages are dropped, not fetched back."""
+    vmx.cmd_ok("mem node add far0 size=32M latency=1us bw=10G")
+    vmx.cmd_ok("vm create f image=memtouch.elf min=2M max=32M far=far0 local=2M size=16M release=1")
+    vmx.cmd_ok("vm start f")
+    r = run(vmx, "f")
+    assert r["differ"] == 0 and r["released"] == 16 * MIB and r["zero_after"] == 1, r
+    # the check after the release read the region back through 2M of local memory: the pages it
+    # found (zeros, every one) went out again; a stale far copy fetched would have made it fail
+    assert far_info(vmx, "f")["pages_out"] > 2 * (16 * MIB // 4096) - 2 * MIB // 4096
+
+
+def test_clean_pages_go_out_without_a_copy(vmx):
+    """The latency guest writes its region once, then only reads: pages fetched for a read and
+    evicted again have a valid far copy and no dirty bit, and go out without one."""
+    vmx.cmd_ok("mem node add far0 size=32M latency=1us bw=10G")
+    vmx.cmd_ok("vm create f image=latency.elf min=2M max=32M far=far0 local=2M size=8M probes=1000")
+    vmx.cmd_ok("vm start f")
+    r = run(vmx, "f")
+    assert r["differ"] == 0 and r["probes"] == 1000, r
+    f = far_info(vmx, "f")
+    assert f["clean"] > 100 and f["dirty"] >= 8 * MIB // 4096 - 2 * MIB // 4096, f
+
+
+def test_warp_charges_exactly_the_configured_latency(vmx, hv):
+    """In warp mode a far fault costs the guest the configured latency and no more: the guest's
+    median first touch of far pages (nearly all of its probes) against the configured latency in
+    its own TSC ticks. Bochs: the excess is the measuring code's (and the exit's) few ticks. QEMU:
+    its emulated TLB flush after each eviction adds time of its own (tens of thousands of ticks, at
+    any latency): at 1 ms the median is the latency and at most 5 % more."""
+    medians = {}
+    for us in (0, 1000):
+        vmx.cmd_ok(f"mem node add n{us} size=32M latency={us}us bw=1T")
+        vmx.cmd_ok(f"vm create w{us} image=latency.elf min=2M max=32M far=n{us} local=2M inject=warp "
+                   f"size=8M probes=300")
+        vmx.cmd_ok(f"vm start w{us}")
+        r = run(vmx, f"w{us}")
+        assert r["differ"] == 0, r
+        f = far_info(vmx, f"w{us}")
+        ticks = us * r["tsc_khz"] // 1000
+        link = 4096 * r["tsc_khz"] * 1000 // (1 << 40)  # a page's transfer at 1 TiB/s, in ticks
+        assert f["faults"] * ticks <= f["charged"] <= f["faults"] * (ticks + link + 1), (f, ticks)
+        medians[us] = (r["first_median"], ticks, r["hit_median"])
+    (m0, _, hit0), (m1, t1, _) = medians[0], medians[1000]
+    if hv.emu == "bochs":
+        for median, ticks, hit in medians.values():
+            assert ticks <= median <= ticks + 200, medians
+    else:  # QEMU's excess is tens of thousands of ticks, at either latency: under 5 % of 1 ms
+        assert t1 <= m1 <= t1 + t1 // 20 and m0 <= t1 // 20, medians
+
+
+def test_spin_waits_at_least_the_latency(vmx):
+    """In spin mode the vCPU waits until the latency has passed since the fault: the guest's median
+    first touch is at least the configured latency (its own TSC counts real time)."""
+    vmx.cmd_ok("mem node add far0 size=32M latency=200us bw=1T")
+    vmx.cmd_ok("vm create s image=latency.elf min=2M max=32M far=far0 local=2M inject=spin size=8M probes=200")
+    out = vmx.cmd_ok("vm info s")
+    assert "latency injected by spin" in out, out
+    vmx.cmd_ok("vm start s")
+    r = run(vmx, "s")
+    ticks = 200 * r["tsc_khz"] // 1000
+    assert r["differ"] == 0 and r["first_median"] >= ticks and r["hit_median"] < ticks, (r, ticks)
+
+
+def test_local_share_lowered_moves_pages_out_at_once(vmx):
+    """'vm far' lowers the local share of a created VM below what its loaded program and min hold:
+    those pages (its code among them) move out at once; started, the program runs from pages that
+    come back on its touches, and checks every byte it writes."""
+    vmx.cmd_ok("mem node add far0 size=32M latency=1us bw=10G")
+    vmx.cmd_ok("vm create f image=memtouch.elf min=4M max=32M far=far0 local=24M size=8M")
+    assert far_info(vmx, "f")["pages_out"] == 0
+    out = vmx.cmd_ok("vm far f local=1M inject=warp")
+    assert "local 1024K (backed locally 1024K)" in out and "warp" in out, out
+    assert far_info(vmx, "f")["pages_out"] >= 3 * MIB // 4096
+    vmx.cmd_ok("vm start f")
+    r = run(vmx, "f")
+    f = far_info(vmx, "f")
+    assert r["differ"] == 0 and r["bytes"] == 8 * MIB and f["faults"] > 0, (r, f)
+
+
+@pytest.mark.parametrize("policy", ["fifo", "random", "clock", "lru"])
+def test_every_eviction_policy_keeps_the_bytes(vmx, policy):
+    """memtouch over 8 MiB in random order with a 2 MiB local share, under each eviction policy:
+    pages go out and come back (dirty ones copied, clean ones not) and every byte checks."""
+    vmx.cmd_ok("mem node add far0 size=32M latency=1us bw=10G")
+    vmx.cmd_ok("vm create f image=memtouch.elf min=2M max=32M far=far0 local=2M size=8M stride=256 order=random")
+    out = vmx.cmd_ok(f"vm far f policy={policy} inject=warp")
+    assert f"eviction {policy}," in out, out
+    vmx.cmd_ok("vm start f")
+    r = run(vmx, "f")
+    f = far_info(vmx, "f")
+    assert r["differ"] == 0 and f["pages_out"] > 6 * MIB // 4096 and f["faults"] > 0, (r, f)
+
+
+def test_prefetch_on_a_scan(vmx):
+    """stride.elf reads its 16 MiB page by page, twice, through a 4 MiB local share: with
+    prefetch=next:16 its far faults drop to a fraction, at least 80 % of the pages prefetched are
+    used before they go out again, and every word checks; stride:8 finds a stride of two pages."""
+    vmx.cmd_ok("mem node add far0 size=64M latency=10us bw=10G")
+    faults = {}
+    for name, pf, stride in (("none", "none", 4096), ("next", "next:16", 4096), ("none8k", "none", 8192),
+                             ("stride", "stride:8", 8192)):
+        vmx.cmd_ok(f"vm create {name} image=stride.elf min=2M max=64M far=far0 local=4M size=16M passes=2 "
+                   f"stride={stride}")
+        vmx.cmd_ok(f"vm far {name} inject=warp prefetch={pf}")
+        vmx.cmd_ok(f"vm start {name}")
+        r = run(vmx, name)
+        assert r["differ"] == 0, r
+        out = vmx.cmd_ok(f"vm info {name}")
+        pf_line = re.search(r"(\d+) pages prefetched: (\d+) moved out untouched \(wasted\), (\d+) not looked at",
+                            out)
+        faults[name] = (far_info(vmx, name)["faults"], *map(int, pf_line.groups()))
+        vmx.cmd_ok(f"vm destroy {name}")
+    (none, p0, _, _), (nxt, pn, wn, _) = faults["none"], faults["next"]
+    (none8k, _, _, _), (strd, ps, ws, _) = faults["none8k"], faults["stride"]
+    assert p0 == 0 and none >= 2 * (16 - 4) * MIB // 4096, faults
+    assert nxt * 4 < none and pn > 0 and wn <= pn // 5, faults
+    assert strd * 2 < none8k and ps > 0 and ws <= ps // 5, faults
+
+
+@pytest.mark.parametrize("line,error", [
+    ("vm far f policy=lfu", "fifo, random, clock or lru"),
+    ("vm far f prefetch=always", "none, next[:N] or stride[:N]"),
+    ("vm far f prefetch=next:0", "with N from 1 to 64"),
+    ("vm far f prefetch=none:4", "with N from 1 to 64"),
+    ("vm far g", "no VM 'g'"),
+])
+def test_bad_far_settings_change_nothing(vmx, line, error):
+    vmx.cmd_ok("mem node add far0 size=16M latency=1us bw=10G")
+    vmx.cmd_ok("vm create f image=memtouch.elf min=2M max=16M far=far0 local=2M")
+    before = vmx.cmd_ok("vm far f")
+    out = vmx.cmd(line)
+    assert out.startswith("error:") and error in out and len(out.strip().splitlines()) == 1, out
+    assert vmx.cmd_ok("vm far f") == before
