@@ -16,7 +16,7 @@
 # (except in GUEST_SSE_PROGS, whose own inline asm uses x87 and SSE on purpose:
 # their C code is still built with -mgeneral-regs-only).
 
-GUEST_PROGS := hello memtouch qsort hostile isolation wss volatile pipe_send pipe_recv ping latency stride \
+GUEST_PROGS := hello memtouch qsort hostile isolation wss volatile pipe_send pipe_recv ping latency stride kv \
 	virtio_check
 GUEST_SSE_PROGS := isolation
 GUEST_DIR := $(BUILD)/guests

@@ -266,3 +266,24 @@ def test_bad_far_settings_change_nothing(vmx, line, error):
     out = vmx.cmd(line)
     assert out.startswith("error:") and error in out and len(out.strip().splitlines()) == 1, out
     assert vmx.cmd_ok("vm far f") == before
+
+
+# the other workloads, small: image, arguments, footprint in KiB (their data and 2 MiB of program)
+WORKLOADS = {"kv": ("kv.elf", "size=4M ops=5000", 6144), "stride": ("stride.elf", "size=4M passes=1", 6144),
+             "qsort": ("qsort.elf", "size=2M", 4096 + 2048), "latency": ("latency.elf", "size=4M probes=100", 6144)}
+
+
+@pytest.mark.parametrize("local_pct", [100, 50, 10])
+@pytest.mark.parametrize("name", sorted(WORKLOADS))
+def test_every_workload_checks_its_data(vmx, name, local_pct):
+    """kv (every value it reads), stride (every word), qsort (order, sum and xor of its keys) and
+    latency (every probe) at 100, 50 and 10 % of their footprint in local memory: 0 differ."""
+    image, args, foot = WORKLOADS[name]
+    local = max(1024, foot * local_pct // 100 // 4 * 4)
+    vmx.cmd_ok("mem node add far0 size=32M latency=1us bw=10G")
+    vmx.cmd_ok(f"vm create w image={image} min=2M max=32M far=far0 local={local}K inject=warp {args}")
+    vmx.cmd_ok("vm start w")
+    r = run(vmx, "w")
+    assert r.get("differ", 0) == 0 and r.get("sorted", 1) == 1, r
+    f = far_info(vmx, "w")
+    assert (f["pages_out"] == 0) == (local_pct == 100), f
