@@ -33,7 +33,14 @@ static void release_free(struct far_node *nd)
 int far_node_add(const char *name, uint64_t size, uint64_t latency_ns, uint64_t bw, char *why, size_t n)
 {
 	struct far_node *nd = NULL;
+	struct frame_stats st;
 
+	frame_get_stats(&st);
+	if (size / FRAME_SIZE > st.free) { /* not by draining the pool first: VMs may be growing */
+		snprintf(why, n, "the pool has %llu of the %llu frames asked for free", (unsigned long long)st.free,
+			 (unsigned long long)(size / FRAME_SIZE));
+		return -1;
+	}
 	if (far_node_find(name)) {
 		snprintf(why, n, "a node named '%s' exists", name);
 		return -1;
