@@ -117,15 +117,6 @@ int cmd_mem_node_del(struct cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-/* The index of name in names[n], or -1. */
-static int pick(const char *name, const char *const *names, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (!strcmp(name, names[i]))
-			return i;
-	return -1;
-}
-
 /* prefetch=none|next[:N]|stride[:N] (N from 1 to FAR_PREFETCH_MAX, 8 if absent); 0, or -1 with why. */
 static int parse_prefetch(const char *s, enum far_prefetch *pf, unsigned *n, const char **why)
 {
@@ -141,7 +132,7 @@ static int parse_prefetch(const char *s, enum far_prefetch *pf, unsigned *n, con
 	}
 	memcpy(kind, s, len);
 	kind[len] = 0;
-	k = pick(kind, far_prefetch_names, FAR_PREFETCHES);
+	k = name_index(kind, far_prefetch_names, FAR_PREFETCHES);
 	if (k < 0 || (colon && (k == FAR_PF_NONE || parse_uint(colon + 1, &v, why) || !v || v > FAR_PREFETCH_MAX))) {
 		*why = "none, next[:N] or stride[:N] with N from 1 to 64";
 		return -1;
@@ -176,12 +167,16 @@ int cmd_vm_far(struct cmd_ctx *ctx, int argc, char **argv)
 		if (!strncmp(argv[i], "local=", 6)) {
 			if (parse_size(argv[i] + 6, &local, &why))
 				return cmd_error(ctx, "vm far %s: %s: %s", vm->name, argv[i], why);
-			if (local < FAR_LOCAL_MIN || local % FRAME_SIZE || local > vm->mem.max)
-				return cmd_error(ctx, "vm far %s: %s: a multiple of 4K from 1M up to max", vm->name, argv[i]);
-		} else if (!strcmp(argv[i], "inject=spin") || !strcmp(argv[i], "inject=warp")) {
-			mode = strcmp(argv[i], "inject=spin") ? FAR_WARP : FAR_SPIN;
+			if (far_check_local(&vm->mem, local, msg, sizeof(msg)))
+				return cmd_error(ctx, "vm far %s: %s", vm->name, msg);
+		} else if (!strncmp(argv[i], "inject=", 7)) {
+			int m = name_index(argv[i] + 7, far_mode_names, 2);
+
+			if (m < 0)
+				return cmd_error(ctx, "vm far %s: %s: spin or warp", vm->name, argv[i]);
+			mode = (enum far_mode)m;
 		} else if (!strncmp(argv[i], "policy=", 7)) {
-			policy = pick(argv[i] + 7, far_policy_names, FAR_POLICIES);
+			policy = name_index(argv[i] + 7, far_policy_names, FAR_POLICIES);
 			if (policy < 0)
 				return cmd_error(ctx, "vm far %s: %s: fifo, random, clock or lru", vm->name, argv[i]);
 		} else if (!strncmp(argv[i], "prefetch=", 9)) {

@@ -43,9 +43,11 @@ static bool key_is(const char *arg, const char *key, const char **val)
 /* inject=spin|warp */
 static int parse_inject(struct cmd_ctx *ctx, const char *cmd, const char *val, enum far_mode *mode)
 {
-	if (strcmp(val, "spin") && strcmp(val, "warp"))
+	int m = name_index(val, far_mode_names, 2);
+
+	if (m < 0)
 		return cmd_error(ctx, "%s: inject='%s': spin or warp", cmd, val);
-	*mode = strcmp(val, "spin") ? FAR_WARP : FAR_SPIN;
+	*mode = (enum far_mode)m;
 	return 0;
 }
 

@@ -190,3 +190,11 @@ int is_name(const char *s)
 			return 0;
 	return 1;
 }
+
+int name_index(const char *s, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}

@@ -30,6 +30,9 @@ int parse_uint(const char *s, uint64_t *out, const char **why);
  */
 int parse_size(const char *s, uint64_t *out, const char **why);
 
+/* The index of s in names[0, n), or -1 (a word that picks one of a fixed set). */
+int name_index(const char *s, const char *const *names, int n);
+
 /* Is s a name: one or more letters, digits, '_', '-' or '.' (VM names, result names)? */
 int is_name(const char *s);
 

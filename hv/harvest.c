@@ -60,7 +60,7 @@ void harvest_scan(struct vm *vm)
 
 void harvest_apply(struct vm *vm)
 {
-	vm->mem.ahead_max = vm->mem.far_ops ? 0 : harvest_policy.ahead; /* a far share backs only what is touched */
+	vm->mem.ahead_max = harvest_policy.ahead;
 }
 
 void harvest_wake(void)

@@ -51,6 +51,7 @@ static void push(struct vm_far *f, uint64_t page)
 	f->fifo[(f->fifo_head + f->fifo_n++) % f->pages] = (uint32_t)page;
 }
 
+const char *const far_mode_names[2] = { "spin", "warp" };
 const char *const far_policy_names[FAR_POLICIES] = { "fifo", "random", "clock", "lru" };
 const char *const far_prefetch_names[FAR_PREFETCHES] = { "none", "next", "stride" };
 
@@ -334,15 +335,21 @@ static enum npt_scan_action enqueue(void *ctx, const struct npt_leaf *leaf)
 	return NPT_SCAN_KEEP;
 }
 
+int far_check_local(const struct vm_mem *m, uint64_t local, char *why, size_t n)
+{
+	if (local >= FAR_LOCAL_MIN && !(local % PAGE) && local <= m->max)
+		return 0;
+	snprintf(why, n, "local=%llu: a multiple of 4 KiB from 1M up to max", (unsigned long long)local);
+	return -1;
+}
+
 int far_attach(struct vm_far *f, struct vm_mem *m, struct far_node *nd, uint64_t local, enum far_mode mode,
 	       char *why, size_t n)
 {
 	uint64_t next = 0;
 
-	if (local < FAR_LOCAL_MIN || local % PAGE || local > m->max) {
-		snprintf(why, n, "local=%llu: a multiple of 4 KiB from 1M up to max", (unsigned long long)local);
+	if (far_check_local(m, local, why, n))
 		return -1;
-	}
 	if (m->grow_2m || m->mode != VM_MEM_ELASTIC) {
 		snprintf(why, n, "a far share needs an elastic VM growing in 4 KiB pages (grow=4k)");
 		return -1;
@@ -363,7 +370,6 @@ int far_attach(struct vm_far *f, struct vm_mem *m, struct far_node *nd, uint64_t
 		snprintf(why, n, "a 2 MiB leaf at 0x%llx: a far share works in 4 KiB pages", (unsigned long long)next);
 		return -1;
 	}
-	m->ahead_max = 0; /* every page backed is one the guest touched: no fault-around */
 	m->far_ops = &ops;
 	m->far_ctx = f;
 	nd->users++;
@@ -389,10 +395,8 @@ void far_detach(struct vm_far *f)
 
 int far_set_local(struct vm_far *f, uint64_t local, char *why, size_t n)
 {
-	if (local < FAR_LOCAL_MIN || local % PAGE || local > f->m->max) {
-		snprintf(why, n, "local=%llu: a multiple of 4 KiB from 1M up to max", (unsigned long long)local);
+	if (far_check_local(f->m, local, why, n))
 		return -1;
-	}
 	f->local = local;
 	while (f->m->backed > f->local)
 		if (evict_one(f)) {

@@ -43,6 +43,7 @@ enum far_prefetch {
 #define FAR_PREFETCH_MAX 64
 #define FAR_HISTORY 4 /* faults remembered for stride detection */
 
+extern const char *const far_mode_names[2]; /* by enum far_mode: "spin", "warp" */
 extern const char *const far_policy_names[FAR_POLICIES];
 extern const char *const far_prefetch_names[FAR_PREFETCHES];
 
@@ -87,6 +88,8 @@ struct vm_far {
  * the pages backed now become its first local ones. 0, or -1 with why (local too small, no memory
  * for the remote page map).
  */
+/* Is local a share m can have (a 4 KiB multiple from FAR_LOCAL_MIN up to max)? 0, or -1 with why. */
+int far_check_local(const struct vm_mem *m, uint64_t local, char *why, size_t n);
 int far_attach(struct vm_far *f, struct vm_mem *m, struct far_node *nd, uint64_t local, enum far_mode mode,
 	       char *why, size_t n);
 /* Every far frame back to its node, the map and queue to the pool; m has no far share any more. */

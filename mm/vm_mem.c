@@ -308,7 +308,7 @@ static void grew_4k(struct vm_mem *m, uint64_t page)
 	m->faults_4k++;
 	if (m->st.taken_any)
 		note_refault(m, page);
-	if (m->ahead_max)
+	if (m->ahead_max && !m->far_ops) /* a far share counts every local page: it backs only what is touched */
 		fault_around(m, page);
 	else
 		m->next_fault = page + NPT_SIZE_4K;
