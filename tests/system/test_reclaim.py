@@ -386,15 +386,15 @@ def probe_faults(m, name):
 # probe=on: the working set from faults, as on a CPU without nested accessed bits
 @pytest.mark.parametrize("probe", ["off", "on"])
 def test_working_set_estimate_follows_the_phases(vmx, probe):
-    # scans every 250 ms: phases of 4 s hold about 16 scans each, in Bochs too (phase 0 has 6 s:
-    # in Bochs settling into 32 MiB takes about 2 s of it, and 5 scans after that are skipped
-    # before its samples count). The working set is
+    # scans every 250 ms: phases of 6 s hold about 24 scans each, in Bochs too (there settling into
+    # 32 MiB takes about 2 s, 5 scans after the first pass are skipped before samples count, and a
+    # 'vm info' can take most of a second: 4 s phases left one sample in some runs). The working set is
     # what was accessed within the last 4 scans (1 s): the monitor's answers share the CPU with the
     # guest (in Bochs a 'vm info' takes a good part of a scan period to print), so the window spans
     # several of the guest's passes, and the samples are taken only every 0.5 s.
     window = 4
     vmx.cmd_ok(f"mem policy period=250 window={window} probe={probe}")
-    vmx.cmd_ok("vm create w image=wss.elf min=4M max=64M phases=32M:6,8M:4")
+    vmx.cmd_ok("vm create w image=wss.elf min=4M max=64M phases=32M:6,8M:6")
     vmx.cmd_ok("vm start w")
     samples = wss_samples(vmx, "w", every=0.5)
     r = exited_ok(vmx, "w")
