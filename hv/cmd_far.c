@@ -209,8 +209,8 @@ void far_show_vm(const struct vm *vm)
 	}
 	mprintf("far:     node %s, local %lluK (backed locally %lluK), %llu pages far, %llu far frames held; latency "
 		"injected by %s\n", f->node->name, (unsigned long long)(f->local >> 10),
-		(unsigned long long)(vm->mem.backed >> 10), (unsigned long long)f->far_pages,
-		(unsigned long long)f->copies, f->mode == FAR_SPIN ? "spin (the vCPU waits on the TSC)"
+		(unsigned long long)(vm->mem.backed >> 10), (unsigned long long)f->map.far,
+		(unsigned long long)f->map.copies, f->mode == FAR_SPIN ? "spin (the vCPU waits on the TSC)"
 								  : "warp (the guest's TSC moves on)");
 	mprintf("far policy: eviction %s, prefetch %s", far_policy_names[f->policy], far_prefetch_names[f->prefetch]);
 	if (f->prefetch != FAR_PF_NONE)
@@ -223,8 +223,9 @@ void far_show_vm(const struct vm *vm)
 		(unsigned long long)s->pages_out, (unsigned long long)s->evict_clean, (unsigned long long)s->evict_dirty,
 		(unsigned long long)s->latency_ticks, (unsigned long long)(s->latency_ticks / per_us));
 	mprintf("far cost: the hypervisor's own ticks per far fault: %llu on average, %llu at most (the floor of spin: "
-		"a smaller latency cannot be honoured)\n", (unsigned long long)(s->faults ? s->hv_ticks / s->faults : 0),
-		(unsigned long long)s->hv_max);
+		"a smaller latency cannot be honoured); %llu on average without its page copies\n",
+		(unsigned long long)(s->faults ? s->hv_ticks / s->faults : 0), (unsigned long long)s->hv_max,
+		(unsigned long long)(s->faults ? (s->hv_ticks - s->copy_ticks) / s->faults : 0));
 	mprintf("far latency: <1us %llu, <4us %llu, <16us %llu, <64us %llu, <256us %llu, <1ms %llu, <4ms %llu, more "
 		"%llu\n", (unsigned long long)s->hist[0], (unsigned long long)s->hist[1], (unsigned long long)s->hist[2],
 		(unsigned long long)s->hist[3], (unsigned long long)s->hist[4], (unsigned long long)s->hist[5],

@@ -135,7 +135,7 @@ static void run_slice(struct vm *vm)
 	/* a warp due at the next entry takes effect now: what runs before that entry (other VMs, the
 	 * monitor) is time the guest sees pass, as it would without the far fault */
 	if (vc->resume_tsc)
-		b->set(vc, VREG_TSC_OFFSET, virt_resume_offset(vc, rdtsc()));
+		b->set(vc, VREG_TSC_OFFSET, virt_resume_take(vc) - rdtsc());
 	account(&p, rdtsc());
 }
 

@@ -113,3 +113,15 @@ $(BUILD)/unit/test_virtio_mmio: tests/unit/test_virtio_mmio.c drivers/virtio/vir
 		drivers/virtio/virtio_mmio.h drivers/virtio/virtq.h hv/devbus.h
 	@mkdir -p $(@D)
 	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
+
+# The far share's eviction policies and remote page map, and a node's shared link.
+UNIT_TESTS += $(BUILD)/unit/test_far_queue $(BUILD)/unit/test_far_map
+unit: $(BUILD)/unit/test_far_queue $(BUILD)/unit/test_far_map
+
+$(BUILD)/unit/test_far_queue: tests/unit/test_far_queue.c mm/far_queue.c mm/far_queue.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
+
+$(BUILD)/unit/test_far_map: tests/unit/test_far_map.c mm/far_map.c mm/far_map.h mm/far_node.h mm/frame.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)

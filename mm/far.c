@@ -17,11 +17,6 @@ static uint64_t page_of(uint64_t gpa)
 	return gpa / PAGE;
 }
 
-static paddr_t far_pa(const struct vm_far *f, uint64_t page)
-{
-	return (paddr_t)f->where[page] * PAGE;
-}
-
 static bool mapped(const struct vm_far *f, uint64_t page)
 {
 	paddr_t pa;
@@ -44,16 +39,37 @@ static uint32_t *table(uint64_t n, unsigned *order)
 	return (uint32_t *)(uintptr_t)pa;
 }
 
-/* ---- the eviction queue ---- */
-
-static void push(struct vm_far *f, uint64_t page)
-{
-	f->fifo[(f->fifo_head + f->fifo_n++) % f->pages] = (uint32_t)page;
-}
-
 const char *const far_mode_names[2] = { "spin", "warp" };
 const char *const far_policy_names[FAR_POLICIES] = { "fifo", "random", "clock", "lru" };
 const char *const far_prefetch_names[FAR_PREFETCHES] = { "none", "next", "stride" };
+
+/* ---- what the policies ask of a page (far_queue_ops) ---- */
+
+static int look(void *ctx, uint64_t page)
+{
+	struct vm_far *f = ctx;
+	bool accessed;
+
+	return npt_test_clear_a(&f->m->npt, page * PAGE, &accessed) ? -1 : accessed;
+}
+
+static int age(void *ctx, uint64_t page)
+{
+	struct vm_far *f = ctx;
+
+	return mapped(f, page) ? (int)(*vm_mem_page(f->m, page * PAGE) & PG_AGE_MASK) : -1;
+}
+
+static bool ahead(void *ctx, uint64_t page)
+{
+	struct vm_far *f = ctx;
+
+	return (*vm_mem_page(f->m, page * PAGE) & PG_AHEAD) != 0;
+}
+
+static const struct far_queue_ops queue_ops = { look, age, ahead };
+
+/* ---- evictions ---- */
 
 /* The save step of an eviction: the page's bytes into its far frame, unless its far copy is still good. */
 static bool save(void *ctx, const struct npt_leaf *leaf)
@@ -62,134 +78,69 @@ static bool save(void *ctx, const struct npt_leaf *leaf)
 	uint64_t page = page_of(leaf->gpa);
 	uint8_t *pg = vm_mem_page(f->m, leaf->gpa);
 	paddr_t fpa;
+	uint64_t t;
 
 	if (*pg & PG_AHEAD) { /* prefetched, and no scan saw it accessed: was it, before it goes? */
 		*pg &= (uint8_t)~PG_AHEAD;
 		f->st.pf_wasted += !leaf->accessed;
 	}
-
 	/* a valid far copy and no write since it came back (without nested A/D bits every page is dirty) */
-	if (f->where[page] && f->m->npt_ad && !leaf->dirty) {
+	if (far_map_copy(&f->map, page) && f->m->npt_ad && !leaf->dirty) {
 		f->st.evict_clean++;
 		return true;
 	}
-	if (!f->where[page]) {
-		fpa = far_node_get(f->node);
-		if (fpa == FRAME_NONE)
-			return false;
-		f->where[page] = (uint32_t)(fpa / PAGE);
-		f->copies++;
-	}
-	__builtin_memcpy((void *)(uintptr_t)far_pa(f, page), (const void *)(uintptr_t)leaf->pa, PAGE);
-	far_node_transfer(f->node, rdtsc()); /* the write-back uses the link; nobody waits for it */
+	fpa = far_map_hold(&f->map, f->node, page);
+	if (fpa == FRAME_NONE)
+		return false;
+	t = rdtsc();
+	__builtin_memcpy((void *)(uintptr_t)fpa, (const void *)(uintptr_t)leaf->pa, PAGE);
+	f->copy_ticks += rdtsc() - t;
+	far_node_transfer(f->node, f->link, rdtsc()); /* the write-back uses the link; nobody waits for it */
 	f->st.evict_dirty++;
 	return true;
 }
 
-/* A queue entry: a page number, and CLOCK's mark that a prefetched page had its one extra chance. */
-#define CHANCE_GIVEN (1u << 31)
-#define ENTRY_PAGE(e) ((uint64_t)((e) & ~CHANCE_GIVEN))
-
-/* Queue entry i from the oldest (i < fifo_n). */
-static uint32_t *entry(struct vm_far *f, uint64_t i)
-{
-	return &f->fifo[(f->fifo_head + i) % f->pages];
-}
-
-/* Swap entry i into the oldest place, so that the policy's choice goes out next. */
-static void to_front(struct vm_far *f, uint64_t i)
-{
-	uint32_t t = *entry(f, 0);
-
-	*entry(f, 0) = *entry(f, i);
-	*entry(f, i) = t;
-}
-
 /*
- * Put the policy's victim at the front of the queue (entries no longer local are found there and
- * skipped by the caller). CLOCK looks at most once round the queue: an accessed page loses its
- * accessed bit (not its dirty bit) and goes to the back.
+ * Move the policy's victim out; 0, or -1 when the node has no frame for it. With keep, its frame
+ * comes to the caller in *keep (see vm_take_out) instead of going back to the pool.
  */
-static void choose_victim(struct vm_far *f)
+static int evict_one(struct vm_far *f, paddr_t *keep)
 {
-	uint64_t best = 0;
-	unsigned best_age = 0;
-
-	switch (f->policy) {
-	case FAR_FIFO:
-		break;
-	case FAR_RANDOM:
-		f->rng = f->rng * 6364136223846793005ULL + 1442695040888963407ULL;
-		to_front(f, (f->rng >> 33) % f->fifo_n);
-		break;
-	case FAR_CLOCK:
-		for (uint64_t n = 2 * f->fifo_n; n; n--) {
-			bool accessed;
-			uint32_t e = *entry(f, 0);
-			uint64_t gpa = ENTRY_PAGE(e) * PAGE;
-
-			if (npt_test_clear_a(&f->m->npt, gpa, &accessed))
-				return; /* not local any more: skipped */
-			/* a prefetched page not touched yet has one round to be */
-			if (!accessed && (!(*vm_mem_page(f->m, gpa) & PG_AHEAD) || (e & CHANCE_GIVEN)))
-				return; /* the victim */
-			f->fifo_head = (f->fifo_head + 1) % f->pages; /* a second chance: to the back */
-			*entry(f, f->fifo_n - 1) = accessed ? (uint32_t)ENTRY_PAGE(e) : e | CHANCE_GIVEN;
-		}
-		break;
-	case FAR_LRU:
-		for (uint64_t i = 0; i < f->fifo_n && i < FAR_LRU_LOOK; i++) {
-			uint64_t gpa = ENTRY_PAGE(*entry(f, i)) * PAGE;
-			unsigned age = *vm_mem_page(f->m, gpa) & PG_AGE_MASK;
-
-			if (!mapped(f, gpa / PAGE)) {
-				best = i; /* not local any more: skipped at once */
-				break;
-			}
-			if (age > best_age || !i) {
-				best = i;
-				best_age = age;
-			}
-		}
-		to_front(f, best);
-		break;
-	default:
-		break;
-	}
-}
-
-/* Move the policy's victim out; 0, or -1 when the node has no frame for it. */
-static int evict_one(struct vm_far *f)
-{
-	while (f->fifo_n) {
+	while (f->q.n) {
 		uint64_t page;
 		int r;
 
-		choose_victim(f);
-		page = ENTRY_PAGE(f->fifo[f->fifo_head]);
-		f->fifo_head = (f->fifo_head + 1) % f->pages;
-		f->fifo_n--;
-		r = vm_take_out(f->m, page * PAGE, save, f);
+		far_queue_choose(&f->q, f->policy, &queue_ops, f);
+		page = far_queue_pop(&f->q);
+		r = vm_take_out(f->m, page * PAGE, save, f, keep);
 		if (r == 1)
 			continue; /* taken back meanwhile (released, dropped): not local any more */
-		if (r < 0) { /* back in line, first */
-			f->fifo_head = (f->fifo_head + f->pages - 1) % f->pages;
-			f->fifo_n++;
+		if (r < 0) {
+			far_queue_unpop(&f->q); /* back in line, first */
 			return -1;
 		}
+		far_map_went_far(&f->map, page);
 		f->st.pages_out++;
-		f->far_pages++;
 		return 0;
 	}
 	return -1;
 }
 
-/* Evict until one more page fits the local share (and the queue has room for it). */
-static int make_room(struct vm_far *f)
+/*
+ * Evict until one more page fits the local share (and the queue has room for it). With keep, the
+ * first victim's frame comes to the caller in *keep (FRAME_NONE if none was evicted); on failure
+ * it has gone back to the pool.
+ */
+static int make_room(struct vm_far *f, paddr_t *keep)
 {
-	while (f->m->backed + PAGE > f->local || f->fifo_n == f->pages)
-		if (evict_one(f))
+	if (keep)
+		*keep = FRAME_NONE;
+	while (f->m->backed + PAGE > f->local || f->q.n == f->q.cap)
+		if (evict_one(f, keep && *keep == FRAME_NONE ? keep : NULL)) {
+			if (keep && *keep != FRAME_NONE)
+				vm_mem_give_back(f->m, *keep, FRAME_ORDER_4K);
 			return -1;
+		}
 	return 0;
 }
 
@@ -208,28 +159,37 @@ static void charge(struct vm_far *f, uint64_t ticks)
 	f->due = true;
 }
 
-/* Bring far page c back into a local frame now; false when it cannot (then nothing more is tried). */
-static bool fetch_page(struct vm_far *f, uint64_t c)
+/*
+ * Bring far page c back into a local frame now: the frame of the page it evicts (no trip through
+ * the pool), or a fresh one when none had to go. VM_FAULT_MAPPED, VM_FAULT_FAR_FULL (the node has
+ * no frame for the victim), or another failure of the local fault.
+ */
+static enum vm_fault_result fetch_page(struct vm_far *f, uint64_t c)
 {
 	paddr_t pa;
 	unsigned level;
+	uint64_t t;
 
-	if (make_room(f) || vm_mem_fault_local(f->m, c * PAGE) != VM_FAULT_MAPPED ||
-	    npt_lookup(&f->m->npt, c * PAGE, &pa, &level, NULL) || level != NPT_LEVEL_4K)
-		return false;
-	push(f, c);
-	__builtin_memcpy((void *)(uintptr_t)pa, (const void *)(uintptr_t)far_pa(f, c), PAGE);
-	f->far_pages--;
+	if (make_room(f, &pa))
+		return VM_FAULT_FAR_FULL;
+	if (pa != FRAME_NONE) {
+		if (vm_mem_map_frame(f->m, c * PAGE, pa))
+			return VM_FAULT_NOMEM;
+	} else {
+		enum vm_fault_result r = vm_mem_fault_local(f->m, c * PAGE);
+
+		if (r != VM_FAULT_MAPPED)
+			return r;
+		if (npt_lookup(&f->m->npt, c * PAGE, &pa, &level, NULL) || level != NPT_LEVEL_4K)
+			return VM_FAULT_BROKEN;
+	}
+	far_queue_push(&f->q, c);
+	t = rdtsc();
+	__builtin_memcpy((void *)(uintptr_t)pa, (const void *)(uintptr_t)far_map_copy(&f->map, c), PAGE);
+	f->copy_ticks += rdtsc() - t;
+	far_map_came_back(&f->map, c);
 	f->st.pages_in++;
-	return true;
-}
-
-/* The stride most of the last faults followed (two of the three steps), or 0. */
-static int64_t stride_of(const uint64_t *h)
-{
-	int64_t d1 = (int64_t)(h[0] - h[1]), d2 = (int64_t)(h[1] - h[2]), d3 = (int64_t)(h[2] - h[3]);
-
-	return d1 == d2 || d1 == d3 ? d1 : d2 == d3 ? d2 : 0;
+	return VM_FAULT_MAPPED;
 }
 
 /*
@@ -247,17 +207,17 @@ static void prefetch(struct vm_far *f, uint64_t page)
 	if (f->prefetch == FAR_PF_NEXT)
 		stride = 1;
 	else if (f->prefetch == FAR_PF_STRIDE && f->st.faults >= FAR_HISTORY)
-		stride = stride_of(f->history);
+		stride = far_stride(f->history);
 	for (unsigned k = 1; stride && k <= f->prefetch_n; k++) {
 		uint64_t c = page + (uint64_t)(stride * (int64_t)k);
 
 		if (c >= f->pages)
 			break;
-		if (!f->where[c] || mapped(f, c))
+		if (!far_map_is_far(&f->map, c))
 			continue;
-		if (!fetch_page(f, c))
+		if (fetch_page(f, c) != VM_FAULT_MAPPED)
 			break;
-		far_node_transfer(f->node, rdtsc());
+		far_node_transfer(f->node, f->link, rdtsc());
 		*vm_mem_page(f->m, c * PAGE) |= PG_AHEAD;
 		f->st.prefetched++;
 	}
@@ -267,27 +227,29 @@ static enum vm_fault_result far_fault(void *ctx, uint64_t gpa, bool guest)
 {
 	struct vm_far *f = ctx;
 	uint64_t page = page_of(gpa), t0 = rdtsc(), ticks;
-	bool fetch = f->where[page] && !mapped(f, page);
 	enum vm_fault_result r;
 
-	/* the fetch is the fault's critical path: it takes the link first, the write-backs after it */
-	ticks = fetch ? far_node_latency_ticks(f->node) + far_node_transfer(f->node, t0) : 0;
-	if (make_room(f))
-		return VM_FAULT_FAR_FULL;
-	if (!fetch) { /* a page never far: a fresh one, like any growth fault */
+	f->copy_ticks = 0;
+	if (!far_map_is_far(&f->map, page)) { /* a page never far: a fresh one, like any growth fault */
+		if (make_room(f, NULL))
+			return VM_FAULT_FAR_FULL;
 		r = vm_mem_fault_local(f->m, gpa);
 		if (r == VM_FAULT_MAPPED)
-			push(f, page);
+			far_queue_push(&f->q, page);
 		return r;
 	}
+	/* the fetch is the fault's critical path: it takes the link first, the write-backs after it */
+	ticks = far_node_latency_ticks(f->node) + far_node_transfer(f->node, f->link, t0);
 	/* the far copy into a local frame; it stays valid until the page is written */
-	if (!fetch_page(f, page))
-		return VM_FAULT_NOMEM;
+	r = fetch_page(f, page);
+	if (r != VM_FAULT_MAPPED)
+		return r;
 	if (guest) {
 		uint64_t hv = rdtsc() - t0;
 
 		f->st.faults++;
 		f->st.hv_ticks += hv;
+		f->st.copy_ticks += f->copy_ticks;
 		if (hv > f->st.hv_max)
 			f->st.hv_max = hv;
 		charge(f, ticks);
@@ -300,23 +262,14 @@ static bool far_is_far(void *ctx, uint64_t gpa)
 {
 	struct vm_far *f = ctx;
 
-	return f->where[page_of(gpa)] && !mapped(f, page_of(gpa));
+	return far_map_is_far(&f->map, page_of(gpa));
 }
 
 static void far_forget(void *ctx, uint64_t gpa, uint64_t len)
 {
 	struct vm_far *f = ctx;
-	uint64_t end = page_of(gpa + len) < f->pages ? page_of(gpa + len) : f->pages;
 
-	for (uint64_t page = page_of(gpa); page < end; page++) {
-		if (!f->where[page])
-			continue;
-		if (!mapped(f, page))
-			f->far_pages--;
-		far_node_put(f->node, far_pa(f, page));
-		f->where[page] = 0;
-		f->copies--;
-	}
+	far_map_drop(&f->map, f->node, page_of(gpa), page_of(gpa + len));
 }
 
 static const struct vm_mem_far_ops ops = { far_fault, far_is_far, far_forget };
@@ -331,7 +284,7 @@ static enum npt_scan_action enqueue(void *ctx, const struct npt_leaf *leaf)
 		return NPT_SCAN_KEEP; /* shared pages (pipes) are not the VM's RAM */
 	if (leaf->level != NPT_LEVEL_4K)
 		return NPT_SCAN_STOP;
-	push(f, page_of(leaf->gpa));
+	far_queue_push(&f->q, page_of(leaf->gpa));
 	return NPT_SCAN_KEEP;
 }
 
@@ -347,6 +300,7 @@ int far_attach(struct vm_far *f, struct vm_mem *m, struct far_node *nd, uint64_t
 	       char *why, size_t n)
 {
 	uint64_t next = 0;
+	int link;
 
 	if (far_check_local(m, local, why, n))
 		return -1;
@@ -355,12 +309,13 @@ int far_attach(struct vm_far *f, struct vm_mem *m, struct far_node *nd, uint64_t
 		return -1;
 	}
 	*f = (struct vm_far){ .node = nd, .m = m, .local = local, .mode = mode, .pages = m->max / PAGE,
-			      .policy = FAR_FIFO, .prefetch = FAR_PF_NONE, .prefetch_n = 8, .rng = m->owner };
-	f->where = table(f->pages, &f->where_order);
-	f->fifo = f->where ? table(f->pages, &f->fifo_order) : NULL;
-	if (!f->fifo) {
-		if (f->where)
-			frame_free((paddr_t)(uintptr_t)f->where, f->where_order, FRAME_OWNER_HV);
+			      .policy = FAR_FIFO, .prefetch = FAR_PF_NONE, .prefetch_n = 8 };
+	f->map = (struct far_map){ .e = table(f->pages, &f->map_order), .pages = f->pages };
+	f->q = (struct far_queue){ .e = f->map.e ? table(f->pages, &f->q_order) : NULL, .cap = f->pages,
+				   .rng = m->owner };
+	if (!f->q.e) {
+		if (f->map.e)
+			frame_free((paddr_t)(uintptr_t)f->map.e, f->map_order, FRAME_OWNER_HV);
 		snprintf(why, n, "no memory for the remote page map of %llu pages", (unsigned long long)f->pages);
 		f->node = NULL;
 		return -1;
@@ -370,9 +325,15 @@ int far_attach(struct vm_far *f, struct vm_mem *m, struct far_node *nd, uint64_t
 		snprintf(why, n, "a 2 MiB leaf at 0x%llx: a far share works in 4 KiB pages", (unsigned long long)next);
 		return -1;
 	}
+	link = far_node_join(nd);
+	if (link < 0) {
+		far_detach(f);
+		snprintf(why, n, "node '%s' is shared by %d VMs, as many as its link serves", nd->name, FAR_NODE_USERS);
+		return -1;
+	}
+	f->link = (unsigned)link;
 	m->far_ops = &ops;
 	m->far_ctx = f;
-	nd->users++;
 	return 0;
 }
 
@@ -380,16 +341,15 @@ void far_detach(struct vm_far *f)
 {
 	if (!f->node)
 		return;
-	if (f->where)
-		far_forget(f, 0, f->pages * PAGE);
+	far_forget(f, 0, f->pages * PAGE);
 	if (f->m->far_ops == &ops) {
 		f->m->far_ops = NULL;
 		f->m->far_ctx = NULL;
-		f->node->users--;
+		far_node_leave(f->node, f->link);
 	}
-	frame_free((paddr_t)(uintptr_t)f->where, f->where_order, FRAME_OWNER_HV);
-	frame_free((paddr_t)(uintptr_t)f->fifo, f->fifo_order, FRAME_OWNER_HV);
-	f->where = f->fifo = NULL;
+	frame_free((paddr_t)(uintptr_t)f->map.e, f->map_order, FRAME_OWNER_HV);
+	frame_free((paddr_t)(uintptr_t)f->q.e, f->q_order, FRAME_OWNER_HV);
+	f->map.e = f->q.e = NULL;
 	f->node = NULL;
 }
 
@@ -399,7 +359,7 @@ int far_set_local(struct vm_far *f, uint64_t local, char *why, size_t n)
 		return -1;
 	f->local = local;
 	while (f->m->backed > f->local)
-		if (evict_one(f)) {
+		if (evict_one(f, NULL)) {
 			snprintf(why, n, "node '%s' has no frame left for the pages to move out", f->node->name);
 			return -1;
 		}
@@ -417,5 +377,5 @@ uint64_t far_prefetch_pending(const struct vm_far *f)
 
 uint64_t far_frames(const struct vm_far *f)
 {
-	return f->node ? f->copies : 0;
+	return f->node ? f->map.copies : 0;
 }

@@ -14,7 +14,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "far_map.h"
 #include "far_node.h"
+#include "far_queue.h"
 #include "vm_mem.h"
 
 /* How the latency of a far fault reaches the guest. */
@@ -22,16 +24,6 @@ enum far_mode {
 	FAR_SPIN, /* the vCPU waits on the TSC until the latency has passed since the fault (real time) */
 	FAR_WARP, /* no wait: the guest's TSC moves on by the latency (exact, free, deterministic) */
 };
-
-/* Which local page moves out when one more must come in. */
-enum far_policy {
-	FAR_FIFO,   /* the oldest to become local */
-	FAR_RANDOM, /* any local page, at random */
-	FAR_CLOCK,  /* the oldest not accessed since it was last looked at (its accessed bit, cleared on a look) */
-	FAR_LRU,    /* of the oldest FAR_LRU_LOOK, the one idle longest by the working-set scans' ages */
-	FAR_POLICIES
-};
-#define FAR_LRU_LOOK 16
 
 /* Which far pages come back with the one a fault fetches, off its critical path. */
 enum far_prefetch {
@@ -41,7 +33,6 @@ enum far_prefetch {
 	FAR_PREFETCHES
 };
 #define FAR_PREFETCH_MAX 64
-#define FAR_HISTORY 4 /* faults remembered for stride detection */
 
 extern const char *const far_mode_names[2]; /* by enum far_mode: "spin", "warp" */
 extern const char *const far_policy_names[FAR_POLICIES];
@@ -56,6 +47,7 @@ struct far_stats {
 	uint64_t evict_clean, evict_dirty; /* evictions with a valid far copy and no write since, and the rest */
 	uint64_t latency_ticks;		  /* latency charged to the guest in all */
 	uint64_t hv_ticks, hv_max;	  /* the hypervisor's own ticks per far fault: all, and the longest */
+	uint64_t copy_ticks;		  /* of hv_ticks, the 4 KiB copies (the page fetched, a dirty victim) */
 	uint64_t hist[8];		  /* charged latency per fault: < 1, 4, 16, 64, 256, 1024, 4096 us, more */
 	/* pages prefetched (each marked PG_AHEAD until a scan or its eviction sees it accessed), and of
 	 * those the ones moved out again untouched */
@@ -71,25 +63,24 @@ struct vm_far {
 	enum far_prefetch prefetch;
 	unsigned prefetch_n;
 	uint64_t history[FAR_HISTORY]; /* the last far faults' pages, newest first */
-	uint64_t rng;
-	uint32_t *where;       /* per 4 KiB page of [0, max): its far frame number (pa >> 12), or 0 */
-	uint32_t *fifo;	       /* local pages in the order they became local (page numbers): eviction order */
-	uint64_t fifo_head, fifo_n, pages; /* the oldest entry, entries, and capacity (pages of [0, max)) */
-	unsigned where_order, fifo_order;  /* of the hypervisor frames holding where and fifo */
-	uint64_t far_pages;    /* pages whose far copy is the only one (not present locally) */
-	uint64_t copies;       /* far frames held (far pages, and local pages with a valid far copy) */
+	uint64_t pages;	       /* pages of [0, max) */
+	struct far_map map;    /* per page of [0, max): its far copy, if any, and whether the page is far */
+	struct far_queue q;    /* the local pages, in eviction order */
+	unsigned map_order, q_order; /* of the hypervisor frames holding the map's and the queue's entries */
+	unsigned link;	       /* the VM's slot of the node's link */
 	uint64_t pending;      /* latency ticks the guest's last fault is to be charged */
+	uint64_t copy_ticks;   /* ticks of page copies in the fault being served */
 	bool due;	       /* the guest's last fault fetched a page: charge it pending (0 included) */
 	struct far_stats st;
 };
 
-/*
- * Give m (created, 4 KiB growth, no fault-around: the caller's choice at creation) a far share on nd:
- * the pages backed now become its first local ones. 0, or -1 with why (local too small, no memory
- * for the remote page map).
- */
 /* Is local a share m can have (a 4 KiB multiple from FAR_LOCAL_MIN up to max)? 0, or -1 with why. */
 int far_check_local(const struct vm_mem *m, uint64_t local, char *why, size_t n);
+/*
+ * Give m (created, 4 KiB growth: the caller's choice at creation) a far share on nd: the pages
+ * backed now become its first local ones. 0, or -1 with why (local too small, no memory for the
+ * remote page map, no slot left on the node's link).
+ */
 int far_attach(struct vm_far *f, struct vm_mem *m, struct far_node *nd, uint64_t local, enum far_mode mode,
 	       char *why, size_t n);
 /* Every far frame back to its node, the map and queue to the pool; m has no far share any more. */

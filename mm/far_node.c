@@ -58,15 +58,22 @@ int far_node_add(const char *name, uint64_t size, uint64_t latency_ns, uint64_t 
 	for (uint64_t i = 0; i < size / FRAME_SIZE; i++) {
 		paddr_t pa = frame_alloc(FRAME_ORDER_4K, nd->owner);
 
+		if (pa != FRAME_NONE && pa && pa < FAR_NODE_PA_LIMIT) {
+			nd->frames++;
+			far_node_put(nd, pa);
+			continue;
+		}
 		if (pa == FRAME_NONE) {
 			snprintf(why, n, "the pool has %llu of the %llu frames asked for free", (unsigned long long)i,
 				 (unsigned long long)(size / FRAME_SIZE));
-			release_free(nd);
-			nd->used = false;
-			return -1;
+		} else {
+			snprintf(why, n, "frame 0x%llx of the pool lies outside [4K, 8T), where far frames must be",
+				 (unsigned long long)pa);
+			frame_free(pa, FRAME_ORDER_4K, nd->owner);
 		}
-		nd->frames++;
-		far_node_put(nd, pa);
+		release_free(nd); /* what it took, back to the pool */
+		nd->used = false;
+		return -1;
 	}
 	return 0;
 }
@@ -82,36 +89,37 @@ int far_node_del(struct far_node *nd, char *why, size_t n)
 	return 0;
 }
 
-paddr_t far_node_get(struct far_node *nd)
-{
-	paddr_t pa = nd->free_head;
-
-	if (pa == FRAME_NONE)
-		return FRAME_NONE;
-	nd->free_head = *(const paddr_t *)(uintptr_t)pa;
-	nd->nfree--;
-	return pa;
-}
-
-void far_node_put(struct far_node *nd, paddr_t pa)
-{
-	*(paddr_t *)(uintptr_t)pa = nd->free_head;
-	nd->free_head = pa;
-	nd->nfree++;
-}
-
 uint64_t far_node_latency_ticks(const struct far_node *nd)
 {
 	return nd->latency_ns * (tsc_hz() / 1000) / 1000000;
 }
 
-uint64_t far_node_transfer(struct far_node *nd, uint64_t now)
+int far_node_join(struct far_node *nd)
+{
+	for (unsigned i = 0; i < FAR_NODE_USERS; i++)
+		if (!(nd->slots & (1u << i))) {
+			nd->slots |= 1u << i;
+			nd->link_free_tsc[i] = 0;
+			nd->users++;
+			return (int)i;
+		}
+	return -1;
+}
+
+void far_node_leave(struct far_node *nd, unsigned slot)
+{
+	nd->slots &= ~(1u << slot);
+	nd->link_free_tsc[slot] = 0; /* idle: no longer counted among the busy */
+	nd->users--;
+}
+
+uint64_t far_node_transfer(struct far_node *nd, unsigned slot, uint64_t now)
 {
 	uint64_t ticks = FRAME_SIZE * tsc_hz() / nd->bw; /* bw >= 1 MiB/s and tsc_hz < 2^44: no overflow */
 
 	nd->bytes_moved += FRAME_SIZE;
 	nd->link_busy_tsc += ticks;
-	return far_link_take(&nd->link_free_tsc, now, ticks);
+	return far_link_take(nd->link_free_tsc, FAR_NODE_USERS, slot, now, ticks);
 }
 
 int far_node_verify(const struct far_node *nd, char *why, size_t n)

@@ -3,8 +3,11 @@
  * a remote memory pool (CXL, RDMA, a memory blade). Each node has a size, a
  * latency and a bandwidth; its frames are its own in the pool's accounting
  * (owner FAR_NODE_OWNER_BASE + slot), and a VM's far share (mm/far.c) keeps
- * the pages it cannot hold locally there. The link of each node is one token
- * bucket that every VM on the node shares, so that contention shows.
+ * the pages it cannot hold locally there. The link of each node is shared by
+ * every VM on the node, so that contention shows, and shared fairly: while k
+ * VMs have transfers outstanding each moves at 1/k of the bandwidth, so that
+ * a VM that floods the link delays its own transfers, not the others' beyond
+ * their share (far_link_take).
  */
 #ifndef EMHV_MM_FAR_NODE_H
 #define EMHV_MM_FAR_NODE_H
@@ -15,9 +18,13 @@
 #include "frame.h"
 
 #define FAR_NODE_MAX 4
+/* VMs that can share one node (VM_MAX): each holds a slot of the link. */
+#define FAR_NODE_USERS 16
 #define FAR_NODE_NAME_MAX 16 /* with the NUL */
 /* Node i owns its frames as owner FAR_NODE_OWNER_BASE + i (pipes own 64..71, VMs stay below 64). */
 #define FAR_NODE_OWNER_BASE 80
+/* A node's frames lie below 8 TiB, so that the remote page map (far_map.h) holds their numbers in 31 bits. */
+#define FAR_NODE_PA_LIMIT (1ULL << 43)
 /* Latencies from 0 to 1 s, bandwidths from 1 MB/s to 1 TB/s: what the monitor accepts. */
 #define FAR_LATENCY_MAX_NS 1000000000ULL
 #define FAR_BW_MIN (1ULL << 20)
@@ -31,21 +38,28 @@ struct far_node {
 	uint64_t frames, nfree;	 /* its frames, and those holding nothing (linked through their first word) */
 	paddr_t free_head;
 	unsigned users;		 /* VMs with a far share on it */
-	uint64_t link_free_tsc;	 /* TSC when the link has moved everything asked of it so far */
+	uint32_t slots;		 /* the link slots they hold, a bit each */
+	uint64_t link_free_tsc[FAR_NODE_USERS]; /* per slot: TSC when its transfers asked so far are done; 0: idle */
 	uint64_t bytes_moved, link_busy_tsc; /* bandwidth consumed: bytes, and TSC ticks the link was busy */
 };
 
 /*
- * The link as a token bucket of one transfer at a time: a transfer of `ticks` asked at `now` starts
- * when the link is free (at *free_at, or now if that is past) and holds it for `ticks`; *free_at moves
- * to its end. The ticks from now until it ends (waiting included).
+ * The link shared by n users, as processor sharing: free_at[i] is when user i's transfers asked so
+ * far are done (0 for a slot nobody holds). A transfer that alone takes `ticks`, asked by user u at
+ * `now`, starts when u's earlier ones are done (or now) and, with k users busy at its start (u
+ * included), takes k times as long: each busy user gets 1/k of the link. Another user's backlog,
+ * however long, slows it by that factor only. The ticks from now until it is done (its own queue
+ * included).
  */
-static inline uint64_t far_link_take(uint64_t *free_at, uint64_t now, uint64_t ticks)
+static inline uint64_t far_link_take(uint64_t *free_at, unsigned n, unsigned u, uint64_t now, uint64_t ticks)
 {
-	uint64_t start = *free_at > now ? *free_at : now;
+	uint64_t start = free_at[u] > now ? free_at[u] : now;
+	uint64_t busy = 1;
 
-	*free_at = start + ticks;
-	return *free_at - now;
+	for (unsigned i = 0; i < n; i++)
+		busy += i != u && free_at[i] > start;
+	free_at[u] = start + ticks * busy;
+	return free_at[u] - now;
 }
 
 /* A node of size bytes (a 4 KiB multiple, at least one page) set aside from the pool; 0, or -1 with why. */
@@ -55,10 +69,28 @@ int far_node_del(struct far_node *nd, char *why, size_t n);
 struct far_node *far_node_find(const char *name);
 struct far_node *far_node_slot(unsigned i);
 /* A frame of the node for a far page, or FRAME_NONE when it is full; its contents are stale. */
-paddr_t far_node_get(struct far_node *nd);
-void far_node_put(struct far_node *nd, paddr_t pa);
-/* Ticks a 4 KiB page takes on the node's link when asked for at now (queueing behind others included). */
-uint64_t far_node_transfer(struct far_node *nd, uint64_t now);
+static inline paddr_t far_node_get(struct far_node *nd)
+{
+	paddr_t pa = nd->free_head;
+
+	if (pa == FRAME_NONE)
+		return FRAME_NONE;
+	nd->free_head = *(const paddr_t *)(uintptr_t)pa;
+	nd->nfree--;
+	return pa;
+}
+
+static inline void far_node_put(struct far_node *nd, paddr_t pa)
+{
+	*(paddr_t *)(uintptr_t)pa = nd->free_head;
+	nd->free_head = pa;
+	nd->nfree++;
+}
+/* A slot of the node's link for a VM, or -1 when all FAR_NODE_USERS are held; and giving it back. */
+int far_node_join(struct far_node *nd);
+void far_node_leave(struct far_node *nd, unsigned slot);
+/* Ticks a 4 KiB page takes on the node's link for the user of `slot` asked at now (its share, its queue). */
+uint64_t far_node_transfer(struct far_node *nd, unsigned slot, uint64_t now);
 /* The node's latency in TSC ticks. */
 uint64_t far_node_latency_ticks(const struct far_node *nd);
 /* Needs a frame_check() just before: its frames all the node's, the free list as counted. 0, or -1 (why says). */

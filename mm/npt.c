@@ -168,14 +168,22 @@ static bool table_empty(const struct npt *t, paddr_t table)
 	return true;
 }
 
-static unsigned table_count(const struct npt *t, paddr_t table)
+/*
+ * Whether the table holds a present entry besides entry i: looked for upwards from i, then
+ * downwards, so that a pass removing entries in order finds the next one at once and a single
+ * removal from a table in use finds a neighbour in a few reads, not 512.
+ */
+static bool others_present(const struct npt *t, paddr_t table, unsigned i)
 {
 	const uint64_t *tb = table_ptr(table);
-	unsigned i, n = 0;
 
-	for (i = 0; i < NPT_ENTRIES; i++)
-		n += present(t, tb[i]);
-	return n;
+	for (unsigned j = i + 1; j < NPT_ENTRIES; j++)
+		if (present(t, tb[j]))
+			return true;
+	for (unsigned j = i; j--;)
+		if (present(t, tb[j]))
+			return true;
+	return false;
 }
 
 static paddr_t table_alloc(struct npt *t)
@@ -769,16 +777,15 @@ static int scan_leaf(struct scan *s, uint64_t *e, unsigned level, uint64_t gpa)
 /*
  * Visit the leaves under the level-`level` table that maps from gpa base,
  * from the scan's start on. SCAN_GONE when the table was left empty (never
- * the root), SCAN_STOPPED, SCAN_GO, or -error. Its present entries are
- * counted once, at its first removal, so that emptying a table takes two
- * passes over it, not one per entry; the table is not read once empty.
+ * the root), SCAN_STOPPED, SCAN_GO, or -error. After each removal the
+ * table is looked at for another present entry (others_present), which
+ * costs a pass in order no more than one read over the table.
  */
 static int scan_table(struct scan *s, paddr_t table, unsigned level, uint64_t base)
 {
 	struct npt *t = s->t;
 	uint64_t *tb = table_ptr(table), size = level_size(level);
 	unsigned i = s->start > base ? (unsigned)((s->start - base) / size) : 0;
-	int live = -1; /* present entries, once one was removed */
 
 	for (; i < NPT_ENTRIES && base + i * size < s->end; i++) {
 		uint64_t *e = &tb[i], gpa = base + i * size;
@@ -799,11 +806,8 @@ static int scan_table(struct scan *s, paddr_t table, unsigned level, uint64_t ba
 		}
 		if (r != SCAN_GO && r != SCAN_GONE)
 			return r;
-		if (r == SCAN_GONE) {
-			live = live < 0 ? (int)table_count(t, table) : live - 1;
-			if (!live && level < NPT_TOP)
-				return SCAN_GONE;
-		}
+		if (r == SCAN_GONE && level < NPT_TOP && !others_present(t, table, i))
+			return SCAN_GONE;
 	}
 	return SCAN_GO;
 }

@@ -324,6 +324,22 @@ bool vm_mem_fault_quick(struct vm_mem *m, uint64_t gpa)
 	return true;
 }
 
+int vm_mem_map_frame(struct vm_mem *m, uint64_t gpa, paddr_t pa)
+{
+	struct npt_hole h;
+	int r = gpa < m->max ? npt_find_hole(&m->npt, gpa, &h) : -NPT_EINVAL;
+
+	if (!r)
+		r = npt_fill_hole(&m->npt, &h, pa, NPT_LEVEL_4K, NPT_RWX);
+	if (r) {
+		vm_mem_give_back(m, pa, FRAME_ORDER_4K);
+		return r;
+	}
+	m->backed += NPT_SIZE_4K;
+	grew_4k(m, gpa & ~(NPT_SIZE_4K - 1));
+	return 0;
+}
+
 int vm_mem_map_shared(struct vm_mem *m, uint64_t gpa, paddr_t pa)
 {
 	int r;

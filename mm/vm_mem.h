@@ -134,6 +134,11 @@ enum vm_fault_result vm_mem_fault_local(struct vm_mem *m, uint64_t gpa);
  */
 bool vm_mem_fault_quick(struct vm_mem *m, uint64_t gpa);
 /*
+ * Map m's own 4 KiB frame pa (one vm_take_out kept) at unbacked gpa in [0, max) as a page of its
+ * RAM, its contents as they are. 0, or -NPT_* and the frame goes back to the pool.
+ */
+int vm_mem_map_frame(struct vm_mem *m, uint64_t gpa, paddr_t pa);
+/*
  * Map a 4 KiB frame that m does not own (a pipe's) read-write at gpa, which lies above max: m's
  * RAM never reaches there. The page tables are m's. 0, -NPT_EEXIST if gpa is mapped, -NPT_ENOMEM,
  * -NPT_EINVAL. vm_take_shared() takes such pages away again; destroying m leaves their frames alone.

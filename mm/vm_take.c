@@ -134,7 +134,10 @@ static void take_leaf(struct scan *s, const struct npt_leaf *leaf)
 	 * touched */
 	m->st.ahead_unused += vm_mem_pages_set(vm_mem_page(m, leaf->gpa), size / NPT_SIZE_4K, PG_VOLATILE,
 					       (uint8_t)(s->r->how << PG_HOW_SHIFT), PG_AHEAD) * NPT_SIZE_4K;
-	queue(leaf->pa, leaf->level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K, false);
+	if (s->r->keep_frame && !s->res->kept)
+		s->res->kept = leaf->pa;
+	else
+		queue(leaf->pa, leaf->level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K, false);
 	if (m->far_ops && !s->r->far_out) /* the page is gone: a far copy of it is stale */
 		m->far_ops->forget(m->far_ctx, leaf->gpa, size);
 	m->backed -= size;
@@ -188,6 +191,10 @@ void vm_take_scan(struct vm_mem *m, const struct take_req *r, struct take_result
 	err = npt_scan(&m->npt, r->start, r->end, visit, &s, &res->next);
 	if (err == -NPT_ENOMEM && s.split_pa != FRAME_NONE)
 		frame_join(s.split_pa, FRAME_ORDER_2M, m->owner); /* the leaf stayed whole */
+	if (res->kept && !batch.n) { /* nothing queued to invalidate for: the kept frame needs it too */
+		m->flush(m->flush_ctx);
+		m->st.flushes++;
+	}
 	vm_take_end(m);
 	res->err = err ? err : s.failed ? -NPT_ENOMEM : 0;
 	if (!err && res->next > r->end)
@@ -217,14 +224,17 @@ static enum take_choice choose_out(struct vm_mem *m, const struct npt_leaf *leaf
 	return TAKE_IT;
 }
 
-int vm_take_out(struct vm_mem *m, uint64_t gpa, bool (*save)(void *ctx, const struct npt_leaf *leaf), void *ctx)
+int vm_take_out(struct vm_mem *m, uint64_t gpa, bool (*save)(void *ctx, const struct npt_leaf *leaf), void *ctx,
+		paddr_t *keep)
 {
 	struct out o = { save, ctx, 1 };
 	struct take_req r = { .start = gpa, .end = gpa + NPT_SIZE_4K, .choose = choose_out, .ctx = &o,
-			      .how = TAKE_NONE, .far_out = true };
+			      .how = TAKE_NONE, .far_out = true, .keep_frame = keep != NULL };
 	struct take_result res;
 
 	vm_take_scan(m, &r, &res);
+	if (keep)
+		*keep = res.kept ? res.kept : FRAME_NONE;
 	return res.err ? -1 : o.ret;
 }
 

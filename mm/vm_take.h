@@ -35,6 +35,7 @@ struct take_req {
 	uint64_t max_bytes;	 /* stop once this much was taken (0: no limit) */
 	unsigned max_leaves;	 /* work bound: stop after looking at this many leaves (0: no limit) */
 	bool far_out;		 /* the far layer moving pages out: whatever min, and their far copies stay */
+	bool keep_frame;	 /* the frame of the (one) leaf taken goes to the caller, not the pool */
 };
 
 struct take_result {
@@ -42,6 +43,7 @@ struct take_result {
 	uint64_t leaves;  /* leaves looked at (and the memory a chooser read: 2 KiB as one) */
 	uint64_t next;	  /* where to go on: the range's end when done */
 	int err;	  /* 0, or a -NPT_* error (no frame to split a leaf) */
+	paddr_t kept;	  /* keep_frame: the frame taken, still the VM's, in no TLB any more; or 0 */
 };
 
 /*
@@ -75,10 +77,12 @@ void vm_take_scan(struct vm_mem *m, const struct take_req *r, struct take_result
 /*
  * The far layer (mm/far.c) moves the 4 KiB page at gpa out, whatever min: save(ctx, leaf) sees the
  * leaf (its frame, its dirty bit) while it is still mapped and may refuse (false: nothing changes);
- * then the page is unmapped, invalidated and its frame goes back to the pool. 0, 1 when gpa is not
- * mapped (or by a 2 MiB leaf), -1 when save refused.
+ * then the page is unmapped and invalidated, and its frame goes back to the pool, or with keep to
+ * the caller in *keep (still the VM's: for vm_mem_map_frame, which spares the pool a free and an
+ * allocation per far fault). 0, 1 when gpa is not mapped (or by a 2 MiB leaf), -1 when save refused.
  */
-int vm_take_out(struct vm_mem *m, uint64_t gpa, bool (*save)(void *ctx, const struct npt_leaf *leaf), void *ctx);
+int vm_take_out(struct vm_mem *m, uint64_t gpa, bool (*save)(void *ctx, const struct npt_leaf *leaf), void *ctx,
+		paddr_t *keep);
 
 /*
  * The guest releases [gpa, gpa + len) (4 KiB aligned, inside RAM) with

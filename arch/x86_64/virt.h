@@ -182,13 +182,13 @@ struct virt_vcpu {
  * The loop both backends' run() share: the guest's time and the cost of each fault completed in
  * run() (counted at the next exit, in that exit's own time), and whether the fault at gpa is one.
  */
-/* The TSC offset that makes the guest read vc->resume_tsc now (see resume_tsc); clears it. */
-static inline uint64_t virt_resume_offset(struct virt_vcpu *vc, uint64_t now)
+/* vc->resume_tsc for the backend's entry stub, which sets the TSC offset from it (0: leave it); cleared. */
+static inline uint64_t virt_resume_take(struct virt_vcpu *vc)
 {
-	uint64_t off = vc->resume_tsc - now;
+	uint64_t t = vc->resume_tsc;
 
 	vc->resume_tsc = 0;
-	return off;
+	return t;
 }
 
 static inline void virt_run_begin(struct virt_vcpu *vc, uint64_t entry)

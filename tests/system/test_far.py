@@ -5,6 +5,7 @@ charges exactly the configured latency in warp mode (Bochs counts instructions: 
 measuring code; QEMU's emulated TLB flushes add time of their own, under 5 % of the 1 ms checked); clean pages go out without a copy; bad commands change nothing. Every
 scenario ends with every node's and VM's frames recounted ('mem verify') and given back."""
 import re
+import time
 
 import pytest
 
@@ -46,6 +47,13 @@ def far_info(m, name):
     assert io, out
     keys = ("faults", "pages_in", "pages_out", "clean", "dirty", "charged")
     return dict(zip(keys, map(int, io.groups())))
+
+
+def wait_until_true(check, timeout):
+    end = time.time() + timeout
+    while not check():
+        assert time.time() < end, f"not so after {timeout} s"
+        time.sleep(1)
 
 
 def run(m, name, timeout=900):
@@ -159,7 +167,8 @@ def test_clean_pages_go_out_without_a_copy(vmx):
 def test_warp_charges_exactly_the_configured_latency(vmx, hv):
     """In warp mode a far fault costs the guest the configured latency and no more: the guest's
     median first touch of far pages (nearly all of its probes) against the configured latency in
-    its own TSC ticks. Bochs: the excess is the measuring code's (and the exit's) few ticks. QEMU:
+    its own TSC ticks. Bochs: less the measuring code (its median local hit), the excess is the
+    few instructions of the VM exit and entry that the entry stub cannot count (under 10). QEMU:
     its emulated TLB flush after each eviction adds time of its own (tens of thousands of ticks, at
     any latency): at 1 ms the median is the latency and at most 5 % more."""
     medians = {}
@@ -176,9 +185,9 @@ def test_warp_charges_exactly_the_configured_latency(vmx, hv):
         assert f["faults"] * ticks <= f["charged"] <= f["faults"] * (ticks + link + 1), (f, ticks)
         medians[us] = (r["first_median"], ticks, r["hit_median"])
     (m0, _, hit0), (m1, t1, _) = medians[0], medians[1000]
-    if hv.emu == "bochs":
+    if hv.emu == "bochs":  # the far fault as measured (first touch less the measuring code) is the latency
         for median, ticks, hit in medians.values():
-            assert ticks <= median <= ticks + 200, medians
+            assert ticks <= median - hit <= ticks + 10, medians
     else:  # QEMU's excess is tens of thousands of ticks, at either latency: under 5 % of 1 ms
         assert t1 <= m1 <= t1 + t1 // 20 and m0 <= t1 // 20, medians
 
@@ -194,6 +203,37 @@ def test_spin_waits_at_least_the_latency(vmx):
     r = run(vmx, "s")
     ticks = 200 * r["tsc_khz"] // 1000
     assert r["differ"] == 0 and r["first_median"] >= ticks and r["hit_median"] < ticks, (r, ticks)
+
+
+def test_a_flood_of_far_faults_cannot_starve_another_vm(vmx):
+    """Two VMs share a slow link (4 MiB/s: a page holds it for about 1 ms). 'hog' updates random
+    records of a 16 MiB table through a 2 MiB local share, without end: every operation fetches a
+    page and writes one back, and in warp mode nothing holds it back, so its transfers pile up far
+    ahead of the clock. 'v' probes far pages with the latency guest, once alone and once beside
+    the hog: a fair link gives it half the bandwidth while the hog is busy, so each of its far
+    faults is charged at most about twice what it was alone (its own write-backs queue ahead of
+    its fetches either way), never the hog's backlog, which is many times longer."""
+    vmx.cmd_ok("mem node add link size=48M latency=1us bw=4M")
+    charged = {}
+    for name in ("alone", "beside"):
+        if name == "beside":
+            vmx.cmd_ok("vm create hog image=kv.elf min=2M max=32M far=link local=2M inject=warp size=16M "
+                       "ops=100000000 update=100 hot=100")
+            vmx.cmd_ok("vm start hog")
+            # its backlog: some thousands of transfers, many times what the victim's own writes queue
+            wait_until_true(lambda: far_info(vmx, "hog")["faults"] >= 2000, 900)
+        vmx.cmd_ok(f"vm create {name} image=latency.elf min=2M max=32M far=link local=2M inject=warp size=3M "
+                   "probes=100")
+        vmx.cmd_ok(f"vm start {name}")
+        r = run(vmx, name)
+        f = far_info(vmx, name)
+        assert r["differ"] == 0 and f["faults"] >= 20, (r, f)
+        charged[name] = f["charged"] / f["faults"]
+    hog = far_info(vmx, "hog")
+    assert vm_list(vmx)["hog"]["state"] == "running", vm_list(vmx)  # busy all along
+    # the hog's own faults wait behind its backlog: far longer than the victim's
+    assert hog["charged"] / hog["faults"] > 4 * charged["beside"], (hog, charged)
+    assert charged["alone"] <= charged["beside"] <= 2.5 * charged["alone"], charged
 
 
 def test_local_share_lowered_moves_pages_out_at_once(vmx):

@@ -236,12 +236,10 @@ static void svm_run(struct virt_vcpu *vc, struct virt_exit *e)
 	vmcb->save.rax = vc->gprs.r[GPR_RAX];
 	vmcb->save.cr2 = vc->cr2;
 	vcpu_state_load(&vc->state);
-	if (vc->resume_tsc)
-		vmcb->control.tsc_offset = virt_resume_offset(vc, rdtsc());
 	virt_run_begin(vc, entry = rdtsc());
 	for (;;) {
-		svm_enter((uint64_t)vmcb, &vc->gprs, host_state);
-		vc->exit_tsc = rdtsc();
+		svm_enter((uint64_t)vmcb, &vc->gprs, host_state, virt_resume_take(vc));
+		vc->exit_tsc = svm_exit_tsc - SVM_EXIT_TICKS;
 		virt_run_exited(vc, entry, quick);
 		vmcb->control.event_inj = 0; /* delivered; what the exit cut short comes back as e->vectoring */
 		if (!quick_exit(vc, &vmcb->control))

@@ -7,8 +7,17 @@
  * host interrupt ends the guest's run (the INTR intercept) and is taken
  * after STGI.
  *
- * void svm_enter(uint64_t vmcb_pa, struct vcpu_gprs *g, uint64_t host_state_pa)
+ * void svm_enter(uint64_t vmcb_pa, struct vcpu_gprs *g, uint64_t host_state_pa, uint64_t resume_tsc)
+ *
+ * The TSC is read as near VMRUN and #VMEXIT as the stub can (the far layer's
+ * warp, arch/x86_64/virt.h): with resume_tsc nonzero the VMCB's TSC offset is
+ * set so that the guest reads resume_tsc at VMRUN, counting the
+ * SVM_ENTRY_TICKS instructions from the RDTSC to VMRUN; after #VMEXIT the TSC
+ * is read SVM_EXIT_TICKS instructions on, into svm_exit_tsc.
  */
+#define VMCB_TSC_OFFSET 0x050
+/* after the entry's RDTSC: shl, or, sub, sub, mov, mov, mov, mov, 12 of GPRS_LOAD, mov, vmrun */
+#define SVM_ENTRY_TICKS 22
 #include "../vcpu_gprs.inc"
 	.text
 	.globl svm_enter
@@ -20,6 +29,7 @@ svm_enter:
 	push	%r13
 	push	%r14
 	push	%r15
+	push	%rcx			/* 24(%rsp): resume_tsc */
 	push	%rdx			/* 16(%rsp): host state page */
 	push	%rsi			/*  8(%rsp): gprs */
 	push	%rdi			/*  0(%rsp): VMCB */
@@ -29,10 +39,27 @@ svm_enter:
 	vmsave
 	mov	(%rsp), %rax
 	vmload
+	mov	24(%rsp), %rcx
+	test	%rcx, %rcx
+	jz	3f
+	rdtsc
+	shl	$32, %rdx
+	or	%rdx, %rax
+	sub	%rax, %rcx
+	sub	$SVM_ENTRY_TICKS, %rcx
+	mov	(%rsp), %rax
+	mov	%rcx, VMCB_TSC_OFFSET(%rax)
+3:	mov	(%rsp), %rax
 	mov	0x38(%rsi), %rdi
 	GPRS_LOAD %rsi
 	mov	0x30(%rsi), %rsi
 	vmrun
+	push	%rdx
+	rdtsc
+	shl	$32, %rdx
+	or	%rdx, %rax
+	mov	%rax, svm_exit_tsc(%rip)
+	pop	%rdx
 	push	%rdi
 	mov	16(%rsp), %rdi
 	GPRS_SAVE %rdi
@@ -44,7 +71,7 @@ svm_enter:
 	vmload
 	cli
 	stgi
-	add	$24, %rsp
+	add	$32, %rsp
 	pop	%r15
 	pop	%r14
 	pop	%r13
@@ -53,5 +80,11 @@ svm_enter:
 	pop	%rbp
 	ret
 	.size svm_enter, . - svm_enter
+
+	.bss
+	.balign 8
+	.globl svm_exit_tsc
+svm_exit_tsc:
+	.quad	0
 
 	.section .note.GNU-stack, "", @progbits

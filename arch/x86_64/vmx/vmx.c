@@ -517,12 +517,10 @@ static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
 	preempt_set(v, vc->timer_ticks);
 	if (read_cr2() != vc->cr2)
 		write_cr2(vc->cr2);
-	if (vc->resume_tsc)
-		vmwrite(VMCS_TSC_OFFSET, virt_resume_offset(vc, rdtsc()));
 	virt_run_begin(vc, entry = rdtsc());
 	for (;;) {
-		r = vmx_enter(&vc->gprs, v->launched);
-		vc->exit_tsc = rdtsc();
+		r = vmx_enter(&vc->gprs, v->launched, virt_resume_take(vc));
+		vc->exit_tsc = r ? rdtsc() : vmx_exit_tsc - VMX_EXIT_TICKS;
 		virt_run_exited(vc, entry, quick);
 		if (r)
 			break;

@@ -3,10 +3,19 @@
  * VMLAUNCH or VMRESUME, and on VM exit save them back (SDM vol. 3C 27.5:
  * the host RSP and RIP come from the VMCS, nothing else is restored).
  *
- * int vmx_enter(struct vcpu_gprs *g, int launched)
+ * int vmx_enter(struct vcpu_gprs *g, int launched, uint64_t resume_tsc)
  *   0 after a VM exit, 1 on VMfailInvalid, 2 on VMfailValid (read the VM-instruction error).
+ *
+ * The TSC is read as near the VM entry and exit as the stub can (the far
+ * layer's warp, arch/x86_64/virt.h): with resume_tsc nonzero the TSC offset
+ * is set so that the guest reads resume_tsc at the entry, counting the
+ * VMX_ENTRY_TICKS instructions from the RDTSC to VMRESUME; at exit the TSC
+ * is read VMX_EXIT_TICKS instructions after it, into vmx_exit_tsc.
  */
 #define VMCS_HOST_RSP 0x6c14
+#define VMCS_TSC_OFFSET 0x2010
+/* after the entry's RDTSC: shl, or, sub, sub, mov, vmwrite, test, mov, mov, 12 of GPRS_LOAD, mov, jnz, vmresume */
+#define VMX_ENTRY_TICKS 24
 #include "../vcpu_gprs.inc"
 
 	.text
@@ -22,7 +31,17 @@ vmx_enter:
 	push	%rdi			/* the gprs pointer, found again at exit */
 	mov	$VMCS_HOST_RSP, %eax
 	vmwrite	%rsp, %rax
-	test	%esi, %esi
+	test	%rdx, %rdx
+	jz	3f
+	mov	%rdx, %rcx
+	rdtsc
+	shl	$32, %rdx
+	or	%rdx, %rax
+	sub	%rax, %rcx
+	sub	$VMX_ENTRY_TICKS, %rcx
+	mov	$VMCS_TSC_OFFSET, %eax
+	vmwrite	%rcx, %rax
+3:	test	%esi, %esi
 	mov	0x00(%rdi), %rax
 	mov	0x30(%rdi), %rsi
 	GPRS_LOAD %rdi
@@ -41,6 +60,14 @@ vmx_enter:
 	.globl vmx_exit_point
 	.type vmx_exit_point, @function
 vmx_exit_point:
+	push	%rdx
+	push	%rax
+	rdtsc
+	shl	$32, %rdx
+	or	%rdx, %rax
+	mov	%rax, vmx_exit_tsc(%rip)
+	pop	%rax
+	pop	%rdx
 	push	%rdi
 	mov	8(%rsp), %rdi
 	mov	%rax, 0x00(%rdi)
@@ -58,5 +85,11 @@ vmx_exit_point:
 	pop	%rbp
 	ret
 	.size vmx_exit_point, . - vmx_exit_point
+
+	.bss
+	.balign 8
+	.globl vmx_exit_tsc
+vmx_exit_tsc:
+	.quad	0
 
 	.section .note.GNU-stack, "", @progbits
