@@ -104,20 +104,42 @@ static void deliver_events(struct vm *vm, bool *window)
 	}
 }
 
+/* The earliest TSC at which a VM sitting out a far fault's latency (spin) is due to run again, or 0. */
+static uint64_t far_wake(void)
+{
+	uint64_t wake = 0;
+
+	for (int i = 0; i < VM_MAX; i++) {
+		const struct vm *vm = vm_slot(i);
+
+		if (vm->state == VM_RUNNING && vm->far_until && (!wake || vm->far_until < wake))
+			wake = vm->far_until;
+	}
+	return wake;
+}
+
 static void run_slice(struct vm *vm)
 {
 	const struct virt_backend *b = virt_get();
 	struct virt_vcpu *vc = vm->vcpu;
-	uint64_t end = rdtsc() + tsc_hz() / 1000000 * SLICE_US, tick = tsc_hz() / 1000000 * TIMER_US;
+	uint64_t now = rdtsc(), end = now + tsc_hz() / 1000000 * SLICE_US, tick = tsc_hz() / 1000000 * TIMER_US;
+	uint64_t wake = far_wake();
+	bool tight = wake && wake < end; /* another VM's far latency ends first: the slice ends then */
 	struct pending p = { .valid = false };
 	struct virt_exit e;
 
-	while (vm->state == VM_RUNNING) {
-		uint64_t zero = vm->mem.zero_tsc;
+	if (tight)
+		end = wake > now ? wake : now;
+	while (vm->state == VM_RUNNING && !vm->far_until) {
+		uint64_t zero = vm->mem.zero_tsc, left = tick;
 		enum exit_action a;
 
+		if (tight) {
+			now = rdtsc();
+			left = end <= now ? 1 : end - now < tick ? end - now : tick;
+		}
 		/* back in time for the host's interrupts and for the guest's own timer */
-		vc->timer_ticks = vm_irq_timer_ticks(vm, tick);
+		vc->timer_ticks = vm_irq_timer_ticks(vm, left);
 		irq_disable();
 		deliver_events(vm, &vm->intr_window);
 		b->run(vc, &e);
@@ -159,6 +181,11 @@ static struct vm *pick(void)
 			continue;
 		if (vm->state == VM_IDLE && !vm_irq_wake(vm))
 			continue;
+		if (vm->state == VM_RUNNING && vm->far_until) { /* sitting out a far fault's latency (spin) */
+			if ((int64_t)(rdtsc() - vm->far_until) < 0)
+				continue;
+			vm->far_until = 0;
+		}
 		if (vm->state == VM_RUNNING) {
 			next_slot = (next_slot + i + 1) % VM_MAX;
 			return vm;
@@ -181,6 +208,8 @@ void sched_loop(void)
 		vm = pick();
 		if (vm)
 			run_slice(vm);
+		else if (far_wake()) /* a far latency ends soon: look again (the monitor meanwhile) */
+			cpu_pause();
 		else if (!zero_cache_refill_one()) /* idle: zero a block ahead of faults */
 			cpu_halt();		   /* the next interrupt (tick or serial) wakes us */
 	}

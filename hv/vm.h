@@ -71,6 +71,9 @@ struct vm {
 	uint64_t guest_tsc; /* TSC ticks inside the guest (entry to exit) */
 	uint64_t wait_gpa;  /* the fault it waits to have served, when VM_WAITING_MEM */
 	uint64_t wait_since, wait_tsc; /* when it began waiting; TSC ticks it waited for memory in all */
+	/* spin: a far fault's latency, when longer than FAR_SPIN_IN_PLACE_US, ends at this TSC; the VM
+	 * stays running but is not entered before (the scheduler runs others and the monitor meanwhile) */
+	uint64_t far_until;
 };
 
 /* Parsed `vm create` arguments. */

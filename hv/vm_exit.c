@@ -11,6 +11,7 @@
 #include <emhv/x86_regs.h>
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/nmi.h"
+#include "arch/x86_64/timer.h"
 #include "guest_cpu.h"
 #include "harvest.h"
 #include "guest_insn.h"
@@ -270,9 +271,11 @@ static enum exit_action device_fault(struct vm *vm, struct virt_exit *e, const s
 
 /*
  * The latency of the far fault just served reaches the guest (mm/far.h): spin waits on the TSC
- * until it has passed since the exit (the hypervisor's own time counts toward it); warp moves the
- * guest's TSC so that it resumes that long after it left off, and no time passes for it otherwise.
- * from_exit: false for a parked vCPU's retry, whose waiting for memory the guest must see.
+ * until it has passed since the exit (the hypervisor's own time counts toward it), in place when
+ * it is short, else by the vCPU sitting out until then (vm->far_until) while other VMs and the
+ * monitor run; warp moves the guest's TSC so that it resumes that long after it left off, and no
+ * time passes for it otherwise. from_exit: false for a parked vCPU's retry, whose waiting for
+ * memory the guest must see.
  */
 static void far_latency(struct vm *vm, bool from_exit)
 {
@@ -281,8 +284,11 @@ static void far_latency(struct vm *vm, bool from_exit)
 	vm->far.pending = 0;
 	vm->far.due = false;
 	if (vm->far.mode == FAR_SPIN) {
-		while (from_exit && rdtsc() - vm->vcpu->exit_tsc < ticks)
-			cpu_pause();
+		if (from_exit && ticks > tsc_hz() / 1000000 * FAR_SPIN_IN_PLACE_US)
+			vm->far_until = vm->vcpu->exit_tsc + ticks;
+		else
+			while (from_exit && rdtsc() - vm->vcpu->exit_tsc < ticks)
+				cpu_pause();
 		return;
 	}
 	if (from_exit) /* it resumes `ticks` after it left off: set just before the entry */

@@ -239,7 +239,7 @@ static enum vm_fault_result far_fault(void *ctx, uint64_t gpa, bool guest)
 		return r;
 	}
 	/* the fetch is the fault's critical path: it takes the link first, the write-backs after it */
-	ticks = far_node_latency_ticks(f->node) + far_node_transfer(f->node, f->link, t0);
+	ticks = f->node->latency_ticks + far_node_transfer(f->node, f->link, t0);
 	/* the far copy into a local frame; it stays valid until the page is written */
 	r = fetch_page(f, page);
 	if (r != VM_FAULT_MAPPED)

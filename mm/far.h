@@ -19,6 +19,9 @@
 #include "far_queue.h"
 #include "vm_mem.h"
 
+/* Spin waits up to this long in the exit handler; a longer one lets the CPU go to others meanwhile. */
+#define FAR_SPIN_IN_PLACE_US 100
+
 /* How the latency of a far fault reaches the guest. */
 enum far_mode {
 	FAR_SPIN, /* the vCPU waits on the TSC until the latency has passed since the fault (real time) */

@@ -53,7 +53,10 @@ int far_node_add(const char *name, uint64_t size, uint64_t latency_ns, uint64_t 
 		return -1;
 	}
 	*nd = (struct far_node){ .used = true, .owner = FAR_NODE_OWNER_BASE + (unsigned)(nd - nodes),
-				 .latency_ns = latency_ns, .bw = bw, .free_head = FRAME_NONE };
+				 .latency_ns = latency_ns, .bw = bw, .free_head = FRAME_NONE,
+				 .latency_ticks = latency_ns * (tsc_hz() / 1000) / 1000000,
+				 /* bw >= 1 MiB/s and tsc_hz < 2^44: no overflow */
+				 .page_ticks = FRAME_SIZE * tsc_hz() / bw };
 	snprintf(nd->name, sizeof(nd->name), "%s", name);
 	for (uint64_t i = 0; i < size / FRAME_SIZE; i++) {
 		paddr_t pa = frame_alloc(FRAME_ORDER_4K, nd->owner);
@@ -89,10 +92,6 @@ int far_node_del(struct far_node *nd, char *why, size_t n)
 	return 0;
 }
 
-uint64_t far_node_latency_ticks(const struct far_node *nd)
-{
-	return nd->latency_ns * (tsc_hz() / 1000) / 1000000;
-}
 
 int far_node_join(struct far_node *nd)
 {
@@ -115,11 +114,12 @@ void far_node_leave(struct far_node *nd, unsigned slot)
 
 uint64_t far_node_transfer(struct far_node *nd, unsigned slot, uint64_t now)
 {
-	uint64_t ticks = FRAME_SIZE * tsc_hz() / nd->bw; /* bw >= 1 MiB/s and tsc_hz < 2^44: no overflow */
+	uint64_t ticks = nd->page_ticks;
 
 	nd->bytes_moved += FRAME_SIZE;
 	nd->link_busy_tsc += ticks;
-	return far_link_take(nd->link_free_tsc, FAR_NODE_USERS, slot, now, ticks);
+	/* slots are taken lowest first: none is held above the highest bit of slots */
+	return far_link_take(nd->link_free_tsc, 32u - (unsigned)__builtin_clz(nd->slots), slot, now, ticks);
 }
 
 int far_node_verify(const struct far_node *nd, char *why, size_t n)

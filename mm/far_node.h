@@ -35,6 +35,7 @@ struct far_node {
 	char name[FAR_NODE_NAME_MAX];
 	unsigned owner;
 	uint64_t latency_ns, bw; /* bandwidth in bytes per second */
+	uint64_t latency_ticks, page_ticks; /* the latency, and a 4 KiB page's time on the link, in TSC ticks */
 	uint64_t frames, nfree;	 /* its frames, and those holding nothing (linked through their first word) */
 	paddr_t free_head;
 	unsigned users;		 /* VMs with a far share on it */
@@ -91,8 +92,6 @@ int far_node_join(struct far_node *nd);
 void far_node_leave(struct far_node *nd, unsigned slot);
 /* Ticks a 4 KiB page takes on the node's link for the user of `slot` asked at now (its share, its queue). */
 uint64_t far_node_transfer(struct far_node *nd, unsigned slot, uint64_t now);
-/* The node's latency in TSC ticks. */
-uint64_t far_node_latency_ticks(const struct far_node *nd);
 /* Needs a frame_check() just before: its frames all the node's, the free list as counted. 0, or -1 (why says). */
 int far_node_verify(const struct far_node *nd, char *why, size_t n);
 

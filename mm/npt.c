@@ -111,6 +111,20 @@ static inline unsigned rights_of(const struct npt *t, uint64_t e)
 	return t->fmt->rights(unprobed(t, e));
 }
 
+/* What a visitor is shown of leaf entry e (of level, mapping from gpa). */
+static struct npt_leaf leaf_of(const struct npt *t, uint64_t e, unsigned level, uint64_t gpa)
+{
+	return (struct npt_leaf){
+		.gpa = gpa,
+		.pa = t->fmt->addr(e),
+		.level = level,
+		.rights = rights_of(t, e),
+		.accessed = (e & t->fmt->accessed) != 0,
+		.dirty = (e & t->fmt->dirty) != 0,
+		.probed = (e & PROBED) != 0,
+	};
+}
+
 /* Only levels 0 and 1 hold leaves; an entry above is always a table. */
 static inline bool is_leaf(const struct npt *t, uint64_t e, unsigned level)
 {
@@ -261,7 +275,7 @@ static void prune(struct npt *t, struct npt_path *p, unsigned from)
 	for (l = from; l < NPT_TOP; l++) {
 		paddr_t table = t->fmt->addr(*p->e[l + 1]);
 
-		if (!table_empty(t, table))
+		if (others_present(t, table, (unsigned)(p->e[l] - table_ptr(table))))
 			return;
 		*p->e[l + 1] = 0;
 		table_free(t, table);
@@ -536,6 +550,31 @@ int npt_lookup(const struct npt *t, uint64_t gpa, paddr_t *pa, unsigned *level, 
 	return 0;
 }
 
+int npt_visit_4k(struct npt *t, uint64_t gpa, npt_scan_fn fn, void *ctx)
+{
+	struct npt_path p;
+	struct npt_leaf leaf;
+	uint64_t *e;
+
+	if (!gpa_ok(t, gpa) || !fn)
+		return -NPT_EINVAL;
+	e = find_leaf(t, gpa, &p);
+	if (!e || p.level != NPT_LEVEL_4K)
+		return -NPT_ENOENT;
+	leaf = leaf_of(t, *e, NPT_LEVEL_4K, gpa & ~(NPT_SIZE_4K - 1));
+	switch (fn(ctx, &leaf)) {
+	case NPT_SCAN_KEEP:
+		return 1;
+	case NPT_SCAN_UNMAP:
+		*e = 0;
+		t->mapped -= NPT_SIZE_4K;
+		prune(t, &p, NPT_LEVEL_4K);
+		return 0;
+	default:
+		return -NPT_EINVAL;
+	}
+}
+
 /* Any byte of the range counts; the part at or above NPT_GPA_LIMIT is never mapped. */
 bool npt_any_mapped(const struct npt *t, uint64_t gpa, uint64_t size)
 {
@@ -732,15 +771,7 @@ enum scan_result {
 static int scan_leaf(struct scan *s, uint64_t *e, unsigned level, uint64_t gpa)
 {
 	struct npt *t = s->t;
-	const struct npt_leaf leaf = {
-		.gpa = gpa,
-		.pa = t->fmt->addr(*e),
-		.level = level,
-		.rights = rights_of(t, *e),
-		.accessed = (*e & t->fmt->accessed) != 0,
-		.dirty = (*e & t->fmt->dirty) != 0,
-		.probed = (*e & PROBED) != 0,
-	};
+	const struct npt_leaf leaf = leaf_of(t, *e, level, gpa);
 	int r = -NPT_EINVAL;
 
 	switch (s->fn(s->ctx, &leaf)) {

@@ -196,6 +196,12 @@ typedef enum npt_scan_action (*npt_scan_fn)(void *ctx, const struct npt_leaf *le
  */
 int npt_scan(struct npt *t, uint64_t start, uint64_t end, npt_scan_fn fn, void *ctx,
 	     uint64_t *next);
+/*
+ * npt_scan for the one 4 KiB leaf mapping gpa, with one walk: fn answers NPT_SCAN_KEEP or
+ * NPT_SCAN_UNMAP (the tables the unmap empties are freed). 0 unmapped, 1 kept, -NPT_ENOENT when no
+ * 4 KiB leaf maps gpa, -NPT_EINVAL for any other answer (nothing changes).
+ */
+int npt_visit_4k(struct npt *t, uint64_t gpa, npt_scan_fn fn, void *ctx);
 
 /*
  * Give back the access a probe took from the leaf containing gpa: 1 if it was probed (no

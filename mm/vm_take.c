@@ -124,28 +124,31 @@ struct scan {
 	bool failed;
 };
 
-/* The leaf goes: its pages remember how, its frame waits for the invalidation. */
-static void take_leaf(struct scan *s, const struct npt_leaf *leaf)
+/* The leaf is gone from the tables: its pages remember how, the VM's and the take's counts. */
+static void account_leaf(struct vm_mem *m, const struct take_req *r, struct take_result *res,
+			 const struct npt_leaf *leaf)
 {
-	struct vm_mem *m = s->m;
 	uint64_t size = leaf_size(leaf);
 
 	/* each page keeps PG_VOLATILE, remembers how it went, and counts if it was backed ahead and never
 	 * touched */
 	m->st.ahead_unused += vm_mem_pages_set(vm_mem_page(m, leaf->gpa), size / NPT_SIZE_4K, PG_VOLATILE,
-					       (uint8_t)(s->r->how << PG_HOW_SHIFT), PG_AHEAD) * NPT_SIZE_4K;
-	if (s->r->keep_frame && !s->res->kept)
-		s->res->kept = leaf->pa;
-	else
-		queue(leaf->pa, leaf->level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K, false);
-	if (m->far_ops && !s->r->far_out) /* the page is gone: a far copy of it is stale */
+					       (uint8_t)(r->how << PG_HOW_SHIFT), PG_AHEAD) * NPT_SIZE_4K;
+	if (m->far_ops && !r->far_out) /* the page is gone: a far copy of it is stale */
 		m->far_ops->forget(m->far_ctx, leaf->gpa, size);
 	m->backed -= size;
-	m->st.taken[s->r->how] += size;
+	m->st.taken[r->how] += size;
 	m->st.taken_any = true;
-	if (s->r->harvest)
+	if (r->harvest)
 		m->st.harvested += size;
-	s->res->bytes += size;
+	res->bytes += size;
+}
+
+/* The leaf goes: accounted, its frame waits for the invalidation. */
+static void take_leaf(struct scan *s, const struct npt_leaf *leaf)
+{
+	account_leaf(s->m, s->r, s->res, leaf);
+	queue(leaf->pa, leaf->level == NPT_LEVEL_2M ? FRAME_ORDER_2M : FRAME_ORDER_4K, false);
 }
 
 static enum npt_scan_action visit(void *ctx, const struct npt_leaf *leaf)
@@ -156,8 +159,8 @@ static enum npt_scan_action visit(void *ctx, const struct npt_leaf *leaf)
 	uint64_t size = leaf_size(leaf);
 	enum take_choice c;
 
-	if (leaf->gpa + size <= floor_of(m) && !r->far_out)
-		return NPT_SCAN_KEEP; /* the lower bound is a guarantee (a far page keeps it, in far memory) */
+	if (leaf->gpa + size <= floor_of(m))
+		return NPT_SCAN_KEEP; /* the lower bound is a guarantee */
 	if ((r->max_leaves && s->res->leaves >= r->max_leaves) || (r->max_bytes && s->res->bytes >= r->max_bytes))
 		return NPT_SCAN_STOP;
 	s->res->leaves++;
@@ -191,10 +194,6 @@ void vm_take_scan(struct vm_mem *m, const struct take_req *r, struct take_result
 	err = npt_scan(&m->npt, r->start, r->end, visit, &s, &res->next);
 	if (err == -NPT_ENOMEM && s.split_pa != FRAME_NONE)
 		frame_join(s.split_pa, FRAME_ORDER_2M, m->owner); /* the leaf stayed whole */
-	if (res->kept && !batch.n) { /* nothing queued to invalidate for: the kept frame needs it too */
-		m->flush(m->flush_ctx);
-		m->st.flushes++;
-	}
 	vm_take_end(m);
 	res->err = err ? err : s.failed ? -NPT_ENOMEM : 0;
 	if (!err && res->next > r->end)
@@ -206,36 +205,45 @@ void vm_take_scan(struct vm_mem *m, const struct take_req *r, struct take_result
 struct out {
 	bool (*save)(void *ctx, const struct npt_leaf *leaf);
 	void *ctx;
-	int ret;
+	struct npt_leaf leaf; /* the leaf saved */
 };
 
-static enum take_choice choose_out(struct vm_mem *m, const struct npt_leaf *leaf, void *ctx)
+static enum npt_scan_action out_visit(void *ctx, const struct npt_leaf *leaf)
 {
 	struct out *o = ctx;
 
-	(void)m;
-	if (leaf->level != NPT_LEVEL_4K)
-		return TAKE_KEEP;
-	if (!o->save(o->ctx, leaf)) {
-		o->ret = -1;
-		return TAKE_KEEP;
-	}
-	o->ret = 0;
-	return TAKE_IT;
+	o->leaf = *leaf;
+	return o->save(o->ctx, leaf) ? NPT_SCAN_UNMAP : NPT_SCAN_KEEP;
 }
 
 int vm_take_out(struct vm_mem *m, uint64_t gpa, bool (*save)(void *ctx, const struct npt_leaf *leaf), void *ctx,
 		paddr_t *keep)
 {
-	struct out o = { save, ctx, 1 };
-	struct take_req r = { .start = gpa, .end = gpa + NPT_SIZE_4K, .choose = choose_out, .ctx = &o,
-			      .how = TAKE_NONE, .far_out = true, .keep_frame = keep != NULL };
-	struct take_result res;
+	const struct take_req r = { .start = gpa, .end = gpa + NPT_SIZE_4K, .how = TAKE_NONE, .far_out = true };
+	struct take_result res = { 0 };
+	struct out o = { save, ctx, { 0 } };
+	int err;
 
-	vm_take_scan(m, &r, &res);
 	if (keep)
-		*keep = res.kept ? res.kept : FRAME_NONE;
-	return res.err ? -1 : o.ret;
+		*keep = FRAME_NONE;
+	/* one leaf, so one walk and no scan: saved, unmapped (the tables it empties queued), accounted */
+	vm_take_begin(m);
+	err = npt_visit_4k(&m->npt, gpa, out_visit, &o);
+	if (err) {
+		vm_take_end(m);
+		return err < 0 ? 1 : -1;
+	}
+	account_leaf(m, &r, &res, &o.leaf);
+	if (keep)
+		*keep = o.leaf.pa;
+	else
+		queue(o.leaf.pa, FRAME_ORDER_4K, false);
+	if (!batch.n) { /* nothing queued to invalidate for: the kept frame needs it all the same */
+		m->flush(m->flush_ctx);
+		m->st.flushes++;
+	}
+	vm_take_end(m);
+	return 0;
 }
 
 /* ---- shared pages (vm_mem_map_shared): unmapped, never freed here ---- */

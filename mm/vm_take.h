@@ -34,8 +34,7 @@ struct take_req {
 	bool harvest;		 /* taken for someone else's need: counted as harvested */
 	uint64_t max_bytes;	 /* stop once this much was taken (0: no limit) */
 	unsigned max_leaves;	 /* work bound: stop after looking at this many leaves (0: no limit) */
-	bool far_out;		 /* the far layer moving pages out: whatever min, and their far copies stay */
-	bool keep_frame;	 /* the frame of the (one) leaf taken goes to the caller, not the pool */
+	bool far_out;		 /* the far layer moving a page out (vm_take_out): its far copy stays */
 };
 
 struct take_result {
@@ -43,7 +42,6 @@ struct take_result {
 	uint64_t leaves;  /* leaves looked at (and the memory a chooser read: 2 KiB as one) */
 	uint64_t next;	  /* where to go on: the range's end when done */
 	int err;	  /* 0, or a -NPT_* error (no frame to split a leaf) */
-	paddr_t kept;	  /* keep_frame: the frame taken, still the VM's, in no TLB any more; or 0 */
 };
 
 /*

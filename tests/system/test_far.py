@@ -236,6 +236,26 @@ def test_a_flood_of_far_faults_cannot_starve_another_vm(vmx):
     assert charged["alone"] <= charged["beside"] <= 2.5 * charged["alone"], charged
 
 
+def test_a_long_spin_lets_the_cpu_go_to_others(vmx):
+    """In spin mode a far fault of 20 ms keeps its vCPU waiting 20 ms of real time, but not the
+    CPU: 'q' sorts beside 's', which waits out far faults all the while, and takes about as long
+    (by its own TSC) as it did alone. Were the wait spun in the exit handler, each of s's slices
+    would hold the CPU for its faults' 20 ms and q would take several times as long."""
+    vmx.cmd_ok("mem node add far0 size=32M latency=20ms bw=1T")
+    vmx.cmd_ok("vm create q1 image=qsort.elf min=2M max=16M size=1M")
+    vmx.cmd_ok("vm start q1")
+    alone = run(vmx, "q1")["sort_tsc"]
+    vmx.cmd_ok("vm create s image=latency.elf min=2M max=32M far=far0 local=2M inject=spin size=4M probes=400")
+    vmx.cmd_ok("vm create q2 image=qsort.elf min=2M max=16M size=1M")
+    vmx.cmd_ok("vm start s")
+    wait_until_true(lambda: far_info(vmx, "s")["faults"] >= 2, 900)  # probing far pages now
+    vmx.cmd_ok("vm start q2")
+    beside = run(vmx, "q2")["sort_tsc"]
+    f = far_info(vmx, "s")
+    assert beside < 2 * alone, (alone, beside, f)
+    assert vm_list(vmx)["s"]["state"] == "running" and f["faults"] < 350, f  # s waited all along
+
+
 def test_local_share_lowered_moves_pages_out_at_once(vmx):
     """'vm far' lowers the local share of a created VM below what its loaded program and min hold:
     those pages (its code among them) move out at once; started, the program runs from pages that
