@@ -222,8 +222,8 @@ void far_show_vm(const struct vm *vm)
 		"(%llu us)\n", (unsigned long long)s->faults, (unsigned long long)s->pages_in,
 		(unsigned long long)s->pages_out, (unsigned long long)s->evict_clean, (unsigned long long)s->evict_dirty,
 		(unsigned long long)s->latency_ticks, (unsigned long long)(s->latency_ticks / per_us));
-	mprintf("far cost: the hypervisor's own ticks per far fault: %llu on average, %llu at most (the floor of spin: "
-		"a smaller latency cannot be honoured); %llu on average without its page copies\n",
+	mprintf("far cost: the hypervisor's own ticks per far fault: %llu on average, %llu at most (with the exit's own "
+		"path, the floor of spin: a smaller latency cannot be honoured); %llu on average without its page copies\n",
 		(unsigned long long)(s->faults ? s->hv_ticks / s->faults : 0), (unsigned long long)s->hv_max,
 		(unsigned long long)(s->faults ? (s->hv_ticks - s->copy_ticks) / s->faults : 0));
 	mprintf("far latency: <1us %llu, <4us %llu, <16us %llu, <64us %llu, <256us %llu, <1ms %llu, <4ms %llu, more "

@@ -270,10 +270,10 @@ static enum exit_action device_fault(struct vm *vm, struct virt_exit *e, const s
 }
 
 /*
- * The latency of the far fault just served reaches the guest (mm/far.h): spin waits on the TSC
- * until it has passed since the exit (the hypervisor's own time counts toward it), in place when
- * it is short, else by the vCPU sitting out until then (vm->far_until) while other VMs and the
- * monitor run; warp moves the guest's TSC so that it resumes that long after it left off, and no
+ * The latency of the far fault just served reaches the guest (mm/far.h): spin has the entry stub
+ * wait on the TSC until it has passed since the exit (the hypervisor's own time counts toward
+ * it), after the vCPU sat out all but its last FAR_SPIN_IN_PLACE_US (vm->far_until) while other
+ * VMs and the monitor ran; warp moves the guest's TSC so that it resumes that long after it left off, and no
  * time passes for it otherwise. from_exit: false for a parked vCPU's retry, whose waiting for
  * memory the guest must see.
  */
@@ -284,11 +284,13 @@ static void far_latency(struct vm *vm, bool from_exit)
 	vm->far.pending = 0;
 	vm->far.due = false;
 	if (vm->far.mode == FAR_SPIN) {
-		if (from_exit && ticks > tsc_hz() / 1000000 * FAR_SPIN_IN_PLACE_US)
-			vm->far_until = vm->vcpu->exit_tsc + ticks;
-		else
-			while (from_exit && rdtsc() - vm->vcpu->exit_tsc < ticks)
-				cpu_pause();
+		uint64_t in_place = tsc_hz() / 1000000 * FAR_SPIN_IN_PLACE_US;
+
+		if (!from_exit)
+			return;
+		vm->vcpu->spin_until = vm->vcpu->exit_tsc + ticks; /* the entry stub waits for it */
+		if (ticks > in_place) /* all but the last stretch away from the CPU */
+			vm->far_until = vm->vcpu->spin_until - in_place;
 		return;
 	}
 	if (from_exit) /* it resumes `ticks` after it left off: set just before the entry */

@@ -3,9 +3,9 @@
 
 Fig. D (Lim et al.): the latency the guest measures against the latency configured, from 100 ns
 to 100 us, with the `latency` guest (a 8 MiB region over a 2 MiB local share: nearly every probe
-is a far page), in warp mode in Bochs (VT-x; its TSC counts instructions, so the figures are
-exact and the same from run to run) and in spin mode in QEMU (AMD-V under TCG; its TSC follows
-the host's clock). Per latency: the guest's median and p99 first touch, its median local hit
+is a far page), in warp and spin mode in Bochs (VT-x; its TSC counts instructions, so the figures
+are exact and the same from run to run) and in spin mode in QEMU (AMD-V under TCG; its TSC
+follows the host's clock). Per latency: the guest's median and p99 first touch, its median local hit
 (the measuring code alone), the first touch minus the hit (what a far fault costs the guest),
 its error against the configured latency, and the hypervisor's own ticks per far fault (in Bochs
 instructions: the eviction of a page, the fetch with its 4 KiB copy, the unmap and invalidation).
@@ -13,7 +13,8 @@ instructions: the eviction of a page, the fetch with its 4 KiB copy, the unmap a
 Fig. C (Lim et al.): slowdown (the workload's own time over its all-local time, on its TSC)
 against the local share (100, 50, 25, 10 % of its footprint) for kv, stride and qsort at 1 us and
 10 us, in Bochs with warp (exact, the same every run); kv under each eviction policy at 10 us;
-prefetch: next:16 on stride (hit rate) and on kv (the slowdown it adds to a random workload).
+prefetch: next:16 and stride:16 on stride (hit rate) and on kv (the slowdown each adds to a random
+workload).
 usage: bench_far.py IMAGE OUTDIR"""
 import csv
 import os
@@ -30,7 +31,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from machine import Machine, parse_vm_info, parse_vm_list  # noqa: E402
 
 LATENCIES_NS = [100, 300, 1000, 3000, 10000, 30000, 100000]
-MODES = {"bochs": "warp", "qemu": "spin"}
+MODES = {"bochs": ("warp", "spin"), "qemu": ("spin",)}
 
 
 def boot(emu):
@@ -164,6 +165,26 @@ def prefetch(m, md):
               f"two of the last three steps agree): {kv2 / kv0:.3f}.\n\n")
 
 
+def figure_d(md, ax, emu, mode, rows, outdir):
+    """One emulator's and mode's rows of Fig. D: printed, a CSV, a table and a line on the plot."""
+    for r in rows:
+        print(emu, mode, r, flush=True)
+    with open(os.path.join(outdir, f"far_latency_{emu}_{mode}.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    md.append(f"### {emu} ({'VT-x' if emu == 'bochs' else 'AMD-V under TCG'}), inject={mode}\n\n"
+              "| configured | ticks | first touch median | p99 | local hit median | far fault as measured | "
+              "measured | error | hypervisor ticks per far fault (max) | without the page copies |\n"
+              "|---|---|---|---|---|---|---|---|---|---|\n")
+    md += [f"| {r['configured_ns']} ns | {r['configured_ticks']} | {r['first_median']} | {r['first_p99']} | "
+           f"{r['hit_median']} | {r['far_fault_ticks']} | {r['measured_ns']} ns | {r['error_pct']} % | "
+           f"{r['hv_ticks_per_fault']} ({r['hv_ticks_max']}) | {r['hv_ticks_no_copy']} |\n" for r in rows]
+    md.append("\n")
+    ax.plot([r["configured_ns"] for r in rows], [max(r["measured_ns"], 1) for r in rows], "o-",
+            label=f"{emu}, {mode}")
+
+
 def main():
     global IMAGE
     IMAGE, outdir = sys.argv[1:3]
@@ -178,32 +199,17 @@ def main():
     for emu in ("bochs", "qemu"):
         if emu not in emus:
             continue
-        mode = MODES[emu]
         m = boot(emu)
         try:
-            rows = [one(m, ns, mode) for ns in LATENCIES_NS]
+            runs = {mode: [one(m, ns, mode) for ns in LATENCIES_NS] for mode in MODES[emu]}
             if emu == "bochs":
                 fig_c(m, outdir, tail)
                 prefetch(m, tail)
             m.shutdown()
         finally:
             m.close()
-        for r in rows:
-            print(emu, r, flush=True)
-        with open(os.path.join(outdir, f"far_latency_{emu}.csv"), "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-        md.append(f"### {emu} ({'VT-x' if emu == 'bochs' else 'AMD-V under TCG'}), inject={mode}\n\n"
-                  "| configured | ticks | first touch median | p99 | local hit median | far fault as measured | "
-                  "measured | error | hypervisor ticks per far fault (max) | without the page copies |\n"
-                  "|---|---|---|---|---|---|---|---|---|---|\n")
-        md += [f"| {r['configured_ns']} ns | {r['configured_ticks']} | {r['first_median']} | {r['first_p99']} | "
-               f"{r['hit_median']} | {r['far_fault_ticks']} | {r['measured_ns']} ns | {r['error_pct']} % | "
-               f"{r['hv_ticks_per_fault']} ({r['hv_ticks_max']}) | {r['hv_ticks_no_copy']} |\n" for r in rows]
-        md.append("\n")
-        ax.plot([r["configured_ns"] for r in rows], [max(r["measured_ns"], 1) for r in rows], "o-",
-                label=f"{emu}, {mode}")
+        for mode, rows in runs.items():
+            figure_d(md, ax, emu, mode, rows, outdir)
     ax.plot(LATENCIES_NS, LATENCIES_NS, "k--", label="configured")
     ax.set_xscale("log")
     ax.set_yscale("log")

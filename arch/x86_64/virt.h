@@ -173,6 +173,8 @@ struct virt_vcpu {
 	 * backend sets the TSC offset from it just before entering, and clears it.
 	 */
 	uint64_t resume_tsc;
+	/* Nonzero: the next VM entry happens at this TSC, not before (the far layer's spin): the entry stub waits. */
+	uint64_t spin_until;
 	uint16_t tag;		 /* VPID / ASID, non-zero */
 	void *priv;   /* the backend's own state */
 	struct vcpu_state state; /* FPU, debug registers, MSRs the hardware does not switch */
@@ -188,6 +190,15 @@ static inline uint64_t virt_resume_take(struct virt_vcpu *vc)
 	uint64_t t = vc->resume_tsc;
 
 	vc->resume_tsc = 0;
+	return t;
+}
+
+/* vc->spin_until for the backend's entry stub (0: enter at once); cleared. */
+static inline uint64_t virt_spin_take(struct virt_vcpu *vc)
+{
+	uint64_t t = vc->spin_until;
+
+	vc->spin_until = 0;
 	return t;
 }
 

@@ -192,17 +192,23 @@ def test_warp_charges_exactly_the_configured_latency(vmx, hv):
         assert t1 <= m1 <= t1 + t1 // 20 and m0 <= t1 // 20, medians
 
 
-def test_spin_waits_at_least_the_latency(vmx):
-    """In spin mode the vCPU waits until the latency has passed since the fault: the guest's median
-    first touch is at least the configured latency (its own TSC counts real time)."""
-    vmx.cmd_ok("mem node add far0 size=32M latency=200us bw=1T")
+@pytest.mark.parametrize("us", [100, 200])
+def test_spin_waits_the_latency(vmx, us):
+    """In spin mode the vCPU waits until the latency has passed since the fault (in the entry stub;
+    at 200 us after sitting out all but the last 100 us; both above the floor): the guest's median
+    first touch is at least the configured latency (its own TSC counts real time). In Bochs, whose
+    TSC counts instructions, it is the latency to 1 % once the measuring code (the median local
+    hit) is taken off; QEMU's emulated VM entry and TLB refill add time of their own."""
+    vmx.cmd_ok(f"mem node add far0 size=32M latency={us}us bw=1T")
     vmx.cmd_ok("vm create s image=latency.elf min=2M max=32M far=far0 local=2M inject=spin size=8M probes=200")
     out = vmx.cmd_ok("vm info s")
     assert "latency injected by spin" in out, out
     vmx.cmd_ok("vm start s")
     r = run(vmx, "s")
-    ticks = 200 * r["tsc_khz"] // 1000
+    ticks = us * r["tsc_khz"] // 1000
     assert r["differ"] == 0 and r["first_median"] >= ticks and r["hit_median"] < ticks, (r, ticks)
+    if vmx.emu == "bochs":
+        assert r["first_median"] - r["hit_median"] <= ticks + ticks // 100, (r, ticks)
 
 
 def test_a_flood_of_far_faults_cannot_starve_another_vm(vmx):

@@ -238,7 +238,7 @@ static void svm_run(struct virt_vcpu *vc, struct virt_exit *e)
 	vcpu_state_load(&vc->state);
 	virt_run_begin(vc, entry = rdtsc());
 	for (;;) {
-		svm_enter((uint64_t)vmcb, &vc->gprs, host_state, virt_resume_take(vc));
+		svm_enter((uint64_t)vmcb, &vc->gprs, host_state, virt_resume_take(vc), virt_spin_take(vc));
 		vc->exit_tsc = svm_exit_tsc - SVM_EXIT_TICKS;
 		virt_run_exited(vc, entry, quick);
 		vmcb->control.event_inj = 0; /* delivered; what the exit cut short comes back as e->vectoring */

@@ -20,7 +20,8 @@ struct svm_vcpu {
 	uint64_t cr4;	   /* CR4 as the guest wrote it; the VMCB's has the host's MCE on as well */
 };
 
-void svm_enter(uint64_t vmcb_pa, struct vcpu_gprs *g, uint64_t host_state_pa, uint64_t resume_tsc);
+void svm_enter(uint64_t vmcb_pa, struct vcpu_gprs *g, uint64_t host_state_pa, uint64_t resume_tsc,
+	       uint64_t spin_until);
 /* The TSC just after the last #VMEXIT (svm_enter.S), SVM_EXIT_TICKS after the exit itself. */
 extern uint64_t svm_exit_tsc;
 #define SVM_EXIT_TICKS 1 /* push: then the RDTSC */

@@ -7,17 +7,22 @@
  * host interrupt ends the guest's run (the INTR intercept) and is taken
  * after STGI.
  *
- * void svm_enter(uint64_t vmcb_pa, struct vcpu_gprs *g, uint64_t host_state_pa, uint64_t resume_tsc)
+ * void svm_enter(uint64_t vmcb_pa, struct vcpu_gprs *g, uint64_t host_state_pa, uint64_t resume_tsc,
+ *                uint64_t spin_until)
  *
  * The TSC is read as near VMRUN and #VMEXIT as the stub can (the far layer's
- * warp, arch/x86_64/virt.h): with resume_tsc nonzero the VMCB's TSC offset is
- * set so that the guest reads resume_tsc at VMRUN, counting the
- * SVM_ENTRY_TICKS instructions from the RDTSC to VMRUN; after #VMEXIT the TSC
- * is read SVM_EXIT_TICKS instructions on, into svm_exit_tsc.
+ * latency, arch/x86_64/virt.h): with spin_until nonzero the stub waits until
+ * VMRUN happens at that TSC (its last RDTSC SVM_SPIN_TICKS instructions
+ * before VMRUN); with resume_tsc nonzero the VMCB's TSC offset is set so that
+ * the guest reads resume_tsc at VMRUN, counting the SVM_ENTRY_TICKS
+ * instructions from the RDTSC to VMRUN; after #VMEXIT the TSC is read
+ * SVM_EXIT_TICKS instructions on, into svm_exit_tsc.
  */
 #define VMCB_TSC_OFFSET 0x050
 /* after the entry's RDTSC: shl, or, sub, sub, mov, mov, mov, mov, 12 of GPRS_LOAD, mov, vmrun */
 #define SVM_ENTRY_TICKS 22
+/* after the spin's last RDTSC: shl, or, cmp, jb, mov, test, jz, mov, mov, 12 of GPRS_LOAD, mov, vmrun */
+#define SVM_SPIN_TICKS 23
 #include "../vcpu_gprs.inc"
 	.text
 	.globl svm_enter
@@ -29,6 +34,7 @@ svm_enter:
 	push	%r13
 	push	%r14
 	push	%r15
+	push	%r8			/* 32(%rsp): spin_until */
 	push	%rcx			/* 24(%rsp): resume_tsc */
 	push	%rdx			/* 16(%rsp): host state page */
 	push	%rsi			/*  8(%rsp): gprs */
@@ -39,7 +45,16 @@ svm_enter:
 	vmsave
 	mov	(%rsp), %rax
 	vmload
-	mov	24(%rsp), %rcx
+	mov	32(%rsp), %rcx
+	test	%rcx, %rcx
+	jz	4f
+	sub	$SVM_SPIN_TICKS, %rcx
+5:	rdtsc
+	shl	$32, %rdx
+	or	%rdx, %rax
+	cmp	%rcx, %rax
+	jb	5b
+4:	mov	24(%rsp), %rcx
 	test	%rcx, %rcx
 	jz	3f
 	rdtsc
@@ -71,7 +86,7 @@ svm_enter:
 	vmload
 	cli
 	stgi
-	add	$32, %rsp
+	add	$40, %rsp
 	pop	%r15
 	pop	%r14
 	pop	%r13

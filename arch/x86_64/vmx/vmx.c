@@ -519,7 +519,7 @@ static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
 		write_cr2(vc->cr2);
 	virt_run_begin(vc, entry = rdtsc());
 	for (;;) {
-		r = vmx_enter(&vc->gprs, v->launched, virt_resume_take(vc));
+		r = vmx_enter(&vc->gprs, v->launched, virt_resume_take(vc), virt_spin_take(vc));
 		vc->exit_tsc = r ? rdtsc() : vmx_exit_tsc - VMX_EXIT_TICKS;
 		virt_run_exited(vc, entry, quick);
 		if (r)

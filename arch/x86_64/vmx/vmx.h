@@ -26,7 +26,7 @@ struct vmx_vcpu {
 	int launched;
 };
 
-int vmx_enter(struct vcpu_gprs *g, int launched, uint64_t resume_tsc);
+int vmx_enter(struct vcpu_gprs *g, int launched, uint64_t resume_tsc, uint64_t spin_until);
 /* The TSC just after the last VM exit (vmx_enter.S), VMX_EXIT_TICKS after the exit itself. */
 extern uint64_t vmx_exit_tsc;
 #define VMX_EXIT_TICKS 2 /* push, push: then the RDTSC */

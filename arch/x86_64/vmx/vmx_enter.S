@@ -3,12 +3,14 @@
  * VMLAUNCH or VMRESUME, and on VM exit save them back (SDM vol. 3C 27.5:
  * the host RSP and RIP come from the VMCS, nothing else is restored).
  *
- * int vmx_enter(struct vcpu_gprs *g, int launched, uint64_t resume_tsc)
+ * int vmx_enter(struct vcpu_gprs *g, int launched, uint64_t resume_tsc, uint64_t spin_until)
  *   0 after a VM exit, 1 on VMfailInvalid, 2 on VMfailValid (read the VM-instruction error).
  *
  * The TSC is read as near the VM entry and exit as the stub can (the far
- * layer's warp, arch/x86_64/virt.h): with resume_tsc nonzero the TSC offset
- * is set so that the guest reads resume_tsc at the entry, counting the
+ * layer's latency, arch/x86_64/virt.h): with spin_until nonzero the stub
+ * waits until the entry happens at that TSC (its last RDTSC VMX_SPIN_TICKS
+ * instructions before VMRESUME); with resume_tsc nonzero the TSC offset is
+ * set so that the guest reads resume_tsc at the entry, counting the
  * VMX_ENTRY_TICKS instructions from the RDTSC to VMRESUME; at exit the TSC
  * is read VMX_EXIT_TICKS instructions after it, into vmx_exit_tsc.
  */
@@ -16,6 +18,8 @@
 #define VMCS_TSC_OFFSET 0x2010
 /* after the entry's RDTSC: shl, or, sub, sub, mov, vmwrite, test, mov, mov, 12 of GPRS_LOAD, mov, jnz, vmresume */
 #define VMX_ENTRY_TICKS 24
+/* after the spin's last RDTSC: shl, or, cmp, jb, mov, test, jz, test, mov, mov, 12 of GPRS_LOAD, mov, jnz, vmresume */
+#define VMX_SPIN_TICKS 25
 #include "../vcpu_gprs.inc"
 
 	.text
@@ -31,7 +35,17 @@ vmx_enter:
 	push	%rdi			/* the gprs pointer, found again at exit */
 	mov	$VMCS_HOST_RSP, %eax
 	vmwrite	%rsp, %rax
-	test	%rdx, %rdx
+	test	%rcx, %rcx
+	jz	4f
+	mov	%rdx, %r8
+	sub	$VMX_SPIN_TICKS, %rcx
+5:	rdtsc
+	shl	$32, %rdx
+	or	%rdx, %rax
+	cmp	%rcx, %rax
+	jb	5b
+	mov	%r8, %rdx
+4:	test	%rdx, %rdx
 	jz	3f
 	mov	%rdx, %rcx
 	rdtsc
