@@ -232,6 +232,38 @@ void far_show_vm(const struct vm *vm)
 		(unsigned long long)s->hist[6], (unsigned long long)s->hist[7]);
 }
 
+void far_show_totals(void)
+{
+	struct far_stats t = { 0 };
+	unsigned n = 0;
+
+	for (int v = 0; v < VM_MAX; v++) {
+		const struct vm *vm = vm_slot(v);
+		const struct far_stats *s = &vm->far.st;
+
+		if (vm->state == VM_FREE || !vm->far.node)
+			continue;
+		n++;
+		t.faults += s->faults;
+		t.pages_in += s->pages_in;
+		t.pages_out += s->pages_out;
+		t.evict_clean += s->evict_clean;
+		t.evict_dirty += s->evict_dirty;
+		t.prefetched += s->prefetched;
+		t.pf_wasted += s->pf_wasted;
+		t.latency_ticks += s->latency_ticks;
+		t.hv_ticks += s->hv_ticks;
+		t.copy_ticks += s->copy_ticks;
+	}
+	mprintf("far shares of the %u VMs with one: %llu far faults, %llu pages in, %llu out (%llu clean, %llu dirty), "
+		"%llu prefetched (%llu wasted), latency charged %llu ticks, %llu ticks of the far layer per far fault "
+		"(%llu without the page copies)\n", n, (unsigned long long)t.faults, (unsigned long long)t.pages_in,
+		(unsigned long long)t.pages_out, (unsigned long long)t.evict_clean, (unsigned long long)t.evict_dirty,
+		(unsigned long long)t.prefetched, (unsigned long long)t.pf_wasted, (unsigned long long)t.latency_ticks,
+		(unsigned long long)(t.faults ? t.hv_ticks / t.faults : 0),
+		(unsigned long long)(t.faults ? (t.hv_ticks - t.copy_ticks) / t.faults : 0));
+}
+
 void far_show_nodes(void)
 {
 	for (unsigned i = 0; i < FAR_NODE_MAX; i++) {

@@ -14,7 +14,7 @@ static unsigned long long avg(uint64_t sum, uint64_t n)
 
 int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const char *const grow_names[STAT_GROW_KINDS] = { "4k", "2m" };
+	static const char *const grow_names[STAT_FAR] = { "4k", "2m" };
 	const struct hv_stats *s = &hv_stats;
 
 	if (argc == 1) {
@@ -31,10 +31,14 @@ int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 			mprintf("%-16s %12llu %16llu %12llu %12llu\n", stats_exit_name(k),
 				(unsigned long long)s->exits[k], (unsigned long long)s->exit_tsc[k],
 				avg(s->exit_tsc[k], s->exits[k]), (unsigned long long)s->exit_tsc_max[k]);
-	for (int k = 0; k < STAT_GROW_KINDS; k++)
+	for (int k = 0; k < STAT_FAR; k++)
 		mprintf("growth %s: %llu faults, %llu tsc/fault, %llu tsc/fault without zeroing (VM exit to VM entry)\n", grow_names[k],
 			(unsigned long long)s->grow[k], avg(s->grow_tsc[k], s->grow[k]),
 			avg(s->grow_tsc[k] - s->grow_zero_tsc[k], s->grow[k]));
+	mprintf("far faults: %llu, %llu tsc/fault, %llu tsc at most (VM exit to VM entry: the page copies in, the "
+		"latency's wait and warp not)\n", (unsigned long long)s->grow[STAT_FAR], avg(s->grow_tsc[STAT_FAR],
+		s->grow[STAT_FAR]), (unsigned long long)s->grow_max[STAT_FAR]);
+	far_show_totals();
 	mprintf("io to ports without a device: %llu\n", (unsigned long long)s->io_unclaimed);
 	mprintf("msr accesses answered with #GP: %llu\n", (unsigned long long)s->msr_gp);
 	mprintf("mmio accesses emulated: %llu\n", (unsigned long long)s->mmio);

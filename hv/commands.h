@@ -21,6 +21,8 @@ int cmd_mem_node_del(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_vm_far(struct cmd_ctx *ctx, int argc, char **argv);
 void far_show_vm(const struct vm *vm);
 void far_show_nodes(void);
+/* The far shares of the VMs there are, summed: a line for 'stats'. */
+void far_show_totals(void);
 int far_verify_nodes(void); /* the differences found */
 
 /* mem (hv/cmd_mem.c) */

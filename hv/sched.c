@@ -52,6 +52,8 @@ static void count_exits(enum virt_exit_kind kind, uint64_t n, uint64_t tsc, uint
 		return;
 	hv_stats.grow[grow] += n;
 	hv_stats.grow_tsc[grow] += tsc;
+	if (max > hv_stats.grow_max[grow])
+		hv_stats.grow_max[grow] = max;
 	hv_stats.grow_zero_tsc[grow] += zero;
 }
 
@@ -62,7 +64,9 @@ static void account(struct pending *p, uint64_t until)
 	if (!p->valid)
 		return;
 	p->valid = false;
-	count_exits(p->kind, 1, cost, cost, !p->grew ? -1 : p->grew == 2 ? STAT_GROW_2M : STAT_GROW_4K, p->zero_tsc);
+	static const int kinds[] = { -1, STAT_GROW_4K, STAT_GROW_2M, STAT_FAR };
+
+	count_exits(p->kind, 1, cost, cost, kinds[p->grew < 4 ? p->grew : 0], p->zero_tsc);
 }
 
 /* The growth faults run() completed itself: exits of their own, each a 4 KiB growth with no zeroing. */

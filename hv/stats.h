@@ -6,7 +6,8 @@
 #include "arch/x86_64/virt.h"
 
 /* Growth faults are split by the frame size that served them. */
-enum { STAT_GROW_4K, STAT_GROW_2M, STAT_GROW_KINDS };
+/* growth faults by size, and far faults (a page fetched from a far node) */
+enum { STAT_GROW_4K, STAT_GROW_2M, STAT_FAR, STAT_GROW_KINDS };
 
 struct hv_stats {
 	uint64_t exits[VEXIT_NKINDS];
@@ -15,6 +16,7 @@ struct hv_stats {
 	uint64_t grow[STAT_GROW_KINDS];
 	uint64_t grow_tsc[STAT_GROW_KINDS];  /* ticks per growth exit, zeroing included */
 	uint64_t grow_zero_tsc[STAT_GROW_KINDS]; /* of which zeroing the frame */
+	uint64_t grow_max[STAT_GROW_KINDS];	 /* the dearest */
 	uint64_t io_unclaimed;		     /* guest I/O to ports with no device */
 	uint64_t msr_gp;		     /* guest RDMSR/WRMSR answered with #GP */
 	uint64_t insn[VINSN_NKINDS];	     /* intercepted instructions by kind */

@@ -315,8 +315,10 @@ static enum exit_action on_npf(struct vm *vm, struct virt_exit *e)
 	switch (vm_mem_fault(&vm->mem, e->npf.gpa)) {
 	case VM_FAULT_MAPPED:
 		e->grew = vm->mem.faults_2m != f2m ? 2 : vm->mem.faults_4k != f4k ? 1 : 0;
-		if (vm->far.due)
+		if (vm->far.due) {
+			e->grew = 3;
 			far_latency(vm, vm->state == VM_RUNNING);
+		}
 		return EXIT_RESUME;
 	case VM_FAULT_FAR_FULL:
 		vm_stop(vm, VM_STOPPED, "%s at guest-physical 0x%llx: far node '%s' has no frame left for the page to "

@@ -149,7 +149,7 @@ static int make_room(struct vm_far *f, paddr_t *keep)
 static void charge(struct vm_far *f, uint64_t ticks)
 {
 	unsigned b = 0;
-	uint64_t us = ticks / (tsc_hz() / 1000000 ? tsc_hz() / 1000000 : 1);
+	uint64_t per_us = tsc_hz() / 1000000, us = ticks / (per_us ? per_us : 1);
 
 	for (uint64_t lim = 1; b < 7 && us >= lim; lim *= 4)
 		b++;

@@ -235,7 +235,7 @@ static bool walk(const struct npt *t, uint64_t gpa, struct npt_path *p)
 			return false;
 		if (is_leaf(t, *e, l))
 			return true;
-		table = t->fmt->addr(*e);
+		table = *e & t->fmt->addr_mask; /* a table's address is its entry's address bits (page_table_of) */
 	}
 }
 

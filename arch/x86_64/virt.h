@@ -108,7 +108,7 @@ struct virt_exit {
 		} insn;
 	};
 	char why[128]; /* VEXIT_INVALID / VEXIT_UNHANDLED: in words */
-	uint8_t grew;  /* set by the core: a growth fault served (1: 4 KiB, 2: 2 MiB) */
+	uint8_t grew;  /* set by the core: a growth fault served (1: 4 KiB, 2: 2 MiB), 3: a far page fetched */
 };
 
 #define CR_GPR_UNKNOWN 0xff

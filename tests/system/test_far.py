@@ -262,6 +262,22 @@ def test_a_long_spin_lets_the_cpu_go_to_others(vmx):
     assert vm_list(vmx)["s"]["state"] == "running" and f["faults"] < 350, f  # s waited all along
 
 
+def test_stats_shows_far_faults(vmx):
+    """'stats' counts far faults among the exits, with their cost from VM exit to VM entry, and sums
+    the far shares: as many far faults as the VM's own 'vm info' counted."""
+    vmx.cmd_ok("mem node add far0 size=32M latency=1us bw=10G")
+    vmx.cmd_ok("vm create f image=latency.elf min=2M max=32M far=far0 local=2M inject=warp size=4M probes=200")
+    vmx.cmd_ok("stats reset")
+    vmx.cmd_ok("vm start f")
+    run(vmx, "f")
+    out = vmx.cmd_ok("stats")
+    exits = re.search(r"^far faults: (\d+), (\d+) tsc/fault", out, re.M)
+    total = re.search(r"^far shares of the 1 VMs with one: (\d+) far faults", out, re.M)
+    faults = far_info(vmx, "f")["faults"]
+    assert exits and total and faults > 50, out
+    assert int(exits.group(1)) == faults == int(total.group(1)) and int(exits.group(2)) > 0, (out, faults)
+
+
 def test_local_share_lowered_moves_pages_out_at_once(vmx):
     """'vm far' lowers the local share of a created VM below what its loaded program and min hold:
     those pages (its code among them) move out at once; started, the program runs from pages that
