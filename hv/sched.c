@@ -59,13 +59,12 @@ static void count_exits(enum virt_exit_kind kind, uint64_t n, uint64_t tsc, uint
 
 static void account(struct pending *p, uint64_t until)
 {
+	static const int kinds[] = { -1, STAT_GROW_4K, STAT_GROW_2M, STAT_FAR }; /* by virt_exit.grew */
 	uint64_t cost = until - p->exit_tsc;
 
 	if (!p->valid)
 		return;
 	p->valid = false;
-	static const int kinds[] = { -1, STAT_GROW_4K, STAT_GROW_2M, STAT_FAR };
-
 	count_exits(p->kind, 1, cost, cost, kinds[p->grew < 4 ? p->grew : 0], p->zero_tsc);
 }
 

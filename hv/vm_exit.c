@@ -273,9 +273,9 @@ static enum exit_action device_fault(struct vm *vm, struct virt_exit *e, const s
  * The latency of the far fault just served reaches the guest (mm/far.h): spin has the entry stub
  * wait on the TSC until it has passed since the exit (the hypervisor's own time counts toward
  * it), after the vCPU sat out all but its last FAR_SPIN_IN_PLACE_US (vm->far_until) while other
- * VMs and the monitor ran; warp moves the guest's TSC so that it resumes that long after it left off, and no
- * time passes for it otherwise. from_exit: false for a parked vCPU's retry, whose waiting for
- * memory the guest must see.
+ * VMs and the monitor ran; warp moves the guest's TSC so that it resumes that long after it left
+ * off, and no time passes for it otherwise. from_exit: false for a parked vCPU's retry, whose
+ * waiting for memory the guest must see.
  */
 static void far_latency(struct vm *vm, bool from_exit)
 {
