@@ -20,10 +20,11 @@ HV_ARCH_CFLAGS := -ffreestanding -fpie -fvisibility=hidden -mno-red-zone -mgener
 	-fno-stack-protector -fno-omit-frame-pointer -O2 -g
 include mk/newlib.mk
 include mk/guests.mk
+include mk/linux.mk
 
 # ---- the core: hv.elf ------------------------------------------------------
 HV_SRCS := $(wildcard arch/x86_64/*.c arch/x86_64/*.S arch/x86_64/vmx/*.c arch/x86_64/vmx/*.S arch/x86_64/svm/*.c arch/x86_64/svm/*.S \
-	drivers/*.c drivers/vdev/*.c drivers/virtio/*.c hv/*.c mm/*.c)
+	drivers/*.c drivers/vdev/*.c drivers/virtio/*.c hv/*.c hv/*.S mm/*.c)
 HV_OBJS := $(patsubst %,$(BUILD)/hv/%.o,$(basename $(HV_SRCS)))
 HV_CFLAGS := -std=gnu11 $(WARN) $(HV_ARCH_CFLAGS) $(NEWLIB_HV_INC) -I. -Iinclude -MD -MP
 LIBGCC := $(shell $(CC) -print-libgcc-file-name)
@@ -37,6 +38,14 @@ $(BUILD)/hv/hv/cmd_sys.o $(BUILD)/hv/hv/main.o: $(GIT_STAMP)
 $(BUILD)/hv/hv/cmd_sys.o $(BUILD)/hv/hv/main.o: HV_CFLAGS += -DEMHV_GIT='"$(GIT_REV)"'
 
 $(HV_OBJS): | $(NEWLIB_HV_HEADERS)
+
+# A Linux VM's DSDT, compiled by iasl (acpica-tools) and included in hv.elf.
+$(BUILD)/linux_dsdt.aml: hv/linux_dsdt.asl
+	@mkdir -p $(@D)
+	@echo "  IASL    $<"
+	$(Q)iasl -vs -p $(basename $@) $< >$(basename $@).log || { cat $(basename $@).log >&2; exit 1; }
+$(BUILD)/hv/hv/linux_dsdt.o: $(BUILD)/linux_dsdt.aml
+$(BUILD)/hv/hv/linux_dsdt.o: HV_CFLAGS += -Wa,-I$(BUILD)
 
 $(BUILD)/hv/%.o: %.c
 	@mkdir -p $(@D)
@@ -85,10 +94,10 @@ $(BUILD)/BOOTX64.EFI: $(BUILD)/boot/loader.so
 STARTUP_CFG ?= startup.cfg
 IMAGE_MODULES ?=
 $(BUILD)/emhv.img: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(STARTUP_CFG) $(IMAGE_MODULES) \
-		$(GUEST_ELFS) scripts/mkimage.sh
+		$(GUEST_ELFS) $(LINUX_KERNEL) $(LINUX_INITRD) scripts/mkimage.sh
 	@echo "  IMAGE   $@"
 	$(Q)scripts/mkimage.sh $@ $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(STARTUP_CFG) $(GUEST_ELFS) \
-		$(IMAGE_MODULES)
+		$(LINUX_KERNEL) $(LINUX_INITRD) $(IMAGE_MODULES)
 
 all: $(BUILD)/emhv.img
 

@@ -234,6 +234,18 @@ static EFI_STATUS exit_boot_services(struct bootinfo *bi)
 	return EFI_SUCCESS;
 }
 
+/* The wall-clock time for guests' clocks (hv's CMOS RTC); left invalid if the firmware has none. */
+static void read_time(struct bootinfo_time *t)
+{
+	EFI_TIME now;
+	uint64_t tsc;
+
+	if (EFI_ERROR(uefi_call_wrapper(RT->GetTime, 2, &now, NULL)))
+		return;
+	tsc = rdtsc();
+	*t = (struct bootinfo_time){ now.Year, now.Month, now.Day, now.Hour, now.Minute, now.Second, 1, tsc };
+}
+
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
 	EFI_LOADED_IMAGE *li;
@@ -269,6 +281,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	bi->tsc_loader_entry = tsc_entry;
 	bi->rsdp = find_rsdp();
 	bi->efi_runtime = (uint64_t)systab->RuntimeServices;
+	read_time(&bi->time);
 
 	st = open_file(dir, L"hv.elf", &fh);
 	if (EFI_ERROR(st))

@@ -1,60 +1,10 @@
 /* ACPI table discovery (ACPI 6.4, ch. 5.2): RSDP, XSDT or RSDT, FADT, MADT. */
 #include <string.h>
+#include <emhv/acpi.h>
 #include "acpi.h"
 #include <hv/console.h>
 
-struct acpi_rsdp {
-	char sig[8];
-	uint8_t checksum;
-	char oem[6];
-	uint8_t revision;
-	uint32_t rsdt;
-	uint32_t length;
-	uint64_t xsdt;
-	uint8_t ext_checksum;
-	uint8_t reserved[3];
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP layout");
-
-struct acpi_sdt {
-	char sig[4];
-	uint32_t length;
-	uint8_t revision;
-	uint8_t checksum;
-	char oem[6];
-	char oem_table[8];
-	uint32_t oem_revision;
-	uint32_t creator;
-	uint32_t creator_revision;
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_sdt) == 36, "SDT header layout");
-
-#define FADT_PM_TMR_BLK 76
-#define FADT_FLAGS 112
-#define FADT_TMR_VAL_EXT (1u << 8)
-#define FADT_X_PM_TMR_BLK 208
 #define ACPI_MAX_TABLE (1u << 20)
-
-/* MADT (ACPI 6.4, 5.2.12): header, local APIC address, flags, then type/length entries. */
-#define MADT_ENTRIES 44
-#define MADT_IOAPIC 1
-#define MADT_IOAPIC_LEN 12
-#define MADT_OVERRIDE 2
-#define MADT_OVERRIDE_LEN 10
-
-struct madt_ioapic {
-	uint8_t type, length, id, reserved;
-	uint32_t addr;
-	uint32_t gsi_base;
-} __attribute__((packed));
-_Static_assert(sizeof(struct madt_ioapic) == MADT_IOAPIC_LEN, "MADT I/O APIC entry layout");
-
-struct madt_override {
-	uint8_t type, length, bus, source;
-	uint32_t gsi;
-	uint16_t flags;
-} __attribute__((packed));
-_Static_assert(sizeof(struct madt_override) == MADT_OVERRIDE_LEN, "MADT override entry layout");
 
 static const uint8_t *fadt, *madt;
 static uint32_t fadt_len, madt_len;
@@ -103,7 +53,7 @@ int acpi_init(uint64_t rsdp_phys)
 	const struct acpi_sdt *root;
 	unsigned width, i, n;
 
-	if (!r || memcmp(r->sig, "RSD PTR ", 8) || !sum_ok(r, 20)) {
+	if (!r || memcmp(r->sig, "RSD PTR ", 8) || !sum_ok(r, ACPI_RSDP_V1_LEN)) {
 		kprintf("acpi: no valid RSDP, ACPI tables unused\n");
 		return -1;
 	}
@@ -138,21 +88,21 @@ int acpi_pm_timer(uint16_t *port, unsigned *bits)
 {
 	uint32_t p = 0, flags = 0;
 
-	if (!fadt || fadt_len < FADT_FLAGS + 4)
+	if (!fadt || fadt_len < ACPI_FADT_FLAGS + 4)
 		return -1;
-	memcpy(&p, fadt + FADT_PM_TMR_BLK, 4);
-	memcpy(&flags, fadt + FADT_FLAGS, 4);
-	if (fadt_len >= FADT_X_PM_TMR_BLK + 12 && fadt[FADT_X_PM_TMR_BLK] == 1) {
+	memcpy(&p, fadt + ACPI_FADT_PM_TMR_BLK, 4);
+	memcpy(&flags, fadt + ACPI_FADT_FLAGS, 4);
+	if (fadt_len >= ACPI_FADT_X_PM_TMR_BLK + 12 && fadt[ACPI_FADT_X_PM_TMR_BLK] == 1) {
 		uint64_t x;
 
-		memcpy(&x, fadt + FADT_X_PM_TMR_BLK + 4, 8);
+		memcpy(&x, fadt + ACPI_FADT_X_PM_TMR_BLK + 4, 8);
 		if (x && x < 0x10000)
 			p = (uint32_t)x;
 	}
 	if (!p || p > 0xfffc)
 		return -1;
 	*port = p;
-	*bits = (flags & FADT_TMR_VAL_EXT) ? 32 : 24;
+	*bits = (flags & ACPI_FADT_TMR_VAL_EXT) ? 32 : 24;
 	return 0;
 }
 

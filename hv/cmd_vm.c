@@ -64,6 +64,12 @@ int cmd_vm_create(struct cmd_ctx *ctx, int argc, char **argv)
 
 		if (key_is(argv[i], "image", &val)) {
 			c.image = val;
+		} else if (key_is(argv[i], "kernel", &val)) {
+			c.kernel = val;
+		} else if (key_is(argv[i], "initrd", &val)) {
+			c.initrd = val;
+		} else if (key_is(argv[i], "cmdline", &val)) {
+			c.cmdline = val;
 		} else if (key_is(argv[i], "min", &val)) {
 			if (parse_bound(ctx, "min", val, &c.min))
 				return -1;
@@ -96,8 +102,12 @@ int cmd_vm_create(struct cmd_ctx *ctx, int argc, char **argv)
 			guest_argv[c.argc++] = argv[i];
 		}
 	}
-	if (!c.image || !have_min || !have_max)
-		return cmd_error(ctx, "vm create: image=FILE, min=SIZE and max=SIZE are required");
+	if (!c.image == !c.kernel || !have_min || !have_max)
+		return cmd_error(ctx, "vm create: image=FILE or kernel=FILE, min=SIZE and max=SIZE are required");
+	if (c.kernel && c.argc)
+		return cmd_error(ctx, "vm create: '%s': a Linux VM takes its arguments in cmdline=\"...\"", guest_argv[0]);
+	if (!c.kernel && (c.initrd || c.cmdline))
+		return cmd_error(ctx, "vm create: initrd= and cmdline= go with kernel=");
 	if (!c.far != !c.local)
 		return cmd_error(ctx, "vm create: far=NODE and local=SIZE go together");
 	if (c.far)
@@ -271,6 +281,8 @@ static int vm_transition_cmd(struct cmd_ctx *ctx, const char *cmd, const char *k
 		/* a resumed waiter faults again and parks again if need be; an idle VM idles on */
 		if (t->to == VM_PAUSED)
 			vm->resume_to = vm->state == VM_IDLE ? VM_IDLE : VM_RUNNING;
+		if (vm->state == VM_CREATED)
+			vm->start_tsc = rdtsc(); /* console lines are stamped from here */
 		vm->state = vm->state == VM_PAUSED ? vm->resume_to : t->to;
 		mprintf("vm %d (%s): %s\n", vm->id, vm->name, vm_state_name(vm->state));
 		return 0;
@@ -379,14 +391,36 @@ static bool follow(void *ctx)
 	return true;
 }
 
+/* The console's last lines, each after the host TSC ticks from 'vm start' to its first byte. */
+static void print_stamped(struct vm *vm)
+{
+	uint64_t first = vm->con_lines > VM_CON_STAMPS ? vm->con_lines - VM_CON_STAMPS : 0;
+
+	for (uint64_t l = first; l < vm->con_lines; l++) {
+		uint64_t pos = vm->con_stamp[l % VM_CON_STAMPS].pos;
+		uint64_t end = l + 1 < vm->con_lines ? vm->con_stamp[(l + 1) % VM_CON_STAMPS].pos : vm->con_head;
+
+		if (vm->con_head - pos > VM_CONSOLE_BYTES)
+			continue; /* its bytes are gone from the ring */
+		mprintf("[%14llu] ", (unsigned long long)vm->con_stamp[l % VM_CON_STAMPS].ticks);
+		print_ring(vm->console, VM_CONSOLE_BYTES, end, pos);
+		if (end == vm->con_head && (pos == end || vm->console[(end - 1) % VM_CONSOLE_BYTES] != '\n'))
+			mprintf("\n");
+	}
+}
+
 int cmd_vm_console(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct vm *vm = lookup(ctx, "console", argv[0]);
 
 	if (!vm)
 		return -1;
-	if (argc == 2 && strcmp(argv[1], "-f"))
-		return cmd_error(ctx, "vm console: unknown option '%s' (usage: vm console VM [-f])", argv[1]);
+	if (argc == 2 && strcmp(argv[1], "-f") && strcmp(argv[1], "-t"))
+		return cmd_error(ctx, "vm console: unknown option '%s' (usage: vm console VM [-f|-t])", argv[1]);
+	if (argc == 2 && !strcmp(argv[1], "-t")) {
+		print_stamped(vm);
+		return 0;
+	}
 	following.pos = print_console(vm, 0);
 	if (argc == 2) {
 		if (ctx->origin)

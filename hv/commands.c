@@ -25,8 +25,9 @@ static const struct command mem_cmds[] = {
 };
 
 static const struct command vm_cmds[] = {
-	{ "create", "NAME image=FILE min=SIZE max=SIZE [OPTIONS] [ARGS...]",
-	  "min backed now, max its RAM; OPTIONS mode= grow= far= local= inject=", cmd_vm_create, 1,
+	{ "create", "NAME image=FILE|kernel=FILE min=SIZE max=SIZE [OPTIONS] [ARGS...]",
+	  "OPTIONS: mode grow far local inject, Linux: initrd cmdline",
+	  cmd_vm_create, 1,
 	  CMD_MAX_ARGS - 2, NULL, 0 },
 	{ "list", "", "every VM: state, bounds, backing, exits, growth faults", cmd_vm_list, 0, 0, NULL, 0 },
 	{ "info", "VM", "all about one VM, with why it stopped and its results", cmd_vm_info, 1, 1, NULL, 0 },
@@ -35,7 +36,7 @@ static const struct command vm_cmds[] = {
 	{ "resume", "VM", "schedule a paused VM again", cmd_vm_resume, 1, 1, NULL, 0 },
 	{ "stop", "VM", "stop it for good (its memory stays until destroy)", cmd_vm_stop, 1, 1, NULL, 0 },
 	{ "destroy", "VM", "return every frame of the VM to the pool", cmd_vm_destroy, 1, 1, NULL, 0 },
-	{ "console", "VM [-f]", "the guest's serial output; -f follows it until a key is pressed", cmd_vm_console, 1,
+	{ "console", "VM [-f|-t]", "its serial output; -f follows it, -t: ticks since start per line", cmd_vm_console, 1,
 	  2, NULL, 0 },
 	{ "log", "VM", "the lines the guest wrote with the log hypercall", cmd_vm_log, 1, 1, NULL, 0 },
 	{ "send", "VM TEXT", "type TEXT and Enter into the guest's serial port", cmd_vm_send, 2, 2, NULL, 0 },

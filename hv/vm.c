@@ -11,7 +11,11 @@
 #include "vm.h"
 #include "pipe.h"
 #include "vm_load.h"
+#include "acpi_build.h"
+#include "linux_load.h"
 #include "mm/zero_cache.h"
+#include "arch/x86_64/timer.h"
+#include <emhv/bootinfo.h>
 
 static struct vm vms[VM_MAX];
 
@@ -50,6 +54,12 @@ struct vm *vm_find(const char *key)
 
 void vm_console_put(struct vm *vm, uint8_t c)
 {
+	if (!vm->con_head || vm->console[(vm->con_head - 1) % VM_CONSOLE_BYTES] == '\n') {
+		uint64_t i = vm->con_lines++ % VM_CON_STAMPS;
+
+		vm->con_stamp[i].pos = vm->con_head;
+		vm->con_stamp[i].ticks = rdtsc() - vm->start_tsc;
+	}
 	vm->console[vm->con_head++ % VM_CONSOLE_BYTES] = c;
 }
 
@@ -77,6 +87,62 @@ static bool quick_npf(void *mem, uint64_t gpa)
 static void uart_tx(void *ctx, uint8_t c)
 {
 	vm_console_put(ctx, c);
+}
+
+#define UART_IRQ 4 /* COM1's ISA IRQ, GSI 4 (the MADT overrides none) */
+
+static void uart_irq(void *ctx, bool level)
+{
+	vm_irq_line(ctx, UART_IRQ, level);
+}
+
+/* The guest powered itself off, reset itself or panicked: it stops, and says so. */
+static void pm_event(void *ctx, enum vpm_event ev, unsigned detail)
+{
+	static const char *const what[] = {
+		[VPM_POWEROFF] = "powered itself off (ACPI S5)",
+		[VPM_RESET] = "reset itself (ACPI reset register); emhv stops it rather than reboot it",
+		[VPM_PANIC] = "kernel panic (pvpanic event 0x%x)",
+	};
+	struct vm *vm = ctx;
+
+	if (vm->state == VM_RUNNING)
+		vm_stop(vm, VM_STOPPED, what[ev], detail);
+}
+
+/* The host's wall-clock time, from the firmware's at boot and the TSC since (1970 if it had none). */
+static uint64_t host_seconds(void *ctx)
+{
+	const struct bootinfo_time *t = &hv_bootinfo()->time;
+
+	(void)ctx;
+	if (!t->valid)
+		return 0;
+	return (uint64_t)vrtc_days_from_civil(t->year, t->month, t->day) * 86400 + t->hour * 3600u +
+	       t->minute * 60u + t->second + (rdtsc() - t->tsc) / tsc_hz();
+}
+
+/* The devices every VM has besides its interrupt controllers and virtio slots: COM1, the CMOS clock
+ * and the power registers. */
+static int attach_platform(struct vm *vm, char *why, size_t n)
+{
+	vuart_init(&vm->uart, uart_tx, uart_irq, vm);
+	vrtc_init(&vm->rtc, host_seconds, vm);
+	vpm_init(&vm->pm, ACPI_S5_TYPE, ACPI_PM_RESET_VALUE, pm_event, vm);
+	return devbus_claim(&vm->bus, BUS_PIO, VUART_BASE, VUART_PORTS, &vuart_ops, &vm->uart, why, n) ||
+	       devbus_claim(&vm->bus, BUS_PIO, VRTC_BASE, VRTC_PORTS, &vrtc_ops, &vm->rtc, why, n) ||
+	       devbus_claim(&vm->bus, BUS_PIO, ACPI_PM_SLEEP_CONTROL, ACPI_PM_PORTS, &vpm_ops, &vm->pm, why, n) ||
+	       devbus_claim(&vm->bus, BUS_PIO, PVPANIC_PORT, 1, &vpm_pvpanic_ops, &vm->pm, why, n) ? -1 : 0;
+}
+
+/* The guest's code and boot structures: a static ELF program, or a Linux kernel. */
+static int load_guest(struct vm *vm, const struct vm_config *c, struct vcpu_boot_state *bs, char *why, size_t n)
+{
+	const struct bootinfo_module *mod = c->kernel ? NULL : hv_module(c->image); /* vm_create checked it */
+
+	if (c->kernel)
+		return linux_load(vm, c, bs, why, n);
+	return vm_load(vm, c, (const void *)mod->phys, mod->size, bs, why, n);
 }
 
 void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...)
@@ -169,7 +235,6 @@ static uint64_t release(struct vm *vm, char *why, size_t n)
 struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 {
 	const struct virt_backend *b = virt_get();
-	const struct bootinfo_module *mod;
 	struct vcpu_boot_state bs;
 	struct vm *vm;
 	paddr_t con, log;
@@ -183,8 +248,7 @@ struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 	}
 	if (check_name(c->name, why, n) || check_bounds(c, why, n))
 		return NULL;
-	mod = hv_module(c->image);
-	if (!mod) {
+	if (!c->kernel && !hv_module(c->image)) { /* before any frame is taken: the common mistake */
 		snprintf(why, n, "no image '%s' in \\emhv\\ on the boot volume", c->image);
 		return NULL;
 	}
@@ -198,7 +262,7 @@ struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 	vm->id = id;
 	vm->state = VM_CREATED;
 	snprintf(vm->name, sizeof(vm->name), "%s", c->name);
-	snprintf(vm->image, sizeof(vm->image), "%s", c->image);
+	snprintf(vm->image, sizeof(vm->image), "%s", c->kernel ? c->kernel : c->image);
 	/* RAM first: a failure to back it then reports the pool as it is, with nothing else held */
 	if (vm_mem_init(&vm->mem, (uint8_t)id, c->min, c->max, c->mode, b->npt_format, b->npt_2m() && !c->no_2m, why, n))
 		goto fail;
@@ -210,10 +274,9 @@ struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 		snprintf(why, n, "no memory for the console and log buffers");
 		goto fail;
 	}
-	vuart_init(&vm->uart, uart_tx, vm);
 	event_reset(&vm->ev);
-	if (devbus_claim(&vm->bus, BUS_PIO, VUART_BASE, VUART_PORTS, &vuart_ops, &vm->uart, why, n) ||
-	    vm_irq_init(vm, why, n) || vm_virtio_init(vm, why, n) || vm_load(vm, c, (const void *)mod->phys, mod->size, &bs, why, n))
+	if (attach_platform(vm, why, n) || vm_irq_init(vm, why, n) || vm_virtio_init(vm, why, n) ||
+	    load_guest(vm, c, &bs, why, n))
 		goto fail;
 	vm->mem.flush = flush_nested;
 	vm->mem.flush_ctx = vm;
@@ -230,6 +293,7 @@ struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 	return vm;
 fail:
 	release(vm, NULL, 0);
+	zero_cache_fill(); /* as vm_destroy: the pool looks as it did before */
 	return NULL;
 }
 

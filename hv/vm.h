@@ -8,6 +8,8 @@
 #include <emhv/hypercall.h>
 #include "arch/x86_64/virt.h"
 #include "devbus.h"
+#include "drivers/vdev/vpm.h"
+#include "drivers/vdev/vrtc.h"
 #include "drivers/vdev/vuart.h"
 #include "mm/far.h"
 #include "mm/vm_mem.h"
@@ -19,6 +21,7 @@
 #define VM_CONSOLE_BYTES 16384
 #define VM_REASON_MAX 160
 #define VM_LOG_BYTES 4096 /* the guest's own log lines (EMHV_HC_LOG), one frame */
+#define VM_CON_STAMPS 256 /* console lines whose start time is kept */
 
 enum vm_state {
 	VM_FREE,	    /* unused slot */
@@ -48,8 +51,15 @@ struct vm {
 	struct vm_far far; /* its far share, when it has one (mm/far.c) */
 	struct virt_vcpu *vcpu;
 	struct vuart uart;
+	struct vpm pm; /* power-off, reset and panic (drivers/vdev/vpm.c) */
+	struct vrtc rtc;
 	uint8_t *console; /* VM_CONSOLE_BYTES ring */
 	uint64_t con_head; /* bytes ever written; the ring keeps the last VM_CONSOLE_BYTES */
+	uint64_t start_tsc; /* host TSC when 'vm start' started it */
+	struct {
+		uint64_t pos, ticks; /* where a console line began, and the host TSC ticks since the start then */
+	} con_stamp[VM_CON_STAMPS];
+	uint64_t con_lines; /* lines ever begun; con_stamp keeps the last VM_CON_STAMPS */
 	char *log;	   /* VM_LOG_BYTES ring of the guest's log lines */
 	uint64_t log_head; /* bytes ever written */
 	struct devbus bus;
@@ -79,6 +89,7 @@ struct vm {
 /* Parsed `vm create` arguments. */
 struct vm_config {
 	const char *name, *image;
+	const char *kernel, *initrd, *cmdline; /* a Linux VM: kernel instead of image (hv/linux_load.c) */
 	uint64_t min, max;
 	enum vm_mem_mode mode;
 	bool no_2m; /* grow in 4 KiB frames only */

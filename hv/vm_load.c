@@ -10,8 +10,8 @@
 #include <emhv/x86_paging.h>
 #include <emhv/x86_regs.h>
 
-#define GDT_TSS_SEL 0x18
 #define GUEST_TSS_GPA (EMHV_GUEST_GDT_GPA + 0x100)
+#define GUEST_TSS_LIMIT 103
 #define CR0_BOOT (CR0_PG | CR0_WP | CR0_NE | CR0_ET | CR0_MP | CR0_PE)
 #define CR4_BOOT (CR4_OSXMMEXCPT | CR4_OSFXSR | CR4_PAE)
 #define EFER_BOOT (EFER_NXE | EFER_LMA | EFER_LME)
@@ -38,19 +38,35 @@ static int build_page_tables(struct vm *vm)
 	return 0;
 }
 
-/* GDT: null, 64-bit code 0x08, data 0x10, the TSS at 0x18 (16 bytes). */
-static int build_gdt(struct vm *vm)
+/* GDT: null, 64-bit code at cs, data at ds (the next selector), the TSS after it (16 bytes). */
+static int build_gdt(struct vm *vm, uint16_t cs, uint16_t *tr, uint16_t *limit)
 {
-	uint64_t tss = GUEST_TSS_GPA, limit = 103;
-	uint64_t gdt[5] = {
-		0,
-		0x00af9b000000ffffULL,
-		0x00cf93000000ffffULL,
-		limit | ((tss & 0xffffff) << 16) | (0x8bULL << 40) | (((tss >> 24) & 0xff) << 56),
-		tss >> 32,
-	};
+	uint64_t tss = GUEST_TSS_GPA, gdt[8] = { 0 };
+	unsigned c = cs / 8;
 
-	return vm_mem_write(&vm->mem, EMHV_GUEST_GDT_GPA, gdt, sizeof(gdt));
+	if (c == 0 || c + 4 > 8)
+		return -1;
+	gdt[c] = 0x00af9b000000ffffULL;
+	gdt[c + 1] = 0x00cf93000000ffffULL;
+	gdt[c + 2] = GUEST_TSS_LIMIT | ((tss & 0xffffff) << 16) | (0x8bULL << 40) | (((tss >> 24) & 0xff) << 56);
+	gdt[c + 3] = tss >> 32;
+	*tr = (uint16_t)((c + 2) * 8);
+	*limit = (uint16_t)((c + 4) * 8 - 1);
+	return vm_mem_write(&vm->mem, EMHV_GUEST_GDT_GPA, gdt, (c + 4) * 8);
+}
+
+int vm_load_boot_cpu(struct vm *vm, uint16_t cs, struct vcpu_boot_state *bs)
+{
+	uint16_t tr, limit;
+
+	if (build_page_tables(vm) || build_gdt(vm, cs, &tr, &limit))
+		return -1;
+	*bs = (struct vcpu_boot_state){
+		.rflags = 2, .cr0 = CR0_BOOT, .cr3 = EMHV_GUEST_PML4_GPA, .cr4 = CR4_BOOT, .efer = EFER_BOOT,
+		.gdt_base = EMHV_GUEST_GDT_GPA, .gdt_limit = limit, .tr_base = GUEST_TSS_GPA, .tr_limit = GUEST_TSS_LIMIT,
+		.cs = cs, .ds = cs + 8, .tr = tr,
+	};
+	return 0;
 }
 
 static int build_boot_params(struct vm *vm, const struct vm_config *c, uint64_t free_start,
@@ -127,19 +143,16 @@ int vm_load(struct vm *vm, const struct vm_config *c, const void *file, uint64_t
 		snprintf(why, n, "image '%s': entry point outside its segments", c->image);
 		return -1;
 	}
-	if (load_segments(vm, file, &img) || build_page_tables(vm) || build_gdt(vm) ||
+	_Static_assert(EMHV_GUEST_DS == EMHV_GUEST_CS + 8, "data follows code in the GDT");
+	if (load_segments(vm, file, &img) || vm_load_boot_cpu(vm, EMHV_GUEST_CS, bs) ||
 	    build_boot_params(vm, c, free_start, stack_top, why, n)) {
 		if (!why[0])
 			snprintf(why, n, "could not write the guest's boot structures");
 		return -1;
 	}
-	*bs = (struct vcpu_boot_state){
-		.rip = img.entry, .rsp = stack_top, .rdi = EMHV_BOOT_PARAMS_GPA, .rflags = 2,
-		.cr0 = CR0_BOOT, .cr3 = EMHV_GUEST_PML4_GPA, .cr4 = CR4_BOOT, .efer = EFER_BOOT,
-		.gdt_base = EMHV_GUEST_GDT_GPA, .gdt_limit = 5 * 8 - 1,
-		.tr_base = GUEST_TSS_GPA, .tr_limit = 103,
-		.cs = EMHV_GUEST_CS, .ds = EMHV_GUEST_DS, .tr = GDT_TSS_SEL,
-	};
+	bs->rip = img.entry;
+	bs->rsp = stack_top;
+	bs->rdi = EMHV_BOOT_PARAMS_GPA;
 	return 0;
 }
 

@@ -5,7 +5,7 @@
 SYSTEM_EMULATORS ?= qemu,bochs
 TEST_FUZZ_SECONDS ?= 15
 
-.PHONY: test system bench bench-boot bench-growth bench-harvest bench-pipes bench-far
+.PHONY: test system bench bench-boot bench-growth bench-harvest bench-pipes bench-far bench-linux
 
 test:
 	@scripts/deps.sh build qemu bochs test
@@ -18,7 +18,7 @@ system: all
 	cd tests/system && EMHV_EMULATORS=$(SYSTEM_EMULATORS) \
 		$(PYTHON) -m pytest -v -p no:cacheprovider --durations=5
 
-bench: all bench-frame bench-boot bench-growth bench-harvest bench-pipes bench-far
+bench: all bench-frame bench-boot bench-growth bench-harvest bench-pipes bench-far bench-linux
 
 # Boot cost: instructions from loader entry to the prompt in Bochs (its TSC
 # counts instructions) and wall time to the prompt in QEMU.
@@ -46,6 +46,12 @@ bench-far: all
 	@scripts/deps.sh bench
 	@mkdir -p $(BUILD)/bench
 	$(PYTHON) scripts/bench_far.py $(BUILD)/emhv.img $(BUILD)/bench
+
+# Linux guests: Debian's kernel from 'vm start' to /init, elastic over static (Bochs instructions,
+# QEMU ticks), its exits by kind, and memtester elastic over static in QEMU.
+bench-linux: all
+	@mkdir -p $(BUILD)/bench
+	$(PYTHON) scripts/bench_linux.py $(BUILD)/emhv.img $(BUILD)/bench
 
 # Growth faults in Bochs: hypervisor instructions per 4 KiB / 2 MiB fault, and
 # first-touch time elastic over static as the guest measures it.

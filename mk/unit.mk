@@ -81,6 +81,16 @@ $(BUILD)/unit/test_vioapic: tests/unit/test_vioapic.c drivers/vdev/vioapic.c dri
 	@mkdir -p $(@D)
 	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
 
+UNIT_TESTS += $(BUILD)/unit/test_linux_platform
+
+# Linux's platform: the bzImage checks run on Debian's real kernel (mk/linux.mk); the DSDT is iasl's.
+$(BUILD)/unit/test_linux_platform: tests/unit/test_linux_platform.c hv/bzimage.c hv/acpi_build.c \
+		hv/linux_dsdt.S drivers/vdev/vuart.c drivers/vdev/vpm.c drivers/vdev/vrtc.c drivers/vdev/vrtc.h hv/bzimage.h hv/acpi_build.h \
+		include/emhv/acpi.h include/emhv/linux_boot.h $(BUILD)/linux_dsdt.aml $(LINUX_KERNEL)
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -Wa,-I$(BUILD) -DLINUX_KERNEL='"$(LINUX_KERNEL)"' -o $@ \
+		$(filter %.c %.S,$^) $(UNIT_LDLIBS)
+
 $(BUILD)/bench/bench_frame: tests/bench/bench_frame.c mm/frame.c mm/frame.h
 	@mkdir -p $(@D)
 	$(HOSTCC) $(BENCH_CFLAGS) -o $@ $(filter %.c,$^)

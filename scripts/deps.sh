@@ -3,7 +3,7 @@
 # missing when run as root, otherwise prints the exact apt-get line and fails.
 # usage: deps.sh [build|qemu|bochs|test|bench|all]...   (default: all)
 set -eu
-pkgs_build="build-essential gnu-efi newlib-source mtools dosfstools fdisk"
+pkgs_build="build-essential gnu-efi newlib-source mtools dosfstools fdisk acpica-tools"
 pkgs_qemu="qemu-system-x86 ovmf"
 pkgs_bochs="bochs bochsbios vgabios ovmf"
 pkgs_test="libcmocka-dev clang python3-pytest python3-pexpect"
@@ -22,18 +22,31 @@ for group in ${@:-all}; do
 	esac
 done
 
+# The Linux guest (mk/linux.mk) fetches Debian's kernel, busybox, memtester and libc with
+# `apt-get download`: that needs the package lists, which a fresh machine may not have yet.
+need_lists=0
+case " $want " in *" build-essential "*)
+	apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1 || need_lists=1 ;;
+esac
+
 missing=""
 for p in $want; do
 	case " $missing " in *" $p "*) continue ;; esac
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+[ -z "$missing" ] && [ $need_lists = 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: missing Debian packages; install them with:" >&2
-	echo "  sudo apt-get install -y$missing" >&2
+	[ -n "$missing" ] && { echo "deps: missing Debian packages; install them with:" >&2
+		echo "  sudo apt-get install -y$missing" >&2; }
+	[ $need_lists = 1 ] && echo "deps: no package lists for the Linux guest's packages; run: sudo apt-get update" >&2
 	exit 1
+fi
+if [ -z "$missing" ]; then
+	echo "deps: fetching the package lists (the Linux guest's packages come from them)"
+	apt-get update -q >/dev/null
+	exit 0
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive

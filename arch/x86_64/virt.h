@@ -136,7 +136,7 @@ enum virt_reg {
 
 /* Entry state of a 64-bit vCPU (see include/emhv/guest_boot.h). */
 struct vcpu_boot_state {
-	uint64_t rip, rsp, rdi, rflags;
+	uint64_t rip, rsp, rdi, rsi, rflags;
 	uint64_t cr0, cr3, cr4, efer;
 	uint64_t gdt_base, tr_base;
 	uint16_t gdt_limit, tr_limit;

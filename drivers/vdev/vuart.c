@@ -1,8 +1,12 @@
 /*
- * The guest's 16550 at 0x3f8, enough for polled output and input: THR
- * writes go to the VM's console, RBR reads take queued input, LSR says the
- * transmitter is always empty and whether input waits. No interrupts are
- * raised (IER is stored and read back only), as guests here poll.
+ * The guest's 16550 at 0x3f8 (National Semiconductor PC16550D datasheet):
+ * THR writes go to the VM's console at once, so the transmitter is always
+ * empty; RBR reads take queued input; LSR says whether input waits. Two of
+ * the four interrupt sources exist: received data available (while input
+ * waits) and transmitter holding register empty (raised by each THR write
+ * and by enabling it, cleared by an IIR read that reports it); there are no
+ * line errors and the modem lines never change. The IRQ output follows the
+ * highest pending source through OUT2, as PC serial ports wire it.
  */
 #include "vuart.h"
 
@@ -11,13 +15,18 @@ enum { RBR_THR = 0, IER = 1, IIR_FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SC
 #define LSR_DR 0x01
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
+#define IER_RDI 0x01  /* received data available */
+#define IER_THRI 0x02 /* transmitter holding register empty */
 #define IIR_NONE 0x01
+#define IIR_THRE 0x02
+#define IIR_RDA 0x04
 #define IIR_FIFO 0xc0
+#define MCR_OUT2 0x08
 #define MSR_CONNECTED 0xb0 /* CTS, DSR, DCD */
 
-void vuart_init(struct vuart *u, vuart_tx_fn tx, void *ctx)
+void vuart_init(struct vuart *u, vuart_tx_fn tx, vuart_irq_fn irq, void *ctx)
 {
-	*u = (struct vuart){ .dll = 1, .tx = tx, .ctx = ctx };
+	*u = (struct vuart){ .dll = 1, .tx = tx, .irq = irq, .ctx = ctx };
 }
 
 static bool rx_ready(const struct vuart *u)
@@ -25,7 +34,37 @@ static bool rx_ready(const struct vuart *u)
 	return u->rx_head != u->rx_tail;
 }
 
-uint8_t vuart_read(struct vuart *u, unsigned reg)
+/* The highest-priority pending interrupt, as IIR bits 3:0. */
+static uint8_t pending(const struct vuart *u)
+{
+	if ((u->ier & IER_RDI) && rx_ready(u))
+		return IIR_RDA;
+	if ((u->ier & IER_THRI) && u->thre_pending)
+		return IIR_THRE;
+	return IIR_NONE;
+}
+
+static void update_line(struct vuart *u)
+{
+	bool level = pending(u) != IIR_NONE && (u->mcr & MCR_OUT2);
+
+	if (level != u->line) {
+		u->line = level;
+		if (u->irq)
+			u->irq(u->ctx, level);
+	}
+}
+
+static uint8_t read_iir(struct vuart *u)
+{
+	uint8_t id = pending(u);
+
+	if (id == IIR_THRE)
+		u->thre_pending = false; /* reading IIR with THRE the source clears it */
+	return id | ((u->fcr & 1) ? IIR_FIFO : 0);
+}
+
+static uint8_t read_reg(struct vuart *u, unsigned reg)
 {
 	switch (reg) {
 	case RBR_THR:
@@ -37,7 +76,7 @@ uint8_t vuart_read(struct vuart *u, unsigned reg)
 	case IER:
 		return u->lcr & LCR_DLAB ? u->dlm : u->ier;
 	case IIR_FCR:
-		return IIR_NONE | ((u->fcr & 1) ? IIR_FIFO : 0);
+		return read_iir(u);
 	case LCR:
 		return u->lcr;
 	case MCR:
@@ -51,20 +90,34 @@ uint8_t vuart_read(struct vuart *u, unsigned reg)
 	}
 }
 
-void vuart_write(struct vuart *u, unsigned reg, uint8_t val)
+uint8_t vuart_read(struct vuart *u, unsigned reg)
+{
+	uint8_t v = read_reg(u, reg);
+
+	update_line(u);
+	return v;
+}
+
+static void write_reg(struct vuart *u, unsigned reg, uint8_t val)
 {
 	switch (reg) {
 	case RBR_THR:
-		if (u->lcr & LCR_DLAB)
+		if (u->lcr & LCR_DLAB) {
 			u->dll = val;
-		else
+		} else {
 			u->tx(u->ctx, val);
+			u->thre_pending = true; /* sent at once: the holding register is empty again */
+		}
 		break;
 	case IER:
-		if (u->lcr & LCR_DLAB)
+		if (u->lcr & LCR_DLAB) {
 			u->dlm = val;
-		else
+		} else {
+			/* enabling the THRE interrupt while the register is empty raises it */
+			if ((val & IER_THRI) && !(u->ier & IER_THRI))
+				u->thre_pending = true;
 			u->ier = val & 0x0f;
+		}
 		break;
 	case IIR_FCR:
 		u->fcr = val & 0xc9;
@@ -85,12 +138,19 @@ void vuart_write(struct vuart *u, unsigned reg, uint8_t val)
 	}
 }
 
+void vuart_write(struct vuart *u, unsigned reg, uint8_t val)
+{
+	write_reg(u, reg, val);
+	update_line(u);
+}
+
 unsigned vuart_input(struct vuart *u, const uint8_t *buf, unsigned n)
 {
 	unsigned i;
 
 	for (i = 0; i < n && u->rx_head - u->rx_tail < VUART_RX_BYTES; i++)
 		u->rx[u->rx_head++ % VUART_RX_BYTES] = buf[i];
+	update_line(u);
 	return i;
 }
 

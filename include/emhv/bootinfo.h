@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #define BOOTINFO_MAGIC 0x4f4f42564d48454dULL /* "EMHVBOOT" little-endian-ish */
-#define BOOTINFO_VERSION 1
+#define BOOTINFO_VERSION 2
 
 #define BOOTINFO_MAX_MMAP 512	 /* firmware memory-map entries kept */
 #define BOOTINFO_MAX_MODULES 32	 /* files of \emhv\ besides hv.elf */
@@ -50,6 +50,14 @@ struct bootinfo_module {
 };
 _Static_assert(sizeof(struct bootinfo_module) == 72, "module layout");
 
+/* The firmware's wall-clock time (UEFI GetTime, UTC or local as the firmware keeps it), 0s if none. */
+struct bootinfo_time {
+	uint16_t year;
+	uint8_t month, day, hour, minute, second, valid;
+	uint64_t tsc; /* rdtsc when it was read */
+};
+_Static_assert(sizeof(struct bootinfo_time) == 16, "time layout");
+
 struct bootinfo {
 	uint64_t magic;
 	uint32_t version;
@@ -68,6 +76,7 @@ struct bootinfo {
 	uint32_t mmap_count;
 	uint32_t mmap_dropped;	   /* entries beyond BOOTINFO_MAX_MMAP */
 	uint32_t module_count;
+	struct bootinfo_time time;
 	struct bootinfo_mmap_entry mmap[BOOTINFO_MAX_MMAP];
 	struct bootinfo_module modules[BOOTINFO_MAX_MODULES];
 };

@@ -49,7 +49,7 @@
 #define EMHV_VIRTIO_MMIO_GPA 0xd0000000ULL
 #define EMHV_VIRTIO_MMIO_SIZE 0x1000ULL
 #define EMHV_VIRTIO_SLOTS 8
-#define EMHV_VIRTIO_IRQ_BASE 5
+#define EMHV_VIRTIO_IRQ_BASE 16 /* GSIs above the 16 ISA IRQs, to line 23 */
 #define EMHV_SHM_GPA 0xe0000000ULL
 #define EMHV_SHM_SLOT_SIZE (32ULL << 20) /* slot 7 ends at 0xf0000000, below the APICs */
 

@@ -18,6 +18,12 @@
 #define MCG_STATUS_EIPV (1ULL << 1)
 #define MCG_STATUS_MCIP (1ULL << 2)
 #define MSR_IA32_PAT 0x277
+#define MSR_IA32_UCODE_REV 0x8b	     /* microcode revision in EDX after a write of 0 and a CPUID */
+#define MSR_IA32_MISC_ENABLE 0x1a0
+#define MSR_K8_INT_PENDING_MSG 0xc0010055 /* AMD family 0Fh-10h: C1E status */
+#define MISC_ENABLE_FAST_STRING (1ULL << 0)
+#define MISC_ENABLE_BTS_UNAVAIL (1ULL << 11)
+#define MISC_ENABLE_PEBS_UNAVAIL (1ULL << 12)
 #define MSR_IA32_MC0_STATUS 0x401 /* bank i: 0x401 + 4 * i */
 #define MCI_STATUS_VAL (1ULL << 63)
 #define MCI_STATUS_UC (1ULL << 61)

@@ -40,7 +40,7 @@ def test_startup_creates_and_starts_vms(emu, tmp_path):
     try:
         boot = m.wait_prompt().replace("\r\n", "\n")
         assert "vm 1 (hi) created: elastic, min 4M, max 64M, backed 4M" in boot, boot
-        assert "error: startup.cfg:3: vm create: image=FILE, min=SIZE and max=SIZE are required" in boot
+        assert "error: startup.cfg:3: vm create: image=FILE or kernel=FILE, min=SIZE and max=SIZE are required" in boot
         for _ in range(60):
             info = m.cmd_ok("vm info hi")
             if "state:   exited" in info:

@@ -158,7 +158,7 @@ def test_create_destroy_cycles_leak_nothing(vmx):
 
 
 @pytest.mark.parametrize("line, error", [
-    ("vm create a image=hello.elf min=4M", "image=FILE, min=SIZE and max=SIZE are required"),
+    ("vm create a image=hello.elf min=4M", "image=FILE or kernel=FILE, min=SIZE and max=SIZE are required"),
     ("vm create a image=nope.elf min=4M max=8M", "no image 'nope.elf'"),
     ("vm create a image=hello.elf min=8M max=4M", "min (8192 KiB) is above max (4096 KiB)"),
     ("vm create a image=hello.elf min=4M max=8Q", "max='8Q'"),

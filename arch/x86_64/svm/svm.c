@@ -164,6 +164,7 @@ static struct virt_vcpu *svm_vcpu_create(paddr_t npt_root, uint16_t tag, const s
 	v->vcpu.tag = tag;
 	v->vcpu.priv = v;
 	v->vcpu.gprs.r[GPR_RDI] = s->rdi;
+	v->vcpu.gprs.r[GPR_RSI] = s->rsi;
 	v->asid = pick_asid(tag);
 	v->flush = true;
 	vcpu_state_init(&v->vcpu.state, 0); /* DR6 and the SYSCALL MSRs live in the VMCB */

@@ -304,6 +304,7 @@ static struct virt_vcpu *vmx_vcpu_create(paddr_t npt_root, uint16_t tag, const s
 	setup_host_state();
 	setup_guest_state(s);
 	v->vcpu.gprs.r[GPR_RDI] = s->rdi;
+	v->vcpu.gprs.r[GPR_RSI] = s->rsi;
 	return &v->vcpu;
 }
 

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Linux guests benchmark (issue 11): Debian's cloud kernel from 'vm start' to the /init line, elastic
+(min=64M) over static (max=512M), as the TSC ticks 'vm console -t' stamps on that line: in Bochs its
+TSC counts instructions (hypervisor and guest, deterministic), in QEMU they are wall time at the
+calibrated rate; the exits by kind on the way ('stats'); and memtester's run time over 200 MiB,
+elastic over static, in one QEMU boot. A measurement, never a pass/fail test.
+usage: bench_linux.py IMAGE OUTDIR"""
+import csv
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "system"))
+from machine import Machine, parse_vm_list  # noqa: E402
+
+LINUX = "kernel=vmlinuz initrd=initrd.cpio"
+READY = "emhv-linux: init ready"
+MODES = {"elastic": "min=64M max=512M", "static": "min=64M max=512M mode=static"}
+# memtester's single-pass tests (as tests/system/test_linux.py): the pattern tests take over ten
+# minutes of QEMU TCG each over 200 MiB
+MEMTESTER_MASK = 0x180FF
+
+
+def stamped(m, name, pattern, timeout):
+    """Wait for a console line matching pattern; the TSC ticks from 'vm start' 'vm console -t' gives it."""
+    end = time.time() + timeout
+    while time.time() < end:
+        for line in m.cmd_ok(f"vm console {name} -t").splitlines():
+            hit = re.match(r"^\[\s*(\d+)\] (.*)$", line)
+            if hit and re.search(pattern, hit.group(2)):
+                return int(hit.group(1)), hit.group(2)
+        state = parse_vm_list(m.cmd_ok("vm list"))[name]["state"]
+        if state in ("stopped", "exited"):
+            sys.exit(f"bench_linux: {name} {state}: {m.cmd_ok('vm info ' + name)}")
+        time.sleep(1)
+    sys.exit(f"bench_linux: no {pattern!r} from {name} in {timeout} s:\n{m.cmd_ok('vm console ' + name)}")
+
+
+def exits(m):
+    """'stats' exit table: {kind: count}."""
+    out = {}
+    for line in m.cmd_ok("stats").splitlines():
+        f = line.split()
+        if len(f) == 5 and f[1].isdigit() and f[0] != "exit":
+            out[f[0]] = int(f[1])
+    return out
+
+
+def tsc_hz(m):
+    hit = re.search(r"^tsc: (\d+) Hz", m.cmd_ok("log"), re.M)
+    return int(hit.group(1))
+
+
+def boot_to_init(m, mode):
+    m.cmd_ok("stats reset")
+    m.cmd_ok(f"vm create lx {LINUX} {MODES[mode]}")
+    m.cmd_ok("vm start lx")
+    ticks, _ = stamped(m, "lx", "^" + READY, 900)
+    ex = exits(m)
+    backed = parse_vm_list(m.cmd_ok("vm list"))["lx"]["backed"]
+    m.cmd_ok("vm destroy lx")
+    return ticks, ex, backed
+
+
+def memtester(m, name):
+    m.cmd_ok(f"vm create {name} {LINUX} {MODES[name]}")
+    m.cmd_ok("vm start " + name)
+    stamped(m, name, "^" + READY, 600)
+    time.sleep(2)
+    m.cmd_ok(f'vm send {name} "echo MT-begin; MEMTESTER_TEST_MASK={MEMTESTER_MASK:#x} memtester 200M 1 '
+             f'>/mt.log 2>&1; echo MT-end $?"')
+    begin, _ = stamped(m, name, "^MT-begin", 60)
+    end, line = stamped(m, name, r"^MT-end \d+", 1800)
+    if line.split()[1] != "0":
+        sys.exit(f"bench_linux: memtester failed in {name}: {line}")
+    m.cmd_ok("vm destroy " + name)
+    return end - begin
+
+
+def main():
+    image, outdir = sys.argv[1], sys.argv[2]
+    rows, kinds = [], set()
+    for emu in ("bochs", "qemu"):
+        m = Machine(emu, image)
+        try:
+            m.wait_prompt()
+            hz = tsc_hz(m)
+            for name, row in parse_vm_list(m.cmd_ok("vm list")).items():  # the startup.cfg guest
+                if row["state"] not in ("stopped", "exited"):
+                    m.cmd_ok("vm stop " + name)
+                m.cmd_ok("vm destroy " + name)
+            for mode in MODES:
+                ticks, ex, backed = boot_to_init(m, mode)
+                kinds |= set(ex)
+                rows.append({"emulator": emu, "mode": mode, "ticks": ticks, "seconds": ticks / hz,
+                             "backed_mib": backed >> 20, **ex})
+            if emu == "qemu":
+                mt = {mode: memtester(m, mode) for mode in MODES}
+                mt_hz = hz
+            m.shutdown()
+        finally:
+            m.close()
+    kinds = sorted(kinds)
+    with open(os.path.join(outdir, "linux_boot.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, ["emulator", "mode", "ticks", "seconds", "backed_mib"] + kinds)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: r.get(k, 0) for k in w.fieldnames})
+    by = {(r["emulator"], r["mode"]): r for r in rows}
+    lines = ["# Linux guests", "",
+             "Debian's `linux-image-cloud-amd64` with `guests/linux/`'s initramfs, from `vm start` to the",
+             f"`{READY}` line (`vm console -t`). Bochs: TSC ticks are instructions, hypervisor and guest",
+             "(deterministic); QEMU: TSC ticks at the calibrated rate, i.e. wall time under TCG.", "",
+             "| emulator | elastic (min 64M, max 512M) | static (512M) | elastic / static | backed at /init, "
+             "elastic | QEMU wall time elastic |", "|---|---|---|---|---|---|"]
+    for emu in ("bochs", "qemu"):
+        e, s = by[(emu, "elastic")], by[(emu, "static")]
+        unit = "instructions" if emu == "bochs" else "ticks"
+        wall = f"{e['seconds']:.2f} s" if emu == "qemu" else "-"
+        lines.append(f"| {emu} | {e['ticks']:,} {unit} | {s['ticks']:,} {unit} | {e['ticks'] / s['ticks']:.3f} | "
+                     f"{e['backed_mib']} MiB | {wall} |")
+    lines += ["", "Exits from `vm start` to the /init line, by kind (`stats`, read just after the line showed):", "",
+              "| exit | " + " | ".join(f"{emu} {mode}" for emu in ("bochs", "qemu") for mode in MODES) + " |",
+              "|---|" + "---|" * 4]
+    for k in kinds:
+        lines.append(f"| {k} | " + " | ".join(f"{by[(emu, mode)].get(k, 0):,}" for emu in ("bochs", "qemu")
+                                               for mode in MODES) + " |")
+    lines += ["", f"memtester 200M 1 (`MEMTESTER_TEST_MASK={MEMTESTER_MASK:#x}`: stuck address and the ten "
+              "single-pass tests), QEMU, one boot:", "",
+              "| elastic | static | elastic / static |", "|---|---|---|",
+              f"| {mt['elastic'] / mt_hz:.2f} s | {mt['static'] / mt_hz:.2f} s | "
+              f"{mt['elastic'] / mt['static']:.3f} |", ""]
+    text = "\n".join(lines)
+    with open(os.path.join(outdir, "linux.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
