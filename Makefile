@@ -24,7 +24,7 @@ include mk/linux.mk
 
 # ---- the core: hv.elf ------------------------------------------------------
 HV_SRCS := $(wildcard arch/x86_64/*.c arch/x86_64/*.S arch/x86_64/vmx/*.c arch/x86_64/vmx/*.S arch/x86_64/svm/*.c arch/x86_64/svm/*.S \
-	drivers/*.c drivers/vdev/*.c drivers/virtio/*.c hv/*.c hv/*.S mm/*.c)
+	drivers/*.c drivers/vdev/*.c drivers/vdev/*.S drivers/virtio/*.c hv/*.c mm/*.c)
 HV_OBJS := $(patsubst %,$(BUILD)/hv/%.o,$(basename $(HV_SRCS)))
 HV_CFLAGS := -std=gnu11 $(WARN) $(HV_ARCH_CFLAGS) $(NEWLIB_HV_INC) -I. -Iinclude -MD -MP
 LIBGCC := $(shell $(CC) -print-libgcc-file-name)
@@ -40,12 +40,12 @@ $(BUILD)/hv/hv/cmd_sys.o $(BUILD)/hv/hv/main.o: HV_CFLAGS += -DEMHV_GIT='"$(GIT_
 $(HV_OBJS): | $(NEWLIB_HV_HEADERS)
 
 # A Linux VM's DSDT, compiled by iasl (acpica-tools) and included in hv.elf.
-$(BUILD)/linux_dsdt.aml: hv/linux_dsdt.asl
+$(BUILD)/dsdt.aml: drivers/vdev/dsdt.asl
 	@mkdir -p $(@D)
 	@echo "  IASL    $<"
 	$(Q)iasl -vs -p $(basename $@) $< >$(basename $@).log || { cat $(basename $@).log >&2; exit 1; }
-$(BUILD)/hv/hv/linux_dsdt.o: $(BUILD)/linux_dsdt.aml
-$(BUILD)/hv/hv/linux_dsdt.o: HV_CFLAGS += -Wa,-I$(BUILD)
+$(BUILD)/hv/drivers/vdev/dsdt.o: $(BUILD)/dsdt.aml
+$(BUILD)/hv/drivers/vdev/dsdt.o: HV_CFLAGS += -Wa,-I$(BUILD)
 
 $(BUILD)/hv/%.o: %.c
 	@mkdir -p $(@D)

@@ -6,6 +6,7 @@
  *
  * Arguments (all optional):
  *   final=ACT     write-above (default), read-above, mmio, triple, halt, cr8,
+ *                 poweroff, s3, reset, panic (the power and pvpanic ports),
  *                 spin, grow, none
  *   groups=LIST   check groups to run, comma-separated (cpu, cr, msr, insn,
  *                 step, prefix, softint), "all" or "none"; default all
@@ -383,6 +384,35 @@ static void run_grow(uint64_t a)
 	run_spin(a);
 }
 
+/*
+ * The power registers a Linux VM's FADT names and the pvpanic port (emhv/guest_boot.h):
+ * any guest can write them, and each stops only its own VM. Sleep type 3 (S3) is not offered:
+ * the write does nothing and the guest survives it.
+ */
+static void run_poweroff(uint64_t a)
+{
+	(void)a;
+	outb(ACPI_PM_SLEEP_CONTROL, ACPI_S5_TYPE << 2 | 0x20); /* SLP_TYP 5 with SLP_EN */
+}
+
+static void run_s3(uint64_t a)
+{
+	(void)a;
+	outb(ACPI_PM_SLEEP_CONTROL, 3 << 2 | 0x20);
+}
+
+static void run_reset(uint64_t a)
+{
+	(void)a;
+	outb(ACPI_PM_RESET, ACPI_PM_RESET_VALUE);
+}
+
+static void run_panic(uint64_t a)
+{
+	(void)a;
+	outb(PVPANIC_PORT, 1);
+}
+
 static const struct final_act final_acts[] = {
     {"write-above", addr_write_above, run_write, 1},
     {"read-above", addr_read_above, run_read, 1},
@@ -392,6 +422,10 @@ static const struct final_act final_acts[] = {
     {"cr8", addr_none, run_cr8, 0},
     {"spin", addr_none, run_spin, 0},
     {"grow", addr_none, run_grow, 0},
+    {"poweroff", addr_none, run_poweroff, 0},
+    {"s3", addr_none, run_s3, 0},
+    {"reset", addr_none, run_reset, 0},
+    {"panic", addr_none, run_panic, 0},
     {"none", addr_none, NULL, 0},
 };
 

@@ -224,6 +224,8 @@ int cmd_vm_info(struct cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 	mprintf("vm %d: %s\n", vm->id, vm->name);
 	mprintf("image:   %s\n", vm->image);
+	if (vm->linux_cmdline[0])
+		mprintf("linux:   %s\n", vm->linux_cmdline);
 	mprintf("state:   %s\n", vm_state_name(vm->state));
 	mprintf("reason:  %s\n", vm->reason[0] ? vm->reason : "-");
 	mprintf("memory:  %s, min %s, max %s, backed %s, nested tables %llu frames, %llu spare frames, "

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "arch/x86_64/timer.h"
-#include "acpi_build.h"
+#include "drivers/vdev/vacpi.h"
 #include "bzimage.h"
 #include "hv.h"
 #include "linux_load.h"
@@ -18,7 +18,8 @@
 
 #define PAGE 0x1000ULL
 
-int linux_default_cmdline(char *buf, size_t n)
+/* The default command line (console, TSC rate, a short boot), before what the user adds. */
+static int default_cmdline(char *buf, size_t n)
 {
 	return snprintf(buf, n, "console=ttyS0 8250.nr_uarts=1 quiet cryptomgr.notests nokaslr pci=off tsc_early_khz=%llu",
 			(unsigned long long)(tsc_hz() / 1000));
@@ -36,7 +37,7 @@ static const struct bootinfo_module *module(const char *name, const char *what, 
 static int build_cmdline(const struct vm_config *c, const struct bzimage *img, char *line, size_t size,
 			 char *why, size_t n)
 {
-	size_t len = (size_t)linux_default_cmdline(line, size);
+	size_t len = (size_t)default_cmdline(line, size);
 
 	if (c->cmdline && *c->cmdline)
 		len += (size_t)snprintf(line + len, len < size ? size - len : 0, " %s", c->cmdline);
@@ -131,7 +132,7 @@ int linux_load(struct vm *vm, const struct vm_config *c, struct vcpu_boot_state 
 		bp.ext_ramdisk_size = (uint32_t)(rd->size >> 32);
 	}
 	e820(&bp, vm->mem.max);
-	acpi_len = acpi_build(acpi, sizeof(acpi), LINUX_ACPI_GPA);
+	acpi_len = vacpi_build(acpi, sizeof(acpi), LINUX_ACPI_GPA);
 	bp.acpi_rsdp_addr = LINUX_ACPI_GPA;
 
 	if (!acpi_len || vm_mem_write(&vm->mem, img.load_addr, file + img.kernel_offset, img.kernel_size) ||
@@ -144,6 +145,8 @@ int linux_load(struct vm *vm, const struct vm_config *c, struct vcpu_boot_state 
 		return -1;
 	}
 	_Static_assert(LINUX_BOOT_DS == LINUX_BOOT_CS + 8, "__BOOT_DS follows __BOOT_CS");
+	snprintf(vm->linux_cmdline, sizeof(vm->linux_cmdline), "%s%s%scommand line: %s", rd ? "initrd " : "",
+		 rd ? rd->name : "", rd ? ", " : "", line);
 	bs->rip = img.load_addr + LINUX_ENTRY64_OFFSET;
 	bs->rsi = LINUX_ZERO_PAGE_GPA;
 	bs->rsp = LINUX_ZERO_PAGE_GPA; /* the kernel sets its own stack first; until then page 0 */

@@ -24,9 +24,6 @@ struct vcpu_boot_state;
 #define LINUX_HIGH_RAM 0x100000ULL
 #define LINUX_CMDLINE_MAX BZIMAGE_CMDLINE_MAX
 
-/* The default command line (console, TSC rate, short boot), before what the user adds. */
-int linux_default_cmdline(char *buf, size_t n);
-
 /*
  * Load c->kernel (and c->initrd, c->cmdline) into vm's memory and fill bs for the 64-bit entry;
  * 0, or -1 with why (a file that is missing or not a bzImage, an initrd or kernel that does not

@@ -11,7 +11,7 @@
 #include "vm.h"
 #include "pipe.h"
 #include "vm_load.h"
-#include "acpi_build.h"
+#include "drivers/vdev/vacpi.h"
 #include "linux_load.h"
 #include "mm/zero_cache.h"
 #include "arch/x86_64/timer.h"

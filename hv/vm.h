@@ -44,6 +44,7 @@ struct vm {
 	int id; /* 1..VM_MAX, also the frame owner id */
 	char name[EMHV_VM_NAME_MAX];
 	char image[48];
+	char linux_cmdline[512]; /* a Linux VM: its initrd and the kernel's command line, for 'vm info' */
 	enum vm_state state;
 	char reason[VM_REASON_MAX]; /* why it stopped, or "" */
 	int64_t exit_status;

@@ -84,9 +84,9 @@ $(BUILD)/unit/test_vioapic: tests/unit/test_vioapic.c drivers/vdev/vioapic.c dri
 UNIT_TESTS += $(BUILD)/unit/test_linux_platform
 
 # Linux's platform: the bzImage checks run on Debian's real kernel (mk/linux.mk); the DSDT is iasl's.
-$(BUILD)/unit/test_linux_platform: tests/unit/test_linux_platform.c hv/bzimage.c hv/acpi_build.c \
-		hv/linux_dsdt.S drivers/vdev/vuart.c drivers/vdev/vpm.c drivers/vdev/vrtc.c drivers/vdev/vrtc.h hv/bzimage.h hv/acpi_build.h \
-		include/emhv/acpi.h include/emhv/linux_boot.h $(BUILD)/linux_dsdt.aml $(LINUX_KERNEL)
+$(BUILD)/unit/test_linux_platform: tests/unit/test_linux_platform.c hv/bzimage.c drivers/vdev/vacpi.c \
+		drivers/vdev/dsdt.S drivers/vdev/vuart.c drivers/vdev/vpm.c drivers/vdev/vrtc.c drivers/vdev/vrtc.h hv/bzimage.h drivers/vdev/vacpi.h \
+		include/emhv/acpi.h include/emhv/linux_boot.h $(BUILD)/dsdt.aml $(LINUX_KERNEL)
 	@mkdir -p $(@D)
 	$(HOSTCC) $(UNIT_CFLAGS) -Wa,-I$(BUILD) -DLINUX_KERNEL='"$(LINUX_KERNEL)"' -o $@ \
 		$(filter %.c %.S,$^) $(UNIT_LDLIBS)

@@ -18,6 +18,8 @@
  *     0xe0000000 + 32 MiB * i  the shared memory of device slot i, if it has any
  *     0xfec00000               the I/O APIC (24 lines)
  *     0xfee00000               the local APIC (xAPIC; APIC ID 0; TSC-deadline timer)
+ *   Ports: COM1 at 0x3f8 (ISA IRQ 4), the CMOS clock at 0x70, and the power registers of
+ *   hardware-reduced ACPI (below) and the pvpanic port; any of them stops only its own VM.
  *
  * State at entry: 64-bit mode, CPL 0, CR0 = PE|MP|ET|NE|WP|PG, CR4 = PAE|
  * OSFXSR|OSXMMEXCPT, EFER = LME|LMA|NXE, CR3 = the PML4 above, which
@@ -52,6 +54,17 @@
 #define EMHV_VIRTIO_IRQ_BASE 16 /* GSIs above the 16 ISA IRQs, to line 23 */
 #define EMHV_SHM_GPA 0xe0000000ULL
 #define EMHV_SHM_SLOT_SIZE (32ULL << 20) /* slot 7 ends at 0xf0000000, below the APICs */
+
+/* The power registers a Linux VM's FADT names and its DSDT's pvpanic port (drivers/vdev/vpm.c):
+ * writing SLP_TYP 5 with SLP_EN (bit 5) powers the VM off, the reset value resets it (emhv stops
+ * it), a pvpanic write of 1 reports a panic. */
+#define ACPI_PM_SLEEP_CONTROL 0x600
+#define ACPI_PM_SLEEP_STATUS 0x601
+#define ACPI_PM_RESET 0x602
+#define ACPI_PM_PORTS 3
+#define ACPI_PM_RESET_VALUE 0x42
+#define ACPI_S5_TYPE 5 /* \_S5's SLP_TYP in the DSDT */
+#define PVPANIC_PORT 0x505
 
 #define EMHV_GUEST_CS 0x08
 #define EMHV_GUEST_DS 0x10

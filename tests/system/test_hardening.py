@@ -272,3 +272,27 @@ def test_typed_lines_survive_2m_growth_with_an_empty_zero_cache(vmx):
     finally:
         destroy_all(vmx)
         vmx.cmd_ok("mem zero-cache " + ZERO_CACHE_DEFAULT)
+
+
+POWER_ACTS = {
+    "poweroff": ("stopped", "powered itself off (ACPI S5)"),
+    "reset": ("stopped", "reset itself (ACPI reset register); emhv stops it rather than reboot it"),
+    "panic": ("stopped", "kernel panic (pvpanic event 0x1)"),
+    "s3": ("exited", "exited with status 3"),  # S3 is not offered: the write does nothing
+}
+
+
+def test_power_and_panic_ports_stop_only_their_own_vm(vmx):
+    """Any guest can write the power registers and the pvpanic port a Linux VM's ACPI tables name:
+    each stops that VM with its reason, the one sleep state not offered does nothing, and a
+    bystander runs on to its end."""
+    vmx.cmd_ok("vm create bystander image=qsort.elf min=8M max=16M size=1M seed=5")
+    for act in POWER_ACTS:
+        hostile(vmx, act, f"groups=none final={act}")
+    vmx.cmd_ok("vm start bystander")
+    wait_until(vmx, list(POWER_ACTS) + ["bystander"], DONE, timeout=600)
+    for act, (state, reason) in POWER_ACTS.items():
+        i = info(vmx, act)
+        assert (i["state"], i["reason"]) == (state, reason), (act, i, vmx.cmd_ok("vm console " + act))
+        assert i["results"]["final_started"] == 1
+    assert results(vmx, "bystander")["sorted"] == 1

@@ -1,6 +1,6 @@
 /*
  * Unit tests of what a Linux VM boots on: the bzImage checks (hv/bzimage.c) against Debian's real
- * cloud kernel and broken copies of it, the ACPI tables (hv/acpi_build.c) read back as Linux reads
+ * cloud kernel and broken copies of it, the ACPI tables (drivers/vdev/vacpi.c) read back as Linux reads
  * them, the 16550's interrupts (drivers/vdev/vuart.c) through the sequences Linux's 8250 driver
  * uses, the power registers (drivers/vdev/vpm.c) and the CMOS clock (drivers/vdev/vrtc.c).
  */
@@ -16,7 +16,7 @@
 #include "drivers/vdev/vpm.h"
 #include "drivers/vdev/vrtc.h"
 #include "drivers/vdev/vuart.h"
-#include "hv/acpi_build.h"
+#include "drivers/vdev/vacpi.h"
 #include "hv/bzimage.h"
 
 /* ---- bzImage ---- */
@@ -142,7 +142,7 @@ static const struct acpi_sdt *table(uint64_t gpa, const char *sig)
 
 static void test_acpi_tables_read_back(void **state)
 {
-	size_t used = acpi_build(tables, sizeof(tables), TABLES_GPA);
+	size_t used = vacpi_build(tables, sizeof(tables), TABLES_GPA);
 	const struct acpi_rsdp *r = (const void *)tables;
 	const struct acpi_sdt *x, *d;
 	const struct acpi_fadt *f;
@@ -183,8 +183,8 @@ static void test_acpi_tables_read_back(void **state)
 static void test_acpi_refuses_what_does_not_fit(void **state)
 {
 	(void)state;
-	assert_int_equal(acpi_build(tables, 256, TABLES_GPA), 0);
-	assert_int_equal(acpi_build(tables, sizeof(tables), TABLES_GPA + 8), 0);
+	assert_int_equal(vacpi_build(tables, 256, TABLES_GPA), 0);
+	assert_int_equal(vacpi_build(tables, sizeof(tables), TABLES_GPA + 8), 0);
 }
 
 /* ---- the 16550's interrupts ---- */

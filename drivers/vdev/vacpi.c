@@ -10,13 +10,13 @@
 #include <emhv/guest_boot.h>
 #include "drivers/vdev/vioapic.h"
 #include "drivers/vdev/vlapic.h"
-#include "acpi_build.h"
+#include "drivers/vdev/vacpi.h"
 
-/* hv/linux_dsdt.S */
-extern const uint8_t linux_dsdt_aml[] __attribute__((visibility("hidden")));
-extern const uint8_t linux_dsdt_aml_end[] __attribute__((visibility("hidden")));
+/* drivers/vdev/dsdt.S */
+extern const uint8_t dsdt_aml[] __attribute__((visibility("hidden")));
+extern const uint8_t dsdt_aml_end[] __attribute__((visibility("hidden")));
 
-/* What hv/linux_dsdt.asl spells out as numbers. */
+/* What drivers/vdev/dsdt.asl spells out as numbers. */
 _Static_assert(EMHV_VIRTIO_MMIO_GPA == 0xd0000000 && EMHV_VIRTIO_MMIO_SIZE == 0x1000 && EMHV_VIRTIO_SLOTS == 8,
 	       "the DSDT's virtio-mmio windows");
 _Static_assert(EMHV_VIRTIO_IRQ_BASE == 16 && EMHV_VIRTIO_IRQ_BASE + EMHV_VIRTIO_SLOTS <= VIOAPIC_PINS,
@@ -93,9 +93,9 @@ static void madt(struct madt *m)
 	seal(&m->h);
 }
 
-size_t acpi_build(void *buf, size_t size, uint64_t gpa)
+size_t vacpi_build(void *buf, size_t size, uint64_t gpa)
 {
-	size_t dsdt_len = (size_t)(linux_dsdt_aml_end - linux_dsdt_aml);
+	size_t dsdt_len = (size_t)(dsdt_aml_end - dsdt_aml);
 	size_t o_xsdt = ALIGN(sizeof(struct acpi_rsdp)), o_fadt = ALIGN(o_xsdt + sizeof(struct xsdt));
 	size_t o_madt = ALIGN(o_fadt + sizeof(struct acpi_fadt)), o_dsdt = ALIGN(o_madt + sizeof(struct madt));
 	uint8_t *b = buf;
@@ -105,7 +105,7 @@ size_t acpi_build(void *buf, size_t size, uint64_t gpa)
 	if (o_dsdt + dsdt_len > size || (gpa & 15))
 		return 0;
 	memset(buf, 0, o_dsdt);
-	memcpy(b + o_dsdt, linux_dsdt_aml, dsdt_len);
+	memcpy(b + o_dsdt, dsdt_aml, dsdt_len);
 	fadt((struct acpi_fadt *)(b + o_fadt), gpa + o_dsdt);
 	madt((struct madt *)(b + o_madt));
 	header(&x->h, "XSDT", sizeof(*x), 1);

@@ -5,7 +5,7 @@
  * EMHV_VIRTIO_MMIO_GPA, I/O APIC line EMHV_VIRTIO_IRQ_BASE + slot, level,
  * active high; an empty slot reads as device ID 0, which drivers ignore),
  * the pvpanic port and the S5 sleep type the FADT's sleep control register
- * takes. Compiled by iasl at build time; hv/acpi_build.c places it.
+ * takes. Compiled by iasl at build time; drivers/vdev/vacpi.c places it.
  */
 DefinitionBlock ("", "DSDT", 2, "EMHV  ", "EMHVDSDT", 1)
 {
