@@ -11,8 +11,11 @@ for f in "$efi" "$core" "$cfg" "$@"; do
 	[ -f "$f" ] || { echo "mkimage: error: $f: no such file" >&2; exit 1; }
 done
 
-# 64 MiB disk, ESP from 1 MiB to 1 MiB before the end (room for the backup GPT).
-disk_mib=64
+# A disk of at least 64 MiB, and room for the files with a quarter to spare (FAT32 and its
+# tables); the ESP runs from 1 MiB to 1 MiB before the end (room for the backup GPT).
+files_kib=$(du -ck -L "$efi" "$core" "$cfg" "$@" | tail -n 1 | cut -f 1)
+disk_mib=$(( files_kib * 5 / 4 / 1024 + 8 ))
+[ $disk_mib -ge 64 ] || disk_mib=64
 part_start=2048
 part_sectors=$(( (disk_mib - 2) * 2048 ))
 tmp=$(mktemp -d)
