@@ -122,15 +122,18 @@ static uint64_t host_seconds(void *ctx)
 	       t->minute * 60u + t->second + (rdtsc() - t->tsc) / tsc_hz();
 }
 
-/* The devices every VM has besides its interrupt controllers and virtio slots: COM1, the CMOS clock
- * and the power registers. */
+/* The devices every VM has besides its interrupt controllers and virtio slots: COM1, the CMOS clock,
+ * the interval timer and the power registers. */
 static int attach_platform(struct vm *vm, char *why, size_t n)
 {
 	vuart_init(&vm->uart, uart_tx, uart_irq, vm);
 	vrtc_init(&vm->rtc, host_seconds, vm);
+	vpit_init(&vm->pit, tsc_hz(), vm_guest_now, vm);
 	vpm_init(&vm->pm, ACPI_S5_TYPE, ACPI_PM_RESET_VALUE, pm_event, vm);
 	return devbus_claim(&vm->bus, BUS_PIO, VUART_BASE, VUART_PORTS, &vuart_ops, &vm->uart, why, n) ||
 	       devbus_claim(&vm->bus, BUS_PIO, VRTC_BASE, VRTC_PORTS, &vrtc_ops, &vm->rtc, why, n) ||
+	       devbus_claim(&vm->bus, BUS_PIO, VPIT_BASE, VPIT_PORTS, &vpit_ops, &vm->pit, why, n) ||
+	       devbus_claim(&vm->bus, BUS_PIO, VPIT_PORT_B, 1, &vpit_port_b_ops, &vm->pit, why, n) ||
 	       devbus_claim(&vm->bus, BUS_PIO, ACPI_PM_SLEEP_CONTROL, ACPI_PM_PORTS, &vpm_ops, &vm->pm, why, n) ||
 	       devbus_claim(&vm->bus, BUS_PIO, PVPANIC_PORT, 1, &vpm_pvpanic_ops, &vm->pm, why, n) ? -1 : 0;
 }

@@ -9,6 +9,7 @@
 #include "arch/x86_64/virt.h"
 #include "devbus.h"
 #include "drivers/vdev/vpm.h"
+#include "drivers/vdev/vpit.h"
 #include "drivers/vdev/vrtc.h"
 #include "drivers/vdev/vuart.h"
 #include "mm/far.h"
@@ -54,6 +55,7 @@ struct vm {
 	struct vuart uart;
 	struct vpm pm; /* power-off, reset and panic (drivers/vdev/vpm.c) */
 	struct vrtc rtc;
+	struct vpit pit;
 	uint8_t *console; /* VM_CONSOLE_BYTES ring */
 	uint64_t con_head; /* bytes ever written; the ring keeps the last VM_CONSOLE_BYTES */
 	uint64_t start_tsc; /* host TSC when 'vm start' started it */

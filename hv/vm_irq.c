@@ -11,8 +11,7 @@ static const struct virt_backend *be(void)
 	return virt_get();
 }
 
-/* The guest's TSC (before its vCPU exists, the host's). */
-static uint64_t guest_now(void *ctx)
+uint64_t vm_guest_now(void *ctx)
 {
 	struct vm *vm = ctx;
 
@@ -87,7 +86,7 @@ static const struct dev_ops lapic_bus_ops = { "local APIC", lapic_read, lapic_wr
 
 int vm_irq_init(struct vm *vm, char *why, size_t n)
 {
-	struct vlapic_host host = { guest_now, lapic_kick, lapic_eoi, lapic_nmi, vm };
+	struct vlapic_host host = { vm_guest_now, lapic_kick, lapic_eoi, lapic_nmi, vm };
 
 	memset(&vm->irq, 0, sizeof(vm->irq));
 	vlapic_init(&vm->irq.lapic, 0, true, vlapic_tsc_per_tick(tsc_hz()), &host);
@@ -107,7 +106,7 @@ static void fire_timer(struct vm *vm)
 {
 	struct vlapic *l = &vm->irq.lapic;
 
-	if (l->timer.armed && guest_now(vm) >= l->timer.deadline)
+	if (l->timer.armed && vm_guest_now(vm) >= l->timer.deadline)
 		vlapic_tick(l);
 }
 
@@ -161,7 +160,7 @@ uint64_t vm_irq_timer_ticks(struct vm *vm, uint64_t max)
 
 	if (deadline == UINT64_MAX)
 		return max;
-	now = guest_now(vm);
+	now = vm_guest_now(vm);
 	if (deadline <= now)
 		return 1;
 	return deadline - now < max ? deadline - now : max;

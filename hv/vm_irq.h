@@ -26,6 +26,8 @@ struct vm_irq {
 	uint64_t threshold; /* the TPR threshold the vCPU has */
 };
 
+/* The guest's TSC (before its vCPU exists, the host's): the clock of its timer devices. ctx: the VM. */
+uint64_t vm_guest_now(void *ctx);
 /* Reset both controllers and claim their windows on the VM's bus; 0, or -1 with why. */
 int vm_irq_init(struct vm *vm, char *why, size_t n);
 /* A device drives I/O APIC line (0..23) high or low. */

@@ -85,7 +85,7 @@ UNIT_TESTS += $(BUILD)/unit/test_linux_platform
 
 # Linux's platform: the bzImage checks run on Debian's real kernel (mk/linux.mk); the DSDT is iasl's.
 $(BUILD)/unit/test_linux_platform: tests/unit/test_linux_platform.c hv/bzimage.c drivers/vdev/vacpi.c \
-		drivers/vdev/dsdt.S drivers/vdev/vuart.c drivers/vdev/vpm.c drivers/vdev/vrtc.c drivers/vdev/vrtc.h hv/bzimage.h drivers/vdev/vacpi.h \
+		drivers/vdev/dsdt.S drivers/vdev/vuart.c drivers/vdev/vpm.c drivers/vdev/vrtc.c drivers/vdev/vrtc.h drivers/vdev/vpit.c drivers/vdev/vpit.h hv/bzimage.h drivers/vdev/vacpi.h \
 		include/emhv/acpi.h include/emhv/linux_boot.h $(BUILD)/dsdt.aml $(LINUX_KERNEL)
 	@mkdir -p $(@D)
 	$(HOSTCC) $(UNIT_CFLAGS) -Wa,-I$(BUILD) -DLINUX_KERNEL='"$(LINUX_KERNEL)"' -o $@ \

@@ -2,7 +2,8 @@
  * Unit tests of what a Linux VM boots on: the bzImage checks (hv/bzimage.c) against Debian's real
  * cloud kernel and broken copies of it, the ACPI tables (drivers/vdev/vacpi.c) read back as Linux reads
  * them, the 16550's interrupts (drivers/vdev/vuart.c) through the sequences Linux's 8250 driver
- * uses, the power registers (drivers/vdev/vpm.c) and the CMOS clock (drivers/vdev/vrtc.c).
+ * uses, the power registers (drivers/vdev/vpm.c), the CMOS clock (drivers/vdev/vrtc.c) and the
+ * interval timer (drivers/vdev/vpit.c) as Linux's quick_pit_calibrate drives it.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <emhv/acpi.h>
+#include "drivers/vdev/vpit.h"
 #include "drivers/vdev/vpm.h"
 #include "drivers/vdev/vrtc.h"
 #include "drivers/vdev/vuart.h"
@@ -375,6 +377,80 @@ static void test_rtc_set_by_the_guest_moves_only_its_clock(void **state)
 	host_now -= 61;
 }
 
+/* ---- interval timer ---- */
+
+#define PIT_TSC_HZ (VPIT_HZ * 100) /* a TSC 100 times the PIT's clock: one PIT clock per 100 ticks */
+static uint64_t guest_tsc_now = 1000000;
+
+static uint64_t tsc_now(void *ctx)
+{
+	(void)ctx;
+	return guest_tsc_now;
+}
+
+static uint8_t pit_in(struct vpit *p, unsigned port)
+{
+	return (uint8_t)(port == 0x61 ? vpit_port_b_ops.read(p, 0, 1) : vpit_ops.read(p, port - 0x40, 1));
+}
+
+static void pit_out(struct vpit *p, unsigned port, uint8_t v)
+{
+	if (port == 0x61)
+		vpit_port_b_ops.write(p, 0, 1, v);
+	else
+		vpit_ops.write(p, port - 0x40, 1, v);
+}
+
+static void test_pit_channel_2_as_linux_calibrates(void **state)
+{
+	struct vpit p;
+
+	(void)state;
+	vpit_init(&p, PIT_TSC_HZ, tsc_now, NULL);
+	pit_out(&p, 0x61, (pit_in(&p, 0x61) & ~0x02) | 0x01); /* gate high, speaker off */
+	pit_out(&p, 0x43, 0xb0);			       /* channel 2, low then high byte, mode 0 */
+	pit_out(&p, 0x42, 0xff);
+	pit_out(&p, 0x42, 0xff);
+	assert_int_equal(pit_in(&p, 0x61) & 0x20, 0); /* OUT2 low while it counts */
+	guest_tsc_now += 100 * 300;		      /* 300 PIT clocks */
+	pit_in(&p, 0x42);
+	assert_int_equal(pit_in(&p, 0x42), (0xffff - 300) >> 8); /* the MSB it watches fall */
+	guest_tsc_now += 100 * 65300;
+	assert_int_equal(pit_in(&p, 0x61) & 0x20, 0x20); /* past terminal count: OUT2 high */
+	/* a latch freezes the count until both bytes are read */
+	pit_out(&p, 0x43, 0x80);
+	guest_tsc_now += 100 * 5;
+	{
+		uint16_t want = (uint16_t)(0xffff - 65600), got = pit_in(&p, 0x42); /* on through zero */
+
+		got |= (uint16_t)(pit_in(&p, 0x42) << 8);
+		assert_int_equal(got, want);
+	}
+	/* the gate low holds the count */
+	pit_out(&p, 0x61, 0x00);
+	pit_in(&p, 0x42);
+	uint8_t hi = pit_in(&p, 0x42);
+	guest_tsc_now += 100 * 1000;
+	pit_in(&p, 0x42);
+	assert_int_equal(pit_in(&p, 0x42), hi);
+	assert_int_equal(vpit_ops.read(&p, 3, 1), 0xff); /* the control word cannot be read */
+}
+
+static void test_pit_rate_generator_reloads(void **state)
+{
+	struct vpit p;
+
+	(void)state;
+	vpit_init(&p, PIT_TSC_HZ, tsc_now, NULL);
+	pit_out(&p, 0x43, 0x34); /* channel 0, low then high, mode 2 */
+	pit_out(&p, 0x40, 100);
+	pit_out(&p, 0x40, 0);
+	guest_tsc_now += 100 * 250; /* two and a half periods */
+	pit_out(&p, 0x43, 0x00);    /* latch channel 0 */
+	assert_int_equal(pit_in(&p, 0x40), 50);
+	assert_int_equal(pit_in(&p, 0x40), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest kernel_tests[] = {
@@ -391,6 +467,8 @@ int main(void)
 		cmocka_unit_test(test_rtc_days),
 		cmocka_unit_test(test_rtc_reads_the_time_as_linux_does),
 		cmocka_unit_test(test_rtc_set_by_the_guest_moves_only_its_clock),
+		cmocka_unit_test(test_pit_channel_2_as_linux_calibrates),
+		cmocka_unit_test(test_pit_rate_generator_reloads),
 	};
 
 	return cmocka_run_group_tests_name("bzimage", kernel_tests, load_kernel, free_kernel) |
