@@ -6,6 +6,7 @@
 #define DEFAULT_SETUP_SECTS 4 /* setup_sects 0 means 4 */
 #define DEFAULT_CMDLINE_SIZE 255 /* protocols before 2.06 */
 #define BZIMAGE_LOAD_MIN 0x100000 /* a protected-mode kernel loads at 1 MiB or above */
+#define BZIMAGE_LOAD_MAX (1ULL << 40) /* and far below any wrap (guests have at most 3 GiB) */
 
 int bzimage_parse(const uint8_t *file, uint64_t size, struct bzimage *img, const char **why)
 {
@@ -42,13 +43,14 @@ int bzimage_parse(const uint8_t *file, uint64_t size, struct bzimage *img, const
 	}
 	img->kernel_size = size - img->kernel_offset;
 	img->load_addr = h->relocatable_kernel ? h->pref_address : h->code32_start;
-	if (img->load_addr < BZIMAGE_LOAD_MIN || (h->relocatable_kernel && h->kernel_alignment &&
-						(h->kernel_alignment & (h->kernel_alignment - 1)))) {
+	if (h->relocatable_kernel && h->kernel_alignment && !(h->kernel_alignment & (h->kernel_alignment - 1)) &&
+	    img->load_addr <= BZIMAGE_LOAD_MAX)
+		img->load_addr = (img->load_addr + h->kernel_alignment - 1) & ~((uint64_t)h->kernel_alignment - 1);
+	if (img->load_addr < BZIMAGE_LOAD_MIN || img->load_addr > BZIMAGE_LOAD_MAX ||
+	    (h->relocatable_kernel && h->kernel_alignment && (h->kernel_alignment & (h->kernel_alignment - 1)))) {
 		*why = "the setup header's load address or alignment is invalid";
 		return -1;
 	}
-	if (h->relocatable_kernel && h->kernel_alignment && (img->load_addr & (h->kernel_alignment - 1)))
-		img->load_addr = (img->load_addr + h->kernel_alignment - 1) & ~((uint64_t)h->kernel_alignment - 1);
 	img->init_size = h->init_size > img->kernel_size ? h->init_size : img->kernel_size;
 	img->cmdline_max = h->cmdline_size ? h->cmdline_size : DEFAULT_CMDLINE_SIZE;
 	if (img->cmdline_max > BZIMAGE_CMDLINE_MAX - 1)

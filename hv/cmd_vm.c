@@ -469,9 +469,12 @@ int cmd_vm_set(struct cmd_ctx *ctx, int argc, char **argv)
 	if (vm->far.node && (min != vm->mem.min || max != vm->mem.max))
 		return cmd_error(ctx, "vm set: '%s' has a far share: its bounds stay, its local memory is set with "
 				 "'vm far %s local=SIZE'", vm->name, vm->name);
+	if (vm->is_linux && max != vm->mem.max)
+		return cmd_error(ctx, "vm set: '%s' is a Linux VM: the e820 map it booted with fixes max at %llu KiB",
+				 vm->name, (unsigned long long)(vm->mem.max >> 10));
 	if (vm_mem_set_bounds(&vm->mem, min, max, why, sizeof(why)))
 		return cmd_error(ctx, "vm set %s: %s", vm->name, why);
-	if (vm->state == VM_CREATED)
+	if (vm->state == VM_CREATED && !vm->is_linux)
 		vm_load_set_bounds(vm); /* a guest not started yet reads them from its boot parameters */
 	mprintf("vm %d (%s): min %s, max %s, backed %s\n", vm->id, vm->name, sz(a, min), sz(b, max),
 		sz(why, vm->mem.backed));

@@ -43,6 +43,12 @@ struct devbus {
 	unsigned n[BUS_SPACES];
 };
 
+/* All ones in an access of size bytes (1, 2, 4 or 8): the bytes no device drives read so. */
+static inline uint64_t devbus_ones(unsigned size)
+{
+	return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+}
+
 /* Claim [base, base + size) in space for a device; 0, or -1 with why (overlap, full, empty range). */
 int devbus_claim(struct devbus *b, enum bus_space space, uint64_t base, uint64_t size, const struct dev_ops *ops,
 		 void *dev, char *why, size_t n);

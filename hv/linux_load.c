@@ -50,10 +50,10 @@ static int build_cmdline(const struct vm_config *c, const struct bzimage *img, c
 }
 
 /* The initrd as high as the kernel allows (below max and initrd_addr_max), above the kernel's room. */
-static int place_initrd(struct vm *vm, const struct bzimage *img, const struct bootinfo_module *rd,
+static int place_initrd(uint64_t max, const struct bzimage *img, const struct bootinfo_module *rd,
 			uint64_t *at, char *why, size_t n)
 {
-	uint64_t top = vm->mem.max, lowest = img->load_addr + img->init_size;
+	uint64_t top = max, lowest = img->load_addr + img->init_size;
 
 	if ((uint64_t)img->hdr.initrd_addr_max + 1 < top)
 		top = (uint64_t)img->hdr.initrd_addr_max + 1;
@@ -84,45 +84,73 @@ static void e820(struct linux_boot_params *bp, uint64_t max)
 	bp->e820_entries = (uint8_t)i;
 }
 
+/* What a Linux VM needs, checked from its configuration alone: the files, the kernel, room in max. */
+struct prepared {
+	const struct bootinfo_module *k, *rd;
+	struct bzimage img;
+	uint64_t rd_at;
+};
+
+static int prepare(const struct vm_config *c, struct prepared *p, char *line, size_t size, char *why, size_t n)
+{
+	const char *reason;
+
+	p->rd = NULL;
+	p->rd_at = 0;
+	p->k = module(c->kernel, "kernel", why, n);
+	if (!p->k || (c->initrd && !(p->rd = module(c->initrd, "initrd", why, n))))
+		return -1;
+	if (bzimage_parse((const uint8_t *)p->k->phys, p->k->size, &p->img, &reason)) {
+		snprintf(why, n, "kernel '%s': %s", c->kernel, reason);
+		return -1;
+	}
+	if (p->img.init_size > c->max || p->img.load_addr > c->max - p->img.init_size) {
+		snprintf(why, n, "kernel '%s' needs RAM up to %llu MiB to boot; max is %llu MiB", c->kernel,
+			 (unsigned long long)((p->img.load_addr + p->img.init_size + (1 << 20) - 1) >> 20),
+			 (unsigned long long)(c->max >> 20));
+		return -1;
+	}
+	if (c->min < LINUX_HIGH_RAM) {
+		snprintf(why, n, "min %llu KiB is too small for Linux (at least 1 MiB)", (unsigned long long)(c->min >> 10));
+		return -1;
+	}
+	return build_cmdline(c, &p->img, line, size, why, n) ||
+	       (p->rd && place_initrd(c->max, &p->img, p->rd, &p->rd_at, why, n)) ? -1 : 0;
+}
+
+int linux_check(const struct vm_config *c, char *why, size_t n)
+{
+	static char line[LINUX_CMDLINE_MAX + 64];
+	struct prepared p;
+
+	return prepare(c, &p, line, sizeof(line), why, n);
+}
+
 int linux_load(struct vm *vm, const struct vm_config *c, struct vcpu_boot_state *bs, char *why, size_t n)
 {
 	static struct linux_boot_params bp;
 	static char line[LINUX_CMDLINE_MAX + 64];
 	static uint8_t acpi[LINUX_ACPI_SIZE];
-	const struct bootinfo_module *k = module(c->kernel, "kernel", why, n), *rd = NULL;
+	const struct bootinfo_module *rd;
 	const uint8_t *file;
+	struct prepared p;
 	struct bzimage img;
-	uint64_t rd_at = 0;
-	const char *reason;
+	uint64_t rd_at;
 	unsigned hdr_len;
 	size_t acpi_len;
 
-	if (!k || (c->initrd && !(rd = module(c->initrd, "initrd", why, n))))
+	if (prepare(c, &p, line, sizeof(line), why, n))
 		return -1;
-	file = (const uint8_t *)k->phys;
-	if (bzimage_parse(file, k->size, &img, &reason)) {
-		snprintf(why, n, "kernel '%s': %s", c->kernel, reason);
-		return -1;
-	}
-	if (img.load_addr + img.init_size > vm->mem.max) {
-		snprintf(why, n, "kernel '%s' needs RAM up to %llu MiB to boot; max is %llu MiB", c->kernel,
-			 (unsigned long long)((img.load_addr + img.init_size + (1 << 20) - 1) >> 20),
-			 (unsigned long long)(vm->mem.max >> 20));
-		return -1;
-	}
-	if (vm->mem.min < LINUX_HIGH_RAM) {
-		snprintf(why, n, "min %llu KiB is too small for Linux (at least 1 MiB)", (unsigned long long)(vm->mem.min >> 10));
-		return -1;
-	}
-	if (build_cmdline(c, &img, line, sizeof(line), why, n) || (rd && place_initrd(vm, &img, rd, &rd_at, why, n)))
-		return -1;
+	file = (const uint8_t *)p.k->phys;
+	img = p.img;
+	rd = p.rd;
+	rd_at = p.rd_at;
 
 	memset(&bp, 0, sizeof(bp));
 	/* the setup header as the file has it, up to its end (the byte at 0x201 says where) */
 	hdr_len = 0x202 + file[0x201] - LINUX_SETUP_HDR_OFFSET;
 	memcpy(&bp.hdr, file + LINUX_SETUP_HDR_OFFSET, hdr_len < sizeof(bp.hdr) ? hdr_len : sizeof(bp.hdr));
 	bp.hdr.type_of_loader = LINUX_LOADER_UNDEFINED;
-	bp.hdr.loadflags |= LINUX_LOADFLAGS_CAN_USE_HEAP;
 	bp.hdr.cmd_line_ptr = (uint32_t)LINUX_CMDLINE_GPA;
 	bp.hdr.code32_start = (uint32_t)img.load_addr;
 	if (rd) {
@@ -141,7 +169,8 @@ int linux_load(struct vm *vm, const struct vm_config *c, struct vcpu_boot_state 
 	    vm_mem_write(&vm->mem, LINUX_ACPI_GPA, acpi, acpi_len) ||
 	    vm_mem_write(&vm->mem, LINUX_ZERO_PAGE_GPA, &bp, sizeof(bp)) ||
 	    vm_load_boot_cpu(vm, LINUX_BOOT_CS, bs)) {
-		snprintf(why, n, "could not write the kernel and its boot structures into the VM's memory");
+		snprintf(why, n, "could not back the kernel%s and its boot structures above min: the pool ran dry "
+			 "(see 'mem')", rd ? ", initrd" : "");
 		return -1;
 	}
 	_Static_assert(LINUX_BOOT_DS == LINUX_BOOT_CS + 8, "__BOOT_DS follows __BOOT_CS");
@@ -149,6 +178,6 @@ int linux_load(struct vm *vm, const struct vm_config *c, struct vcpu_boot_state 
 		 rd ? rd->name : "", rd ? ", " : "", line);
 	bs->rip = img.load_addr + LINUX_ENTRY64_OFFSET;
 	bs->rsi = LINUX_ZERO_PAGE_GPA;
-	bs->rsp = LINUX_ZERO_PAGE_GPA; /* the kernel sets its own stack first; until then page 0 */
+	bs->rsp = LINUX_ZERO_PAGE_GPA; /* startup_64 pushes a far return here (page 0, RAM) before its own stack */
 	return 0;
 }

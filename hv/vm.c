@@ -11,7 +11,6 @@
 #include "vm.h"
 #include "pipe.h"
 #include "vm_load.h"
-#include "drivers/vdev/vacpi.h"
 #include "linux_load.h"
 #include "mm/zero_cache.h"
 #include "arch/x86_64/timer.h"
@@ -143,7 +142,8 @@ static int load_guest(struct vm *vm, const struct vm_config *c, struct vcpu_boot
 {
 	const struct bootinfo_module *mod = c->kernel ? NULL : hv_module(c->image); /* vm_create checked it */
 
-	if (c->kernel)
+	vm->is_linux = c->kernel != NULL;
+	if (vm->is_linux)
 		return linux_load(vm, c, bs, why, n);
 	return vm_load(vm, c, (const void *)mod->phys, mod->size, bs, why, n);
 }
@@ -251,8 +251,10 @@ struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 	}
 	if (check_name(c->name, why, n) || check_bounds(c, why, n))
 		return NULL;
-	if (!c->kernel && !hv_module(c->image)) { /* before any frame is taken: the common mistake */
-		snprintf(why, n, "no image '%s' in \\emhv\\ on the boot volume", c->image);
+	/* before any frame is taken: the common mistakes */
+	if (c->kernel ? linux_check(c, why, n) : !hv_module(c->image)) {
+		if (!c->kernel)
+			snprintf(why, n, "no image '%s' in \\emhv\\ on the boot volume", c->image);
 		return NULL;
 	}
 	vm = free_slot();

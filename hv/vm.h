@@ -45,6 +45,7 @@ struct vm {
 	int id; /* 1..VM_MAX, also the frame owner id */
 	char name[EMHV_VM_NAME_MAX];
 	char image[48];
+	bool is_linux; /* a Linux kernel (hv/linux_load.c): its e820 map fixed max at creation */
 	char linux_cmdline[512]; /* a Linux VM: its initrd and the kernel's command line, for 'vm info' */
 	enum vm_state state;
 	char reason[VM_REASON_MAX]; /* why it stopped, or "" */

@@ -2,8 +2,11 @@
  * The 8254 programmable interval timer (Intel 8254 datasheet) computed from
  * the guest's TSC: a counter is the count written less the input clocks
  * since it started, never stored as it runs. Modes 0, 1, 4 and 5 count down
- * once (and on through zero, as the chip does); modes 2 and 3 reload. Modes 1
- * and 5 start when their count is written or their gate rises.
+ * once (and on through zero, as the chip does); modes 2 and 3 reload. Left
+ * simpler than the chip, as no OS clock path depends on them: modes 1 and 5
+ * start when their count is written as well as when their gate rises, mode 3
+ * reads as counting down by one over its whole period, and the read-back
+ * command latches counts but not status bytes.
  */
 #include "vpit.h"
 
@@ -154,7 +157,7 @@ static uint8_t read_count(struct vpit *p, unsigned c)
 
 static uint64_t pit_read(void *dev, uint64_t offset, unsigned size)
 {
-	uint64_t ones = size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+	uint64_t ones = devbus_ones(size);
 
 	if (offset == CONTROL)
 		return ones; /* the control word register cannot be read */
@@ -175,7 +178,7 @@ const struct dev_ops vpit_ops = { "interval timer", pit_read, pit_write, NULL };
 static uint64_t port_b_read(void *dev, uint64_t offset, unsigned size)
 {
 	struct vpit *p = dev;
-	uint64_t ones = size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+	uint64_t ones = devbus_ones(size);
 	uint64_t refresh = (uint64_t)((unsigned __int128)p->now(p->ctx) * REFRESH_HZ / p->tsc_hz);
 
 	(void)offset;

@@ -15,7 +15,7 @@ void vpm_init(struct vpm *p, uint8_t s5_type, uint8_t reset_value, vpm_event_fn 
 static uint64_t pm_read(void *dev, uint64_t offset, unsigned size)
 {
 	struct vpm *p = dev;
-	uint64_t ones = size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+	uint64_t ones = devbus_ones(size);
 
 	/* the sleep control and reset registers are write-only: they read as zero */
 	return (offset == SLEEP_STATUS ? p->sleep_status : 0) | (ones & ~0xffULL);

@@ -1,15 +1,18 @@
 /*
  * The MC146818A real-time clock and CMOS RAM of a PC. The clock registers
  * are computed from the host's time plus the guest's own offset at each
- * read, so the update-in-progress bit is never set; a write to a clock
- * register moves the offset so that the register reads back what was
- * written.
+ * read, so the update-in-progress bit is never set. While register B's SET
+ * bit is high the clock stands still in the registers and writes land
+ * there; clearing SET moves the offset so that the clock runs on from what
+ * was written (as Linux sets it). A write to a clock register with SET
+ * clear moves the offset so that the register reads back what was written.
  */
 #include "vrtc.h"
 
 enum { SEC = 0, MIN = 2, HOUR = 4, WDAY = 6, MDAY = 7, MONTH = 8, YEAR = 9, REG_A = 0x0a, REG_B = 0x0b,
        REG_C = 0x0c, REG_D = 0x0d, CENTURY = 0x32 };
 #define A_DEFAULT 0x26	    /* 32.768 kHz time base, 1024 Hz rate; UIP never set */
+#define B_SET 0x80	    /* the guest sets the clock: updates stop, writes land in the registers */
 #define B_24H 0x02
 #define B_BINARY 0x04
 #define B_DEFAULT B_24H	    /* BCD, 24-hour */
@@ -103,6 +106,9 @@ static uint8_t clock_read(const struct vrtc *r, unsigned reg)
 {
 	struct civil c = civil_from(guest_time(r));
 
+	if (r->ram[REG_B] & B_SET)
+		return r->ram[reg]; /* standing still while the guest sets it */
+
 	switch (reg) {
 	case SEC: return encode(r, c.sec);
 	case MIN: return encode(r, c.min);
@@ -134,6 +140,27 @@ static void clock_write(struct vrtc *r, unsigned reg, uint8_t v)
 	r->offset += seconds_of(&c) - before;
 }
 
+/* SET rises: the clock's registers hold the time now, and stand still. */
+static void hold(struct vrtc *r)
+{
+	static const uint8_t regs[] = { SEC, MIN, HOUR, WDAY, MDAY, MONTH, YEAR, CENTURY };
+
+	for (unsigned i = 0; i < sizeof(regs); i++)
+		r->ram[regs[i]] = clock_read(r, regs[i]);
+}
+
+/* SET falls: the clock runs on from the date and time in its registers (an impossible one is not taken). */
+static void release(struct vrtc *r)
+{
+	struct civil c = { .year = decode(r, r->ram[CENTURY]) * 100 + decode(r, r->ram[YEAR]),
+			   .month = decode(r, r->ram[MONTH]), .day = decode(r, r->ram[MDAY]),
+			   .hour = hour_of(r, r->ram[HOUR]), .min = decode(r, r->ram[MIN]), .sec = decode(r, r->ram[SEC]) };
+
+	if (c.month < 1 || c.month > 12 || c.day < 1 || c.day > 31 || c.hour > 23 || c.min > 59 || c.sec > 59)
+		return;
+	r->offset = seconds_of(&c) - (int64_t)r->now(r->ctx);
+}
+
 static bool is_clock(unsigned reg)
 {
 	return reg == SEC || reg == MIN || reg == HOUR || reg == WDAY || reg == MDAY || reg == MONTH || reg == YEAR ||
@@ -143,7 +170,7 @@ static bool is_clock(unsigned reg)
 static uint64_t rtc_read(void *dev, uint64_t offset, unsigned size)
 {
 	struct vrtc *r = dev;
-	uint64_t ones = size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+	uint64_t ones = devbus_ones(size);
 	uint8_t v;
 
 	if (offset == 0)
@@ -167,9 +194,19 @@ static void rtc_write(void *dev, uint64_t offset, unsigned size, uint64_t val)
 		r->index = v & 0x7f; /* bit 7 masks NMIs on a PC: there is no NMI source to mask */
 		return;
 	}
-	if (is_clock(r->index))
+	if (is_clock(r->index) && (r->ram[REG_B] & B_SET)) {
+		r->ram[r->index] = v;
+	} else if (is_clock(r->index)) {
 		clock_write(r, r->index, v);
-	else if (r->index == REG_A)
+	} else if (r->index == REG_B) {
+		bool was = r->ram[REG_B] & B_SET;
+
+		if (!was && (v & B_SET))
+			hold(r);
+		r->ram[REG_B] = v;
+		if (was && !(v & B_SET))
+			release(r);
+	} else if (r->index == REG_A)
 		r->ram[REG_A] = v & 0x7f; /* UIP is read-only */
 	else if (r->index != REG_C && r->index != REG_D)
 		r->ram[r->index] = v;

@@ -157,7 +157,7 @@ unsigned vuart_input(struct vuart *u, const uint8_t *buf, unsigned n)
 /* A wider access reaches the byte at its offset; the bytes above it read as ones (nothing decodes them). */
 static uint64_t bus_read(void *dev, uint64_t offset, unsigned size)
 {
-	return vuart_read(dev, (unsigned)offset) | (~0ULL << 8 & (size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1));
+	return vuart_read(dev, (unsigned)offset) | (devbus_ones(size) & ~0xffULL);
 }
 
 static void bus_write(void *dev, uint64_t offset, unsigned size, uint64_t val)

@@ -1,6 +1,6 @@
 /*
  * ACPI table layouts (ACPI 6.4, chapter 5.2) that emhv both reads (the
- * host's tables, drivers/acpi.c) and writes (a Linux guest's, hv/acpi_build.c).
+ * host's tables, drivers/acpi.c) and writes (a Linux guest's, drivers/vdev/vacpi.c).
  */
 #ifndef EMHV_ACPI_H
 #define EMHV_ACPI_H

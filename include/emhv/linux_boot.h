@@ -17,7 +17,6 @@
 #define LINUX_ENTRY64_OFFSET 0x200   /* the 64-bit entry, from the protected-mode kernel's start */
 #define LINUX_LOADER_UNDEFINED 0xff  /* type_of_loader: a boot loader without an assigned ID */
 #define LINUX_LOADFLAGS_LOADED_HIGH 0x01
-#define LINUX_LOADFLAGS_CAN_USE_HEAP 0x80
 #define LINUX_XLF_KERNEL_64 0x01
 #define LINUX_BOOT_CS 0x10	     /* __BOOT_CS and __BOOT_DS of the 64-bit boot protocol */
 #define LINUX_BOOT_DS 0x18

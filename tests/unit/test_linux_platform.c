@@ -377,6 +377,31 @@ static void test_rtc_set_by_the_guest_moves_only_its_clock(void **state)
 	host_now -= 61;
 }
 
+static void test_rtc_set_as_linux_sets_it(void **state)
+{
+	struct vrtc r;
+
+	(void)state;
+	host_now = 1796083200 - 86400 * 304; /* 2026-01-31 00:00:00: a naive field-by-field set rolls Feb 31 over */
+	vrtc_init(&r, now, NULL);
+	assert_int_equal(cmos(&r, 8), 0x01);
+	assert_int_equal(cmos(&r, 7), 0x31);
+	set_cmos(&r, 0x0b, 0x82); /* SET: the clock stands still while it is written */
+	set_cmos(&r, 9, 0x26);
+	set_cmos(&r, 8, 0x02);
+	set_cmos(&r, 7, 0x15);
+	set_cmos(&r, 4, 0x08);
+	host_now += 30;
+	assert_int_equal(cmos(&r, 0), 0x00); /* held */
+	set_cmos(&r, 0x0b, 0x02);	     /* SET clear: it runs from 2026-02-15 08:00:00 */
+	assert_int_equal(cmos(&r, 8), 0x02);
+	assert_int_equal(cmos(&r, 7), 0x15);
+	assert_int_equal(cmos(&r, 4), 0x08);
+	host_now += 5;
+	assert_int_equal(cmos(&r, 0), 0x05);
+	host_now = 1796121045;
+}
+
 /* ---- interval timer ---- */
 
 #define PIT_TSC_HZ (VPIT_HZ * 100) /* a TSC 100 times the PIT's clock: one PIT clock per 100 ticks */
@@ -467,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_rtc_days),
 		cmocka_unit_test(test_rtc_reads_the_time_as_linux_does),
 		cmocka_unit_test(test_rtc_set_by_the_guest_moves_only_its_clock),
+		cmocka_unit_test(test_rtc_set_as_linux_sets_it),
 		cmocka_unit_test(test_pit_channel_2_as_linux_calibrates),
 		cmocka_unit_test(test_pit_rate_generator_reloads),
 	};
