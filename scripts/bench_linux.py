@@ -85,9 +85,9 @@ def main():
         try:
             m.wait_prompt()
             hz = tsc_hz(m)
-            for name, row in parse_vm_list(m.cmd_ok("vm list")).items():  # the startup.cfg guest
-                if row["state"] not in ("stopped", "exited"):
-                    m.cmd_ok("vm stop " + name)
+            for name in parse_vm_list(m.cmd_ok("vm list")):  # the startup.cfg guest: let it finish
+                while parse_vm_list(m.cmd_ok("vm list"))[name]["state"] not in ("stopped", "exited"):
+                    time.sleep(0.5)
                 m.cmd_ok("vm destroy " + name)
             for mode in MODES:
                 ticks, ex, backed = boot_to_init(m, mode)
