@@ -21,6 +21,7 @@ HV_ARCH_CFLAGS := -ffreestanding -fpie -fvisibility=hidden -mno-red-zone -mgener
 include mk/newlib.mk
 include mk/guests.mk
 include mk/linux.mk
+include mk/linux_pipe.mk
 
 # ---- the core: hv.elf ------------------------------------------------------
 HV_SRCS := $(wildcard arch/x86_64/*.c arch/x86_64/*.S arch/x86_64/vmx/*.c arch/x86_64/vmx/*.S arch/x86_64/svm/*.c arch/x86_64/svm/*.S \

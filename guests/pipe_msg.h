@@ -84,6 +84,26 @@ static inline uint64_t msg_bytes_differ(const void *payload, uint32_t len, uint6
 	return differ + msg_differ(payload, seed, ref, len < size ? len : (uint32_t)size);
 }
 
+/*
+ * The message a received one of len bytes is checked against: the index it carries when inside the
+ * run of count messages, else the one due (next). One with no room for an index, or carrying another
+ * index than next, is an order error (*order_errors counts it).
+ */
+static inline uint64_t msg_ref(const void *payload, uint32_t len, uint64_t count, uint64_t next,
+			       uint64_t *order_errors)
+{
+	uint64_t idx;
+
+	if (len < MSG_MIN_SIZE) {
+		(*order_errors)++;
+		return next;
+	}
+	idx = *(const uint64_t *)payload;
+	if (idx != next)
+		(*order_errors)++;
+	return idx < count ? idx : next;
+}
+
 /* ---- the arguments the pipe programs take ---- */
 
 #define MSG_ARG_KEYS "size", "count", "seed", "wait", "timeout_ms", "copy"

@@ -45,25 +45,15 @@ struct tally {
 static void check_message(const uint8_t *payload, uint32_t len, const struct msg_args *a,
 			  struct tally *t)
 {
-	uint64_t idx, ref;
+	uint64_t ref;
 
 	t->messages++;
 	t->bytes += len;
-	if (len < MSG_MIN_SIZE) {
-		t->differ += msg_bytes_differ(payload, len, a->seed, t->next, a->size);
-		t->order_errors++;
-		t->next++;
-		return;
-	}
-	idx = *(const uint64_t *)payload;
-	if (idx != t->next)
-		t->order_errors++;
-	/* an index outside the run: its bytes differ, and the rest is checked as the one due */
-	ref = idx < a->count ? idx : t->next;
-	if (a->copy && len == a->size) /* in place: its last word (the index is checked above) */
+	ref = msg_ref(payload, len, a->count, t->next, &t->order_errors);
+	if (len >= MSG_MIN_SIZE && a->copy && len == a->size) /* in place: its last word (the index is checked above) */
 		t->differ += msg_nonzero_bytes(*(const uint64_t *)(payload + len - 8) ^
 					       *(const uint64_t *)(a->ref + len - 8));
-	else if (a->copy)
+	else if (len >= MSG_MIN_SIZE && a->copy)
 		t->differ += len > a->size ? len - a->size : a->size - len;
 	else
 		t->differ += msg_bytes_differ(payload, len, a->seed, ref, a->size);

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "console.h"
 #include "vm.h"
+#include "disk.h"
 
 /* TIME with a unit: ns, us or ms; 0 up to FAR_LATENCY_MAX_NS. */
 static int parse_latency(const char *s, uint64_t *ns, const char **why)
@@ -103,13 +104,24 @@ int cmd_mem_node_del(struct cmd_ctx *ctx, int argc, char **argv)
 	if (!nd)
 		return cmd_error(ctx, "mem node del: no node '%s' (see 'mem node list')", argv[0]);
 	if (far_node_del(nd, why, sizeof(why))) {
+		const char *sep = ":";
+
 		len = strlen(why);
 		for (int i = 0; i < VM_MAX && len + 20 < sizeof(why); i++) {
 			const struct vm *vm = vm_slot(i);
 
-			if (vm->state != VM_FREE && vm->far.node == nd)
-				len += (size_t)snprintf(why + len, sizeof(why) - len, "%s %s", len == strlen(why) ? ":" : ",",
-							vm->name);
+			if (vm->state != VM_FREE && vm->far.node == nd) {
+				len += (size_t)snprintf(why + len, sizeof(why) - len, "%s VM %s", sep, vm->name);
+				sep = ",";
+			}
+		}
+		for (unsigned i = 0; i < DISK_MAX && len + 20 < sizeof(why); i++) {
+			const struct disk *d = disk_slot(i);
+
+			if (d->used && d->node == nd) {
+				len += (size_t)snprintf(why + len, sizeof(why) - len, "%s disk %s", sep, d->name);
+				sep = ",";
+			}
 		}
 		return cmd_error(ctx, "mem node del %s: %s", argv[0], why);
 	}

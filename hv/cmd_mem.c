@@ -11,6 +11,7 @@
 #include "vm.h"
 #include "harvest.h"
 #include "pipe.h"
+#include "disk.h"
 #include <arch/x86_64/cpu.h>
 
 #define CHECK_MAX_BLOCKS 4096
@@ -92,6 +93,14 @@ int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv)
 		if (p->used)
 			mprintf("pipe %-15s %10llu frames of shared region (owner %u, counted in vms)\n", p->name,
 				(unsigned long long)pipe_frames(p), p->owner);
+	}
+	for (unsigned i = 0; i < DISK_MAX; i++) {
+		const struct disk *d = disk_slot(i);
+
+		if (d->used)
+			mprintf("disk %-15s %10llu frames of pages and index (owner %u, counted in vms)%s\n", d->name,
+				(unsigned long long)disk_pool_frames(d), d->owner,
+				d->node ? "; its pages are the node's" : "");
 	}
 	show_frames("firmware usable:", bm->usable_frames);
 	mprintf("frame metadata: %d bytes per 4 KiB frame, %s at 0x%llx\n", FRAME_META_ENTRY_BYTES,
@@ -260,6 +269,14 @@ int cmd_mem_verify(struct cmd_ctx *ctx, int argc, char **argv)
 			continue;
 		bad += pipe_verify(p, why, sizeof(why)) != 0;
 		mprintf("mem verify: pipe %s: %s\n", p->name, why);
+	}
+	for (unsigned i = 0; i < DISK_MAX; i++) {
+		const struct disk *d = disk_slot(i);
+
+		if (!d->used)
+			continue;
+		bad += disk_verify(d, why, sizeof(why)) != 0;
+		mprintf("mem verify: disk %s: %s\n", d->name, why);
 	}
 	bad += far_verify_nodes();
 	if (bad)

@@ -9,6 +9,8 @@
 #include "vm_load.h"
 #include "arch/x86_64/cpu.h"
 #include "harvest.h"
+#include "disk.h"
+#include "balloon.h"
 
 /* Exact and short: "16M" when a whole number of MiB, else "1028K". */
 static const char *sz(char *buf, uint64_t bytes)
@@ -51,9 +53,22 @@ static int parse_inject(struct cmd_ctx *ctx, const char *cmd, const char *val, e
 	return 0;
 }
 
+/* A device could not go into the new VM: the VM goes again, and one error line says why. */
+static int undo_create(struct cmd_ctx *ctx, struct vm *vm, const char *what, const char *name, const char *why)
+{
+	char name_copy[EMHV_VM_NAME_MAX], ignored[80];
+
+	snprintf(name_copy, sizeof(name_copy), "%s", vm->name);
+	vm_destroy(vm, ignored, sizeof(ignored));
+	return cmd_error(ctx, "vm create %s: %s%s%s: %s", name_copy, what, name[0] ? " " : "", name, why);
+}
+
 int cmd_vm_create(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	char *guest_argv[EMHV_BOOT_MAX_ARGS + 1];
+	struct disk *disks[DISK_MAX];
+	unsigned ndisks = 0;
+	int balloon = -1; /* -1: a Linux VM gets one */
 	struct vm_config c = { .name = argv[0], .mode = VM_MEM_ELASTIC };
 	bool have_min = false, have_max = false;
 	char why[160], a[24], b[24];
@@ -96,6 +111,23 @@ int cmd_vm_create(struct cmd_ctx *ctx, int argc, char **argv)
 		} else if (key_is(argv[i], "inject", &val)) {
 			if (parse_inject(ctx, "vm create", val, &c.inject))
 				return -1;
+		} else if (key_is(argv[i], "balloon", &val)) {
+			if (strcmp(val, "on") && strcmp(val, "off"))
+				return cmd_error(ctx, "vm create: balloon='%s': on or off", val);
+			balloon = !strcmp(val, "on");
+		} else if (key_is(argv[i], "disk", &val)) {
+			struct disk *d = disk_find(val);
+
+			if (!d)
+				return cmd_error(ctx, "vm create: disk='%s': no such disk (see 'disk list')", val);
+			for (unsigned k = 0; k < ndisks; k++)
+				if (disks[k] == d)
+					return cmd_error(ctx, "vm create: disk='%s' named twice", val);
+			if (d->vm && d->vm->state != VM_FREE)
+				return cmd_error(ctx, "vm create: disk='%s' is attached to VM '%s'", val, d->vm->name);
+			if (ndisks == DISK_MAX)
+				return cmd_error(ctx, "vm create: more than %d disks", DISK_MAX);
+			disks[ndisks++] = d;
 		} else if (c.argc == EMHV_BOOT_MAX_ARGS) {
 			return cmd_error(ctx, "vm create: more than %d guest arguments", EMHV_BOOT_MAX_ARGS);
 		} else {
@@ -116,10 +148,34 @@ int cmd_vm_create(struct cmd_ctx *ctx, int argc, char **argv)
 	vm = vm_create(&c, why, sizeof(why));
 	if (!vm)
 		return cmd_error(ctx, "vm create %s: %s", c.name, why);
+	for (unsigned k = 0; k < ndisks; k++) {
+		if (disk_attach(disks[k], vm, why, sizeof(why))) /* no free slot */
+			return undo_create(ctx, vm, "disk", disks[k]->name, why);
+	}
+	if (balloon == 1 || (balloon < 0 && c.kernel)) {
+		if (balloon_attach(vm, why, sizeof(why)))
+			return undo_create(ctx, vm, "balloon", "", why);
+	}
 	mprintf("vm %d (%s) created: %s, min %s, max %s, backed %s\n", vm->id, vm->name,
 		c.mode == VM_MEM_STATIC ? "static" : "elastic", sz(a, c.min), sz(b, c.max),
 		sz(why, vm->mem.backed));
 	return 0;
+}
+
+/* The disks in the VM's virtio slots. */
+static void show_disks(const struct vm *vm)
+{
+	unsigned shown = 0;
+
+	for (unsigned i = 0; i < DISK_MAX; i++) {
+		const struct disk *d = disk_slot(i);
+
+		if (d->used && d->vm == vm)
+			mprintf("%s%s (slot %u, %s)", shown++ ? ", " : "disks:   ", d->name, d->slot,
+				d->node ? d->node->name : "pool");
+	}
+	if (shown)
+		mprintf("\n");
 }
 
 static void list_line(const struct vm *vm)
@@ -239,6 +295,8 @@ int cmd_vm_info(struct cmd_ctx *ctx, int argc, char **argv)
 	far_show_vm(vm);
 	if (vm->state == VM_WAITING_MEM)
 		mprintf("waiting: for a frame at guest-physical 0x%llx\n", (unsigned long long)vm->wait_gpa);
+	show_disks(vm);
+	show_balloon(vm);
 	mprintf("exits:   %llu\n", (unsigned long long)vm->exits);
 	show_interrupts(vm);
 	mprintf("waited for memory: %llu TSC ticks\n",

@@ -26,7 +26,7 @@ static const struct command mem_cmds[] = {
 
 static const struct command vm_cmds[] = {
 	{ "create", "NAME image=FILE|kernel=FILE min=SIZE max=SIZE [OPTIONS] [ARGS...]",
-	  "OPTIONS: mode grow far local inject, Linux: initrd cmdline",
+	  "OPTIONS: mode grow far local inject disk balloon, Linux: initrd cmdline",
 	  cmd_vm_create, 1,
 	  CMD_MAX_ARGS - 2, NULL, 0 },
 	{ "list", "", "every VM: state, bounds, backing, exits, growth faults", cmd_vm_list, 0, 0, NULL, 0 },
@@ -42,6 +42,8 @@ static const struct command vm_cmds[] = {
 	{ "send", "VM TEXT", "type TEXT and Enter into the guest's serial port", cmd_vm_send, 2, 2, NULL, 0 },
 	{ "set", "VM [min=SIZE] [max=SIZE]", "change its bounds while it runs (lower max only over free memory)",
 	  cmd_vm_set, 2, 3, NULL, 0 },
+	{ "balloon", "VM SIZE", "ask the guest's balloon driver to hold SIZE (0 gives it all back)", cmd_vm_balloon, 2,
+	  2, NULL, 0 },
 	{ "far", "VM [local=SIZE] [inject=spin|warp] [policy=P] [prefetch=F]",
 	  "its far share; P: fifo random clock lru, F: none next[:N] stride[:N]", cmd_vm_far, 1, 5, NULL, 0 },
 };
@@ -55,6 +57,15 @@ static const struct command pipe_cmds[] = {
 	  NULL, 0 },
 };
 
+static const struct command disk_cmds[] = {
+	{ "create", "NAME size=SIZE [node=NODE]", "a virtio disk backed by the pool (or a far node) on first write",
+	  cmd_disk_create, 2, 3, NULL, 0 },
+	{ "list", "", "every disk: VM, medium, size, backed, requests, bytes", cmd_disk_list, 0, 0, NULL, 0 },
+	{ "info", "NAME", "all about one disk", cmd_disk_info, 1, 1, NULL, 0 },
+	{ "attach", "NAME VM", "put the disk in a created VM (before 'vm start')", cmd_disk_attach, 2, 2, NULL, 0 },
+	{ "destroy", "NAME", "return its frames (no VM may hold it)", cmd_disk_destroy, 1, 1, NULL, 0 },
+};
+
 const struct command commands[] = {
 	{ "help", "[COMMAND [SUBCOMMAND ...]]", "list the commands, or show one with its subcommands", cmd_help, 0, 3,
 	  NULL, 0 },
@@ -66,6 +77,8 @@ const struct command commands[] = {
 	  1, 1, SUBCOMMANDS(vm_cmds) },
 	{ "pipe", "SUBCOMMAND ...", "pipes between VMs through shared memory ('help pipe' lists how)", NULL, 1, 1,
 	  SUBCOMMANDS(pipe_cmds) },
+	{ "disk", "SUBCOMMAND ...", "pool-backed virtio disks ('help disk' lists how)", NULL, 1, 1,
+	  SUBCOMMANDS(disk_cmds) },
 	{ "stats", "[reset]", "VM exits by kind and their cost in TSC ticks; 'reset' zeroes them",
 	  cmd_stats, 0, 1, NULL, 0 },
 	{ "log", "", "show the hypervisor log (the boot log, then later messages)", cmd_log, 0, 0, NULL, 0 },

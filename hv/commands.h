@@ -48,6 +48,18 @@ int cmd_vm_log(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_vm_send(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_vm_set(struct cmd_ctx *ctx, int argc, char **argv);
 
+/* vm balloon, and its lines in vm info (hv/cmd_balloon.c) */
+struct vm;
+int cmd_vm_balloon(struct cmd_ctx *ctx, int argc, char **argv);
+void show_balloon(const struct vm *vm);
+
+/* disk (hv/cmd_disk.c) */
+int cmd_disk_create(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_disk_list(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_disk_info(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_disk_attach(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_disk_destroy(struct cmd_ctx *ctx, int argc, char **argv);
+
 /* pipe (hv/cmd_pipe.c) */
 int cmd_pipe_create(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_pipe_list(struct cmd_ctx *ctx, int argc, char **argv);

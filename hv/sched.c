@@ -15,6 +15,8 @@
 #include "mm/zero_cache.h"
 #include "monitor.h"
 #include "sched.h"
+#include "disk.h"
+#include "balloon.h"
 #include "console.h"
 #include "harvest.h"
 #include "pipe.h"
@@ -107,10 +109,13 @@ static void deliver_events(struct vm *vm, bool *window)
 	}
 }
 
-/* The earliest TSC at which a VM sitting out a far fault's latency (spin) is due to run again, or 0. */
-static uint64_t far_wake(void)
+/*
+ * The earliest TSC at which something timed is due: a VM sitting out a far fault's latency (spin)
+ * runs again, or a disk request on a slow medium completes. 0 when nothing waits.
+ */
+static uint64_t timed_wake(void)
 {
-	uint64_t wake = 0;
+	uint64_t wake = disk_next_due();
 
 	for (int i = 0; i < VM_MAX; i++) {
 		const struct vm *vm = vm_slot(i);
@@ -126,8 +131,8 @@ static void run_slice(struct vm *vm)
 	const struct virt_backend *b = virt_get();
 	struct virt_vcpu *vc = vm->vcpu;
 	uint64_t now = rdtsc(), end = now + tsc_hz() / 1000000 * SLICE_US, tick = tsc_hz() / 1000000 * TIMER_US;
-	uint64_t wake = far_wake();
-	bool tight = wake && wake < end; /* another VM's far latency ends first: the slice ends then */
+	uint64_t wake = timed_wake();
+	bool tight = wake && wake < end; /* a far latency or a disk request ends first: the slice ends then */
 	struct pending p = { .valid = false };
 	struct virt_exit e;
 
@@ -208,10 +213,12 @@ void sched_loop(void)
 		report_nmis();
 		harvest_tick();
 		pipe_tick();
+		disk_tick();
+		balloon_tick();
 		vm = pick();
 		if (vm)
 			run_slice(vm);
-		else if (far_wake()) /* a far latency ends soon: look again (the monitor meanwhile) */
+		else if (timed_wake()) /* a far latency or a disk request ends soon: look again (the monitor meanwhile) */
 			cpu_pause();
 		else if (!zero_cache_refill_one()) /* idle: zero a block ahead of faults */
 			cpu_halt();		   /* the next interrupt (tick or serial) wakes us */

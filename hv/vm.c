@@ -10,6 +10,8 @@
 #include "hv.h"
 #include "vm.h"
 #include "pipe.h"
+#include "disk.h"
+#include "balloon.h"
 #include "vm_load.h"
 #include "linux_load.h"
 #include "mm/zero_cache.h"
@@ -307,6 +309,8 @@ int vm_destroy(struct vm *vm, char *why, size_t n)
 	uint64_t refused;
 
 	pipe_vm_gone(vm); /* its pipe ends close first: their frames are the pipes' */
+	disk_vm_gone(vm); /* its disks keep their data for the next VM */
+	balloon_vm_gone(vm);
 	refused = release(vm, why, n);
 
 	zero_cache_fill(); /* so that the pool looks as it did before the VM */

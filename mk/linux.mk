@@ -12,7 +12,8 @@
 # versioned package, so no ABI number is written here), `dpkg -x` unpacks
 # them under $(BUILD)/linux/root, and guests/linux/mkcpio.py packs
 # guests/linux/initramfs.list (busybox, the virtio and pvpanic modules,
-# memtester with its libc, guests/linux/init) without root.  Stamps keep a
+# memtester with its libc, guests/linux/init, emhv's static test programs
+# from guests/linux/tools) without root.  Stamps keep a
 # second make from fetching or unpacking again; `rm -r $(BUILD)/linux` starts
 # over.  Needs apt, dpkg, python3 and readelf.
 
@@ -30,6 +31,8 @@ LINUX_USER_DEBS := busybox-static memtester libc6
 LINUX_FETCHED := $(LINUX_DIR)/debs.stamp
 LINUX_UNPACKED := $(LINUX_DIR)/root.stamp
 LINUX_LIST := guests/linux/initramfs.list
+LINUX_TOOLS := $(LINUX_DIR)/tools
+LINUX_TOOL_PROGS := $(LINUX_TOOLS)/memfill
 
 .PHONY: linux
 linux: $(LINUX_KERNEL) $(LINUX_INITRD) $(LINUX_CONFIG)
@@ -69,8 +72,14 @@ define LINUX_MEMTESTER_CHECK
 		END { exit bad }' >&2 || { echo "memtester: needs more than libc.so.6" >&2; exit 1; }
 endef
 
-$(LINUX_INITRD): $(LINUX_UNPACKED) $(LINUX_LIST) guests/linux/init guests/linux/mkcpio.py
+# emhv's own programs for the Linux guest: static, with the host's gcc and glibc (libc6-dev).
+$(LINUX_TOOLS)/%: guests/linux/tools/%.c
+	@echo "  CC      $@"
+	$(Q)mkdir -p $(@D)
+	$(Q)gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(LINUX_INITRD): $(LINUX_UNPACKED) $(LINUX_LIST) $(LINUX_TOOL_PROGS) guests/linux/init guests/linux/mkcpio.py
 	$(LINUX_MEMTESTER_CHECK)
 	@echo "  CPIO    $@"
-	$(Q)LINUX_ROOT=$(LINUX_ROOT) LINUX_KMOD='$(LINUX_ROOT)/lib/modules/*/kernel' \
+	$(Q)LINUX_ROOT=$(LINUX_ROOT) LINUX_KMOD='$(LINUX_ROOT)/lib/modules/*/kernel' LINUX_TOOLS=$(LINUX_TOOLS) \
 		$(PYTHON) guests/linux/mkcpio.py $(LINUX_LIST) $@

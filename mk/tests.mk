@@ -1,6 +1,7 @@
 # mk/tests.mk - the test and benchmark entry points; included by the top Makefile.
 #   make test     unit tests, a bounded fuzz run, then the system tests (QEMU and Bochs)
-#   make system   only the system tests (SYSTEM_EMULATORS=qemu or bochs for one)
+#   make system   only the system tests (SYSTEM_EMULATORS=qemu or bochs for one), the
+#                 emulators' suites side by side
 #   make bench    benchmarks into $(BUILD)/bench/ (never pass/fail)
 SYSTEM_EMULATORS ?= qemu,bochs
 TEST_FUZZ_SECONDS ?= 15
@@ -14,9 +15,9 @@ test:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	@$(MAKE) --no-print-directory system
 
+# One pytest run per emulator, both at once (scripts/system.sh): each emulator keeps one core busy.
 system: all
-	cd tests/system && EMHV_EMULATORS=$(SYSTEM_EMULATORS) \
-		$(PYTHON) -m pytest -v -p no:cacheprovider --durations=5
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) scripts/system.sh $(SYSTEM_EMULATORS)
 
 bench: all bench-frame bench-boot bench-growth bench-harvest bench-pipes bench-far bench-linux
 

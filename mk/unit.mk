@@ -112,8 +112,8 @@ bench-frame: $(BUILD)/bench/bench_frame
 
 # virtio: split virtqueues and the virtio-mmio transport. Appended after the unit rule, whose
 # prerequisites are already expanded: name them for it here too.
-UNIT_TESTS += $(BUILD)/unit/test_virtq $(BUILD)/unit/test_virtio_mmio
-unit: $(BUILD)/unit/test_virtq $(BUILD)/unit/test_virtio_mmio
+UNIT_TESTS += $(BUILD)/unit/test_virtq $(BUILD)/unit/test_virtio_mmio $(BUILD)/unit/test_virtio_blk
+unit: $(BUILD)/unit/test_virtq $(BUILD)/unit/test_virtio_mmio $(BUILD)/unit/test_virtio_blk
 
 $(BUILD)/unit/test_virtq: tests/unit/test_virtq.c drivers/virtio/virtq.c drivers/virtio/virtq.h tests/unit/test_rng.h
 	@mkdir -p $(@D)
@@ -121,6 +121,12 @@ $(BUILD)/unit/test_virtq: tests/unit/test_virtq.c drivers/virtio/virtq.c drivers
 
 $(BUILD)/unit/test_virtio_mmio: tests/unit/test_virtio_mmio.c drivers/virtio/virtio_mmio.c drivers/virtio/virtq.c \
 		drivers/virtio/virtio_mmio.h drivers/virtio/virtq.h hv/devbus.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
+
+$(BUILD)/unit/test_virtio_blk: tests/unit/test_virtio_blk.c drivers/virtio/virtio_blk.c drivers/virtio/virtio_mmio.c \
+		drivers/virtio/virtq.c drivers/virtio/virtio_blk.h drivers/virtio/virtio_mmio.h drivers/virtio/virtq.h \
+		include/emhv/virtio_blk.h tests/unit/fake_guest_ram.h
 	@mkdir -p $(@D)
 	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
 

@@ -84,7 +84,7 @@ int far_node_add(const char *name, uint64_t size, uint64_t latency_ns, uint64_t 
 int far_node_del(struct far_node *nd, char *why, size_t n)
 {
 	if (nd->users || nd->nfree != nd->frames) {
-		snprintf(why, n, "node '%s' holds pages of %u VMs", nd->name, nd->users);
+		snprintf(why, n, "node '%s' is used by %u VMs and disks", nd->name, nd->users);
 		return -1;
 	}
 	release_free(nd);
@@ -114,9 +114,15 @@ void far_node_leave(struct far_node *nd, unsigned slot)
 
 uint64_t far_node_transfer(struct far_node *nd, unsigned slot, uint64_t now)
 {
-	uint64_t ticks = nd->page_ticks;
+	return far_node_move(nd, slot, now, FRAME_SIZE);
+}
 
-	nd->bytes_moved += FRAME_SIZE;
+uint64_t far_node_move(struct far_node *nd, unsigned slot, uint64_t now, uint64_t bytes)
+{
+	/* exact for a page; bytes stay below 2^32 and page_ticks below 2^32 (a page at 1 MB/s), so no overflow */
+	uint64_t ticks = (nd->page_ticks * bytes + FRAME_SIZE / 2) / FRAME_SIZE;
+
+	nd->bytes_moved += bytes;
 	nd->link_busy_tsc += ticks;
 	/* slots are taken lowest first: none is held above the highest bit of slots */
 	return far_link_take(nd->link_free_tsc, 32u - (unsigned)__builtin_clz(nd->slots), slot, now, ticks);

@@ -92,6 +92,8 @@ int far_node_join(struct far_node *nd);
 void far_node_leave(struct far_node *nd, unsigned slot);
 /* Ticks a 4 KiB page takes on the node's link for the user of `slot` asked at now (its share, its queue). */
 uint64_t far_node_transfer(struct far_node *nd, unsigned slot, uint64_t now);
+/* The same for bytes of any length (a disk request's data). */
+uint64_t far_node_move(struct far_node *nd, unsigned slot, uint64_t now, uint64_t bytes);
 /* Needs a frame_check() just before: its frames all the node's, the free list as counted. 0, or -1 (why says). */
 int far_node_verify(const struct far_node *nd, char *why, size_t n);
 

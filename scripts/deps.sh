@@ -3,7 +3,9 @@
 # missing when run as root, otherwise prints the exact apt-get line and fails.
 # usage: deps.sh [build|qemu|bochs|test|bench|all]...   (default: all)
 set -eu
-pkgs_build="build-essential gnu-efi newlib-source mtools dosfstools fdisk acpica-tools"
+# libelf1, libssl3, zlib1g: what the prebuilt tools of Debian's linux-kbuild (fetched, not
+# installed, by mk/linux_pipe.mk) link against when they build the guest's pipe driver.
+pkgs_build="build-essential gnu-efi newlib-source mtools dosfstools fdisk acpica-tools libelf1 libssl3 zlib1g"
 pkgs_qemu="qemu-system-x86 ovmf"
 pkgs_bochs="bochs bochsbios vgabios ovmf"
 pkgs_test="libcmocka-dev clang python3-pytest python3-pexpect"
@@ -22,7 +24,7 @@ for group in ${@:-all}; do
 	esac
 done
 
-# The Linux guest (mk/linux.mk) fetches Debian's kernel, busybox, memtester and libc with
+# The Linux guest (mk/linux.mk) fetches Debian's kernel, its headers, busybox, memtester and libc with
 # `apt-get download`: that needs the package lists, which a fresh machine may not have yet.
 need_lists=0
 case " $want " in *" build-essential "*)

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """mkcpio.py -- writes an uncompressed newc cpio initramfs from a file list.
 
-usage: mkcpio.py LIST OUT
+usage: mkcpio.py LIST [LIST...] OUT
 
-LIST uses the format of the kernel's usr/gen_init_cpio (one entry a line,
+The lists are read in order as if they were one (a later list may put files
+in a directory an earlier one made, e.g. guests/linux/pipe/initramfs.list
+after guests/linux/initramfs.list).  Each LIST uses the format of the kernel's usr/gen_init_cpio (one entry a line,
 '#' starts a comment):
     dir   <name> <mode> <uid> <gid>
     file  <name> <location> <mode> <uid> <gid>
@@ -86,46 +88,47 @@ def parse_entry(words):
     return name, fmt | int(mode, 8), int(uid), int(gid), 1, b"", (int(major), int(minor))
 
 
-def build(list_path):
-    """Returns the archive for the list at list_path."""
+def build(list_paths):
+    """Returns the archive for the lists at list_paths, read in order as one."""
     out = []
     seen = {""}  # the root always exists
     dirs = {""}
-    with open(list_path) as f:
-        for lineno, line in enumerate(f, 1):
-            words = line.split("#", 1)[0].split()
-            if not words:
-                continue
-            try:
-                name, mode, uid, gid, nlink, data, rdev = parse_entry(words)
-                if name in seen:
-                    raise ListError(f"'/{name}' listed twice")
-                parent = os.path.dirname(name)
-                if parent not in dirs:
-                    raise ListError(f"'/{name}': directory '/{parent}' is not listed before it")
-            except (ListError, OSError, ValueError) as e:
-                raise ListError(f"{list_path}:{lineno}: {e}")
-            seen.add(name)
-            if stat.S_ISDIR(mode):
-                dirs.add(name)
-            out.append(newc_entry(len(out) + 1, name, mode, uid, gid, nlink, data, rdev))
+    for list_path in list_paths:
+        with open(list_path) as f:
+            for lineno, line in enumerate(f, 1):
+                words = line.split("#", 1)[0].split()
+                if not words:
+                    continue
+                try:
+                    name, mode, uid, gid, nlink, data, rdev = parse_entry(words)
+                    if name in seen:
+                        raise ListError(f"'/{name}' listed twice")
+                    parent = os.path.dirname(name)
+                    if parent not in dirs:
+                        raise ListError(f"'/{name}': directory '/{parent}' is not listed before it")
+                except (ListError, OSError, ValueError) as e:
+                    raise ListError(f"{list_path}:{lineno}: {e}")
+                seen.add(name)
+                if stat.S_ISDIR(mode):
+                    dirs.add(name)
+                out.append(newc_entry(len(out) + 1, name, mode, uid, gid, nlink, data, rdev))
     out.append(newc_entry(0, "TRAILER!!!", 0, 0, 0, 1))
     return b"".join(out)
 
 
 def main(argv):
-    if len(argv) != 3:
-        print("usage: mkcpio.py LIST OUT", file=sys.stderr)
+    if len(argv) < 3:
+        print("usage: mkcpio.py LIST [LIST...] OUT", file=sys.stderr)
         return 2
     try:
-        archive = build(argv[1])
+        archive = build(argv[1:-1])
     except ListError as e:
         print(f"mkcpio: error: {e}", file=sys.stderr)
         return 1
-    tmp = argv[2] + ".tmp"
+    tmp = argv[-1] + ".tmp"
     with open(tmp, "wb") as f:
         f.write(archive)
-    os.replace(tmp, argv[2])
+    os.replace(tmp, argv[-1])
     return 0
 
 

@@ -14,7 +14,7 @@ def image_path():
 
 
 GUESTS = ["hello", "memtouch", "qsort", "hostile", "isolation", "wss", "volatile", "pipe_send", "pipe_recv",
-          "ping", "virtio_check", "latency", "stride", "kv"]
+          "ping", "virtio_check", "balloon_check", "latency", "stride", "kv"]
 
 
 def build_image(out, startup_cfg=None, core=None):

@@ -296,3 +296,35 @@ def test_power_and_panic_ports_stop_only_their_own_vm(vmx):
         assert (i["state"], i["reason"]) == (state, reason), (act, i, vmx.cmd_ok("vm console " + act))
         assert i["results"]["final_started"] == 1
     assert results(vmx, "bystander")["sorted"] == 1
+
+
+def balloon_counts(m, name):
+    b = re.search(r"^balloon: target \d+ KiB, the guest says it holds \d+ KiB; pages inflated (\d+), deflated (\d+), "
+                  r"refused (\d+)", m.cmd_ok("vm info " + name), re.M)
+    assert b, m.cmd_ok("vm info " + name)
+    return dict(zip(("inflated", "deflated", "refused"), map(int, b.groups())))
+
+
+def test_a_balloon_driver_gives_back_only_its_own_pages(vmx):
+    """A driver that puts page numbers outside its RAM (past max, in the device window, 2^32 - 1) in
+    its balloon changes nothing: they are refused and counted; its own pages go back to the pool and
+    read as zeros when it takes them out of the balloon; a bystander sorts to its end."""
+    vmx.cmd_ok("vm create b image=balloon_check.elf min=4M max=32M balloon=on pages=256 hold=120")
+    vmx.cmd_ok("vm create bystander image=qsort.elf min=8M max=16M size=1M seed=7")
+    vmx.cmd_ok("vm start b")
+    vmx.cmd_ok("vm start bystander")
+    end = time.time() + 300
+    while results(vmx, "b").get("inflated") != 1:
+        assert time.time() < end and info(vmx, "b")["state"] not in DONE, vmx.cmd_ok("vm console b")
+        time.sleep(1)
+    counts = balloon_counts(vmx, "b")
+    assert counts == {"inflated": 256, "deflated": 0, "refused": 3}, counts
+    assert vm_list(vmx)["b"]["released"] >= 1 << 20  # the 256 pages went back through the release path
+    vmx.cmd_ok("vm send b go")
+    wait_until(vmx, ["b", "bystander"], DONE, timeout=600)
+    r = results(vmx, "b")
+    assert info(vmx, "b")["reason"] == "exited with status 0", vmx.cmd_ok("vm console b")
+    assert (r["zero_pages"], r["kept_pages"], r["other_pages"]) == (256, 0, 0), r
+    assert balloon_counts(vmx, "b") == {"inflated": 256, "deflated": 256, "refused": r["bad_pfns"]}
+    assert vm_list(vmx)["b"]["refaults"] >= 256  # each page backed afresh when read again
+    assert results(vmx, "bystander")["sorted"] == 1
