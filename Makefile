@@ -100,7 +100,14 @@ $(BUILD)/emhv.img: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(STARTUP_CFG) $(IMAGE_M
 	$(Q)scripts/mkimage.sh $@ $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(STARTUP_CFG) $(GUEST_ELFS) \
 		$(LINUX_KERNEL) $(LINUX_INITRD) $(IMAGE_MODULES)
 
-all: $(BUILD)/emhv.img
+# The benchmark image: the same with the full Linux initramfs (Redis, sysbench) as one more module.
+$(BUILD)/emhv-bench.img: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(STARTUP_CFG) $(IMAGE_MODULES) \
+		$(GUEST_ELFS) $(LINUX_KERNEL) $(LINUX_INITRD) $(LINUX_INITRD_FULL) scripts/mkimage.sh
+	@echo "  IMAGE   $@"
+	$(Q)scripts/mkimage.sh $@ $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(STARTUP_CFG) $(GUEST_ELFS) \
+		$(LINUX_KERNEL) $(LINUX_INITRD) $(LINUX_INITRD_FULL) $(IMAGE_MODULES)
+
+all: $(BUILD)/emhv.img $(BUILD)/emhv-bench.img
 
 # Install what is missing first (as root; otherwise print the apt-get line).
 run:

@@ -31,6 +31,7 @@ struct balloon_stat {
 #define STATS_EVERY_S 1
 
 static struct balloon balloons[VM_MAX];
+static unsigned balloons_used; /* so that the scheduler's loop looks at none when there is none */
 
 struct balloon *balloon_of(const struct vm *vm)
 {
@@ -256,6 +257,7 @@ int balloon_attach(struct vm *vm, char *why, size_t n)
 	if (virtio_mmio_init(&b->t, &balloon_ops, b, &env, why, n))
 		return -1;
 	b->used = true;
+	balloons_used++;
 	vm_virtio_attach(vm, b->slot, &(struct vm_virtio_slot){ &b->t, NULL, b });
 	return 0;
 }
@@ -279,13 +281,18 @@ void balloon_vm_gone(struct vm *vm)
 	if (b) {
 		vm_virtio_detach(vm, b->slot);
 		b->used = false;
+		balloons_used--;
 	}
 }
 
 void balloon_tick(void)
 {
-	uint64_t now = rdtsc(), every = tsc_hz() * STATS_EVERY_S;
+	uint64_t now, every;
 
+	if (!balloons_used)
+		return;
+	now = rdtsc();
+	every = tsc_hz() * STATS_EVERY_S;
 	for (unsigned i = 0; i < VM_MAX; i++) {
 		struct balloon *b = &balloons[i];
 

@@ -16,6 +16,7 @@
 #define ADDR	     (~0xfffULL)
 
 static struct disk disks[DISK_MAX];
+static unsigned disks_attached; /* so that the scheduler's loop looks at none when none is in a VM */
 
 struct disk *disk_slot(unsigned i)
 {
@@ -257,6 +258,7 @@ int disk_attach(struct disk *d, struct vm *vm, char *why, size_t n)
 	if (virtio_blk_init(&d->blk, d->size / VIRTIO_BLK_SECTOR_SIZE, d->name, &d->store, &env, why, n))
 		return -1;
 	d->vm = vm;
+	disks_attached++;
 	d->vm_id = vm->id;
 	d->slot = (unsigned)slot;
 	vm_virtio_attach(vm, d->slot, &(struct vm_virtio_slot){ &d->blk.t, NULL, &d->blk });
@@ -271,6 +273,7 @@ void disk_vm_gone(struct vm *vm)
 		if (d->used && d->vm == vm) {
 			vm_virtio_detach(vm, d->slot);
 			d->vm = NULL;
+			disks_attached--;
 		}
 	}
 }
@@ -279,6 +282,8 @@ void disk_vm_gone(struct vm *vm)
 
 void disk_tick(void)
 {
+	if (!disks_attached)
+		return;
 	for (unsigned i = 0; i < DISK_MAX; i++)
 		if (disks[i].used && disks[i].vm)
 			virtio_blk_poll(&disks[i].blk);
@@ -288,6 +293,8 @@ uint64_t disk_next_due(void)
 {
 	uint64_t due = 0;
 
+	if (!disks_attached)
+		return 0;
 	for (unsigned i = 0; i < DISK_MAX; i++) {
 		uint64_t t = disks[i].used && disks[i].vm ? virtio_blk_next_due(&disks[i].blk) : 0;
 

@@ -284,7 +284,7 @@ static void far_latency(struct vm *vm, bool from_exit)
 	vm->far.pending = 0;
 	vm->far.due = false;
 	if (vm->far.mode == FAR_SPIN) {
-		uint64_t in_place = tsc_hz() / 1000000 * FAR_SPIN_IN_PLACE_US;
+		uint64_t in_place = tsc_hz() * FAR_SPIN_IN_PLACE_US / 1000000; /* not rounded down to whole MHz */
 
 		if (!from_exit)
 			return;

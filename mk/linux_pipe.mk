@@ -81,5 +81,5 @@ $(LINUX_PIPETEST): $(LINUX_PIPE_DIR)/pipetest.c $(LINUX_PIPE_DIR)/emhv_pipe_uapi
 
 # Into the initramfs: the second list, its files, and where it finds them.
 LINUX_LIST += $(LINUX_PIPE_LIST)
-$(LINUX_INITRD): $(LINUX_PIPE_LIST) $(LINUX_PIPE_KO) $(LINUX_PIPETEST)
-$(LINUX_INITRD): export LINUX_PIPE := $(LINUX_PIPE)
+$(LINUX_INITRD) $(LINUX_INITRD_FULL): $(LINUX_PIPE_LIST) $(LINUX_PIPE_KO) $(LINUX_PIPETEST)
+$(LINUX_INITRD) $(LINUX_INITRD_FULL): export LINUX_PIPE := $(LINUX_PIPE)

@@ -6,7 +6,7 @@
 SYSTEM_EMULATORS ?= qemu,bochs
 TEST_FUZZ_SECONDS ?= 15
 
-.PHONY: test system bench bench-boot bench-growth bench-harvest bench-pipes bench-far bench-linux
+.PHONY: test system bench bench-boot bench-growth bench-harvest bench-pipes bench-far bench-linux bench-disk
 
 test:
 	@scripts/deps.sh build qemu bochs test
@@ -19,7 +19,7 @@ test:
 system: all
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) scripts/system.sh $(SYSTEM_EMULATORS)
 
-bench: all bench-frame bench-boot bench-growth bench-harvest bench-pipes bench-far bench-linux
+bench: all bench-frame bench-boot bench-growth bench-harvest bench-pipes bench-far bench-linux bench-disk
 
 # Boot cost: instructions from loader entry to the prompt in Bochs (its TSC
 # counts instructions) and wall time to the prompt in QEMU.
@@ -59,3 +59,10 @@ bench-linux: all
 bench-growth: all
 	@mkdir -p $(BUILD)/bench
 	$(PYTHON) scripts/bench_growth.py $(BUILD)/emhv.img $(BUILD)/bench/growth.csv $(BUILD)/bench/growth.md
+
+# Disks on hypervisor memory: MemFlex's Table 2 (sysbench fileio on a pool-backed disk against the
+# same on an emulated SSD node) and swap-heavy run time on each, in QEMU; CSV, markdown, PNG.
+bench-disk: all
+	@scripts/deps.sh bench
+	@mkdir -p $(BUILD)/bench
+	$(PYTHON) scripts/bench_disk.py $(BUILD)/emhv-bench.img $(BUILD)/bench

@@ -46,7 +46,7 @@ static uint8_t pending(const struct vuart *u)
 
 static void update_line(struct vuart *u)
 {
-	bool level = pending(u) != IIR_NONE && (u->mcr & MCR_OUT2);
+	bool level = (u->mcr & MCR_OUT2) && pending(u) != IIR_NONE; /* OUT2 low (a polled port): nothing to work out */
 
 	if (level != u->line) {
 		u->line = level;

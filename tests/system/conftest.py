@@ -27,10 +27,15 @@ def build_image(out, startup_cfg=None, core=None):
     return out
 
 
-def booted(emu, mem=1024, qemu_monitor=False):
+def bench_image_path():
+    """The benchmark image beside the test image: the same, with the full Linux initramfs (Redis, sysbench)."""
+    return os.path.join(os.path.dirname(image_path()), "emhv-bench.img")
+
+
+def booted(emu, mem=1024, qemu_monitor=False, image=None):
     """A machine booted to the prompt, shut down and closed afterwards (for fixtures);
-    qemu_monitor: QEMU's human monitor on Machine.qemu() (QEMU only)."""
-    m = Machine(emu, image_path(), mem=mem, qemu_monitor=qemu_monitor)
+    qemu_monitor: QEMU's human monitor on Machine.qemu() (QEMU only); image: another than the test image."""
+    m = Machine(emu, image or image_path(), mem=mem, qemu_monitor=qemu_monitor)
     try:
         m.wait_prompt()
         yield m

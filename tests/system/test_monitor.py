@@ -4,7 +4,7 @@ import re
 
 from machine import USABLE_TYPES, parse_mem, parse_mem_map
 
-COMMANDS = ["help", "version", "cpu", "mem", "vm", "pipe", "stats", "log", "uptime", "shutdown", "reboot"]
+COMMANDS = ["help", "version", "cpu", "mem", "vm", "pipe", "disk", "stats", "log", "uptime", "shutdown", "reboot"]
 
 
 def test_version_answers(machine):
@@ -25,8 +25,9 @@ def test_help_lists_every_command(machine):
     # commands with subcommands list them, one per entry, every line short enough to read
     for cmd, subs in (("mem", ["map", "check", "verify", "zero-cache", "reclaim", "policy", "node"]),
                       ("vm", ["create", "list", "info", "start", "pause", "resume", "stop", "destroy",
-                              "console", "log", "send", "set", "far"]),
+                              "console", "log", "send", "set", "balloon", "far"]),
                       ("pipe", ["create", "list", "info", "destroy"]),
+                      ("disk", ["create", "list", "info", "attach", "destroy"]),
                       ("mem node", ["add", "list", "del"])):
         one = machine.cmd_ok("help " + cmd)
         assert re.findall(r"^  %s ([a-z-]+)" % cmd, one, re.M) == subs, one
