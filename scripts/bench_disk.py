@@ -46,8 +46,9 @@ def run(m, name, line, answer, timeout=600):
     """Type line, tagged so that only this answer matches; answer's groups."""
     ASKED[0] += 1
     tag = f"B{ASKED[0]}"
-    m.cmd_ok(f'vm send {name} "{line}; echo {tag}=end"')
-    hit = console_wait(m, name, rf"{answer}[\s\S]*?^{tag}=end", timeout)
+    m.cmd_ok(f'vm send {name} "echo {tag}=start; {line}; echo {tag}=end"')
+    # the answer between the tags this line prints (not an older answer)
+    hit = console_wait(m, name, rf"^{tag}=start[\s\S]*?{answer}[\s\S]*?^{tag}=end", timeout)
     return hit
 
 
