@@ -79,7 +79,24 @@ static bool give_back(struct balloon *b, uint64_t gpa, uint64_t len)
 	return !len;
 }
 
-/* An inflate or deflate buffer: page numbers, 4 KiB each; runs of neighbours go back together. */
+/* Page numbers in ascending order (a buffer holds at most a few hundred: insertion sort). */
+static void sort_pfns(uint32_t *pfn, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++) {
+		uint32_t v = pfn[i];
+		unsigned j = i;
+
+		for (; j && pfn[j - 1] > v; j--)
+			pfn[j] = pfn[j - 1];
+		pfn[j] = v;
+	}
+}
+
+/*
+ * An inflate or deflate buffer: page numbers, 4 KiB each. Sorted first, so that neighbours (Linux
+ * hands out a split block's pages in turn, not in order) go back together: one release, and one
+ * invalidation, per run rather than per page.
+ */
 static void pages(struct balloon *b, unsigned q, const struct virtq_chain *c)
 {
 	uint32_t pfn[PFNS_AT_ONCE];
@@ -88,6 +105,8 @@ static void pages(struct balloon *b, unsigned q, const struct virtq_chain *c)
 	for (uint64_t off = 0; off + 4 <= c->read_bytes; off += sizeof(pfn)) {
 		int64_t got = virtq_chain_read(&b->t.q[q], c, off, pfn, sizeof(pfn));
 
+		if (got > 0)
+			sort_pfns(pfn, (unsigned)(got / 4));
 		for (int64_t i = 0; i < got / 4; i++) {
 			uint64_t gpa = (uint64_t)pfn[i] * BALLOON_PAGE;
 
