@@ -25,10 +25,10 @@
 #include <stdio.h>
 #include "runtime.h"
 #include "virtio.h"
+#include <emhv/virtio_balloon.h>
 
-#define BALLOON_ID 5
-#define Q_INFLATE  0
-#define Q_DEFLATE  1
+#define Q_INFLATE  VIRTIO_BALLOON_Q_INFLATE
+#define Q_DEFLATE  VIRTIO_BALLOON_Q_DEFLATE
 #define BAD_PFNS   3
 #define MAX_PAGES  1024
 #define WAIT_MS	   2000
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 		       MAX_PAGES, (unsigned long long)base);
 		return 2;
 	}
-	slot = virtio_find(BALLOON_ID);
+	slot = virtio_find(VIRTIO_BALLOON_DEVICE_ID);
 	if (slot < 0 || virtio_init(&dev, (unsigned)slot, 2)) {
 		printf("balloon_check: no balloon device to drive\n");
 		return 2;

@@ -12,7 +12,7 @@
  * Queues in the order the driver sets them up; those of features not negotiated are skipped (5.5.2):
  * with statistics the third is Q_STATS, the reporting queue follows.
  */
-enum { Q_INFLATE, Q_DEFLATE, Q_STATS, Q_REPORT, Q_NONE };
+enum { Q_INFLATE = VIRTIO_BALLOON_Q_INFLATE, Q_DEFLATE = VIRTIO_BALLOON_Q_DEFLATE, Q_STATS, Q_REPORT, Q_NONE };
 
 /* The configuration space (5.5.4). */
 struct balloon_config {
@@ -235,7 +235,7 @@ static void dev_reset(void *dev)
 
 static const struct virtio_dev_ops balloon_ops = {
 	.name = "balloon",
-	.device_id = BALLOON_DEVICE_ID,
+	.device_id = VIRTIO_BALLOON_DEVICE_ID,
 	.num_queues = 4,
 	.queue_max = { BALLOON_QUEUE_SIZE, BALLOON_QUEUE_SIZE, BALLOON_QUEUE_SIZE, BALLOON_QUEUE_SIZE },
 	.quiet_queues = 0,

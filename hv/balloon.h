@@ -15,16 +15,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <emhv/virtio_balloon.h>
 #include "drivers/virtio/virtio_mmio.h"
 
-#define BALLOON_DEVICE_ID 5
-/* Feature bits (5.5.3). */
-#define VIRTIO_BALLOON_F_MUST_TELL_HOST	 0
-#define VIRTIO_BALLOON_F_STATS_VQ	 1
-#define VIRTIO_BALLOON_F_DEFLATE_ON_OOM	 2
-#define VIRTIO_BALLOON_F_FREE_PAGE_HINT	 3
-#define VIRTIO_BALLOON_F_PAGE_POISON	 4
-#define VIRTIO_BALLOON_F_REPORTING	 5
 #define BALLOON_PAGE			 4096 /* the balloon's unit, whatever the guest's page size */
 #define BALLOON_QUEUE_SIZE		 128
 #define BALLOON_STATS			 16 /* statistics tags kept (5.5.6.3 defines 0..9 and more) */

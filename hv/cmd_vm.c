@@ -123,7 +123,7 @@ int cmd_vm_create(struct cmd_ctx *ctx, int argc, char **argv)
 			for (unsigned k = 0; k < ndisks; k++)
 				if (disks[k] == d)
 					return cmd_error(ctx, "vm create: disk='%s' named twice", val);
-			if (d->vm && d->vm->state != VM_FREE)
+			if (disk_in_use(d))
 				return cmd_error(ctx, "vm create: disk='%s' is attached to VM '%s'", val, d->vm->name);
 			if (ndisks == DISK_MAX)
 				return cmd_error(ctx, "vm create: more than %d disks", DISK_MAX);

@@ -219,14 +219,14 @@ int disk_create(const char *name, uint64_t size, struct far_node *node, char *wh
 	return 0;
 }
 
-static bool vm_exists(const struct vm *vm)
+bool disk_in_use(const struct disk *d)
 {
-	return vm && vm->state != VM_FREE;
+	return d->vm && d->vm->state != VM_FREE;
 }
 
 int disk_destroy(struct disk *d, char *why, size_t n)
 {
-	if (vm_exists(d->vm)) {
+	if (disk_in_use(d)) {
 		snprintf(why, n, "it is attached to VM '%s' (%s): destroy the VM first", d->vm->name,
 			 vm_state_name(d->vm->state));
 		return -1;
@@ -235,25 +235,22 @@ int disk_destroy(struct disk *d, char *why, size_t n)
 	return 0;
 }
 
-int disk_check_attach(const struct disk *d, const struct vm *vm, char *why, size_t n)
-{
-	if (vm_exists(d->vm))
-		snprintf(why, n, "disk '%s' is attached to VM '%s' already", d->name, d->vm->name);
-	else if (vm->state != VM_CREATED)
-		snprintf(why, n, "VM '%s' was started: devices attach before 'vm start'", vm->name);
-	else
-		return vm_virtio_free_slot((struct vm *)vm, why, n) < 0 ? -1 : 0;
-	return -1;
-}
-
 int disk_attach(struct disk *d, struct vm *vm, char *why, size_t n)
 {
 	struct virtio_mmio_env env;
 	int slot;
 
-	if (disk_check_attach(d, vm, why, n))
+	if (disk_in_use(d)) {
+		snprintf(why, n, "disk '%s' is attached to VM '%s' already", d->name, d->vm->name);
 		return -1;
+	}
+	if (vm->state != VM_CREATED) {
+		snprintf(why, n, "VM '%s' was started: devices attach before 'vm start'", vm->name);
+		return -1;
+	}
 	slot = vm_virtio_free_slot(vm, why, n);
+	if (slot < 0)
+		return -1;
 	vm_virtio_env(vm, (unsigned)slot, &env);
 	if (virtio_blk_init(&d->blk, d->size / VIRTIO_BLK_SECTOR_SIZE, d->name, &d->store, &env, why, n))
 		return -1;

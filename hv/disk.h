@@ -49,9 +49,9 @@ struct disk {
 int disk_create(const char *name, uint64_t size, struct far_node *node, char *why, size_t n);
 /* Give every frame back; refused while attached to a VM that exists. 0, or -1 with why. */
 int disk_destroy(struct disk *d, char *why, size_t n);
-/* Can d go into vm (created, not started; d free; a slot left)? 0, or -1 with why. */
-int disk_check_attach(const struct disk *d, const struct vm *vm, char *why, size_t n);
-/* Put d in one of vm's virtio slots (disk_check_attach first); 0, or -1 with why. */
+/* Is d in a VM that exists (the VM it was attached to may have gone since)? */
+bool disk_in_use(const struct disk *d);
+/* Put d in one of vm's virtio slots (vm created, not started; d not in use; a slot left); 0, or -1 with why. */
 int disk_attach(struct disk *d, struct vm *vm, char *why, size_t n);
 /* vm is going away: its disks are free again, their data kept. */
 void disk_vm_gone(struct vm *vm);

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import EMULATORS, booted
 from machine import parse_mem
+from test_far import wait_until_true
 from test_linux import BOOT_S, READY, boot, shell, wait_console
 from test_vms import destroy_all, free_frames, info, vm_list, wait_until
 
@@ -33,16 +34,6 @@ def balloon(m, name):
     st = re.search(r"^guest stats \(\d+ ms old\):(.*)$", out, re.M)
     vals["stats"] = {k: int(v) for k, v in re.findall(r" ([a-z-]+) (\d+)", st.group(1))} if st else {}
     return vals
-
-
-def wait_for(check, timeout, what):
-    end = time.time() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        assert time.time() < end, f"{what} not seen after {timeout} s"
-        time.sleep(1)
 
 
 @pytest.fixture(scope="module")
@@ -82,21 +73,21 @@ def meminfo(m, key):
 def test_stats_and_free_page_reporting_give_memory_back(hv):
     start_linux(hv)
     # the driver's statistics arrive and say what the guest itself says
-    stats = wait_for(lambda: balloon(hv, "lx")["stats"], 30, "balloon statistics")
+    stats = wait_until_true(lambda: balloon(hv, "lx")["stats"], 30, "balloon statistics")
     assert abs(stats["total"] - meminfo(hv, "MemTotal")) <= 4, stats
     # 160 MiB written and freed again: the VM grows for it, then the guest reports its free pages
     # (2 MiB blocks, after about two seconds) and they go back to the pool
     hit = shell(hv, "lx", "memfill 160M 3", r"^memfill: 160 MiB, 1 passes, (\d+) bytes differ", timeout=300)
     assert hit.group(1) == "0"
     before = balloon(hv, "lx")
-    wait_for(lambda: balloon(hv, "lx")["reported"] >= before["reported"] + 64 * 1024, 60, "64 MiB reported")
+    wait_until_true(lambda: balloon(hv, "lx")["reported"] >= before["reported"] + 64 * 1024, 60, "64 MiB reported")
     # once it settles: what the VM gave up is exactly what the pool got
     def settled():
         a = parse_mem(hv.cmd_ok("mem"))
         time.sleep(3)
         b = parse_mem(hv.cmd_ok("mem"))
         return (a, b) if a == b else None
-    wait_for(settled, 60, "a quiet pool")
+    wait_until_true(settled, 60, "a quiet pool")
     row = vm_list(hv)["lx"]
     after = balloon(hv, "lx")
     assert after["returned"] - before["returned"] >= 64 * 1024, (before, after)
@@ -108,7 +99,7 @@ def test_inflate_and_deflate_to_a_target(hv):
     start_linux(hv)
     free0 = meminfo(hv, "MemFree")
     assert "balloon target" in hv.cmd_ok("vm balloon lx 100M")
-    wait_for(lambda: balloon(hv, "lx")["actual"] == 100 * 1024, 60, "the guest holding 100 MiB")
+    wait_until_true(lambda: balloon(hv, "lx")["actual"] == 100 * 1024, 60, "the guest holding 100 MiB")
     b = balloon(hv, "lx")
     assert b["inflated"] >= 100 * MIB // 4096 and b["refused"] == 0, b
     assert meminfo(hv, "MemFree") <= free0 - 95 * 1024  # the guest gave those pages up
@@ -120,7 +111,7 @@ def test_inflate_and_deflate_to_a_target(hv):
     assert vm_list(hv)["lx"]["backed"] <= 256 * MIB - 100 * MIB + 32 * MIB
     # back to 0: the guest takes its pages back
     hv.cmd_ok("vm balloon lx 0")
-    wait_for(lambda: balloon(hv, "lx")["actual"] == 0, 60, "an empty balloon")
+    wait_until_true(lambda: balloon(hv, "lx")["actual"] == 0, 60, "an empty balloon")
     b = balloon(hv, "lx")
     assert b["deflated"] >= 100 * MIB // 4096, b
     assert meminfo(hv, "MemFree") >= free0 - 40 * 1024
@@ -134,7 +125,7 @@ def test_deflate_on_oom_saves_the_workload(hv):
     start_linux(hv, "min=32M max=192M")
     free0 = meminfo(hv, "MemFree")
     hv.cmd_ok("vm balloon lx 100M")
-    wait_for(lambda: balloon(hv, "lx")["actual"] == 100 * 1024, 60, "an inflated balloon")
+    wait_until_true(lambda: balloon(hv, "lx")["actual"] == 100 * 1024, 60, "an inflated balloon")
     inflated = balloon(hv, "lx")
     # what is left, and 40 MiB more asked for: the guest deflates on OOM instead of killing memfill
     want = (free0 - 100 * 1024) // 1024 + 40

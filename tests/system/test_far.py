@@ -49,10 +49,14 @@ def far_info(m, name):
     return dict(zip(keys, map(int, io.groups())))
 
 
-def wait_until_true(check, timeout):
+def wait_until_true(check, timeout, what="it"):
+    """Call check once a second until it returns something true, and return that."""
     end = time.time() + timeout
-    while not check():
-        assert time.time() < end, f"not so after {timeout} s"
+    while True:
+        got = check()
+        if got:
+            return got
+        assert time.time() < end, f"{what}: not so after {timeout} s"
         time.sleep(1)
 
 
