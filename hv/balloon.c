@@ -151,6 +151,21 @@ static void report(struct balloon *b, const struct virtq_chain *c)
 	b->reports++;
 }
 
+/* A buffer that began at t0 gave frames back: part of the last burst, or the first of a new one. */
+static void burst_add(struct balloon *b, uint64_t t0, bool reported, uint64_t frames)
+{
+	uint64_t now = rdtsc();
+
+	if (!(b->burst.frames[0] | b->burst.frames[1]) || t0 - b->burst.end > tsc_hz() / 1000 * BALLOON_BURST_GAP_MS) {
+		b->burst.start = t0;
+		b->burst.frames[0] = b->burst.frames[1] = 0;
+		b->burst.busy = 0;
+	}
+	b->burst.end = now;
+	b->burst.frames[reported] += frames;
+	b->burst.busy += now - t0;
+}
+
 static void stats(struct balloon *b, const struct virtq_chain *c)
 {
 	struct balloon_stat st[BALLOON_STATS];
@@ -171,6 +186,7 @@ static void dev_notify(void *dev, unsigned q)
 	unsigned r = role(b, q);
 	struct virtq_chain c;
 	bool pushed = false;
+	uint64_t t0, had;
 
 	if (r == Q_NONE)
 		return;
@@ -182,11 +198,15 @@ static void dev_notify(void *dev, unsigned q)
 			b->stats_head = c.head; /* held until fresh figures are wanted */
 			continue;
 		}
+		t0 = rdtsc();
+		had = b->returned;
 		if (r == Q_REPORT)
 			report(b, &c);
 		else
 			pages(b, r, &c);
 		pushed |= !virtio_mmio_push(&b->t, q, c.head, 0);
+		if (b->returned != had)
+			burst_add(b, t0, r == Q_REPORT, b->returned - had);
 	}
 	if (pushed)
 		virtio_mmio_signal_used(&b->t, q);
@@ -289,6 +309,7 @@ int balloon_set_target(struct balloon *b, uint64_t bytes, char *why, size_t n)
 		return -1;
 	}
 	b->target = (uint32_t)(bytes / BALLOON_PAGE);
+	b->target_tsc = rdtsc();
 	virtio_mmio_config_changed(&b->t);
 	return 0;
 }

@@ -21,6 +21,7 @@
 #define BALLOON_PAGE			 4096 /* the balloon's unit, whatever the guest's page size */
 #define BALLOON_QUEUE_SIZE		 128
 #define BALLOON_STATS			 16 /* statistics tags kept (5.5.6.3 defines 0..9 and more) */
+#define BALLOON_BURST_GAP_MS		 5000 /* buffers closer than this are one burst of giving back */
 
 /* The statistics tags shown (5.5.6.3). */
 enum {
@@ -52,6 +53,17 @@ struct balloon {
 	uint64_t inflated, deflated, refused; /* pages */
 	uint64_t reports, reported_bytes;     /* free-page reports */
 	uint64_t returned;		      /* frames that went back to the pool (inflate and reports) */
+	/*
+	 * The last burst of giving back: inflate and report buffers that returned frames, each less than
+	 * BALLOON_BURST_GAP_MS after the one before (Linux reports free pages in rounds 2 s apart, so one
+	 * burst spans a round's reports). Host TSC of its first buffer's start and its last buffer's end,
+	 * the frames by source, and the ticks spent handling its buffers.
+	 */
+	struct {
+		uint64_t start, end, busy;
+		uint64_t frames[2]; /* [0] inflated, [1] reported */
+	} burst;
+	uint64_t target_tsc; /* when the target was last set */
 	char last_refused[96];
 };
 

@@ -21,6 +21,9 @@ void show_balloon(const struct vm *vm)
 
 	if (!b)
 		return;
+	if (vm->start_tsc && b->target_tsc > vm->start_tsc)
+		mprintf("balloon target set %llu TSC ticks after start\n",
+			(unsigned long long)(b->target_tsc - vm->start_tsc));
 	mprintf("balloon: target %llu KiB, the guest says it holds %llu KiB; pages inflated %llu, deflated %llu, "
 		"refused %llu%s%s%s\n", (unsigned long long)b->target * 4, (unsigned long long)b->actual * 4,
 		(unsigned long long)b->inflated, (unsigned long long)b->deflated, (unsigned long long)b->refused,
@@ -28,6 +31,11 @@ void show_balloon(const struct vm *vm)
 	mprintf("reports: %llu free-page reports of %llu KiB; %llu KiB back to the pool from balloon and reports\n",
 		(unsigned long long)b->reports, (unsigned long long)(b->reported_bytes >> 10),
 		(unsigned long long)b->returned * 4);
+	if (b->burst.frames[0] | b->burst.frames[1])
+		mprintf("last give-back: %llu KiB inflated and %llu KiB reported, from %llu to %llu TSC ticks after "
+			"start, %llu ticks handling it\n", (unsigned long long)b->burst.frames[0] * 4,
+			(unsigned long long)b->burst.frames[1] * 4, (unsigned long long)(b->burst.start - vm->start_tsc),
+			(unsigned long long)(b->burst.end - vm->start_tsc), (unsigned long long)b->burst.busy);
 	if (!b->stats_seen) {
 		mprintf("guest stats: none yet\n");
 		return;

@@ -18,11 +18,16 @@
 
 #define PAGE 0x1000ULL
 
-/* The default command line (console, TSC rate, a short boot), before what the user adds. */
+/*
+ * The default command line (console, TSC rate, a short boot), before what the user adds. tsc=reliable:
+ * the guest reads the host's invariant TSC (plus an offset), but a vCPU that waits while another VM
+ * runs misses timer ticks, and Linux's clocksource watchdog would take that for a drifting TSC and
+ * fall back to jiffies (a clock in 4 ms steps).
+ */
 static int default_cmdline(char *buf, size_t n)
 {
-	return snprintf(buf, n, "console=ttyS0 8250.nr_uarts=1 quiet cryptomgr.notests nokaslr pci=off tsc_early_khz=%llu",
-			(unsigned long long)(tsc_hz() / 1000));
+	return snprintf(buf, n, "console=ttyS0 8250.nr_uarts=1 quiet cryptomgr.notests nokaslr pci=off tsc=reliable "
+			"tsc_early_khz=%llu", (unsigned long long)(tsc_hz() / 1000));
 }
 
 static const struct bootinfo_module *module(const char *name, const char *what, char *why, size_t n)

@@ -49,7 +49,7 @@ LINUX_FETCHED := $(LINUX_DIR)/debs.stamp
 LINUX_UNPACKED := $(LINUX_DIR)/root.stamp
 LINUX_LIST := guests/linux/initramfs.list
 LINUX_TOOLS := $(LINUX_DIR)/tools
-LINUX_TOOL_PROGS := $(LINUX_TOOLS)/memfill
+LINUX_TOOL_PROGS := $(LINUX_TOOLS)/memfill $(LINUX_TOOLS)/kvfill
 
 .PHONY: linux linux-full
 linux: $(LINUX_KERNEL) $(LINUX_INITRD) $(LINUX_CONFIG)

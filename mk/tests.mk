@@ -6,7 +6,8 @@
 SYSTEM_EMULATORS ?= qemu,bochs
 TEST_FUZZ_SECONDS ?= 15
 
-.PHONY: test system bench bench-boot bench-growth bench-harvest bench-pipes bench-far bench-linux bench-disk
+.PHONY: test system bench bench-boot bench-growth bench-harvest bench-pipes bench-far bench-linux bench-disk \
+	bench-redis bench-linux-harvest bench-linux-pipes
 
 test:
 	@scripts/deps.sh build qemu bochs test
@@ -19,7 +20,8 @@ test:
 system: all
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) scripts/system.sh $(SYSTEM_EMULATORS)
 
-bench: all bench-frame bench-boot bench-growth bench-harvest bench-pipes bench-far bench-linux bench-disk
+bench: all bench-frame bench-boot bench-growth bench-harvest bench-pipes bench-far bench-linux bench-disk bench-redis \
+	bench-linux-harvest bench-linux-pipes
 
 # Boot cost: instructions from loader entry to the prompt in Bochs (its TSC
 # counts instructions) and wall time to the prompt in QEMU.
@@ -66,3 +68,23 @@ bench-disk: all
 	@scripts/deps.sh bench
 	@mkdir -p $(BUILD)/bench
 	$(PYTHON) scripts/bench_disk.py $(BUILD)/emhv-bench.img $(BUILD)/bench
+
+# MemLego's Redis experiment: two Linux VMs on a pool smaller than the sum of their max, Redis loaded
+# beyond its share: static with swap on an emulated SSD, elastic without and with harvesting; QEMU.
+bench-redis: all
+	@scripts/deps.sh bench
+	@mkdir -p $(BUILD)/bench
+	$(PYTHON) scripts/bench_redis.py $(BUILD)/emhv-bench.img $(BUILD)/bench
+
+# Harvest speed from Linux: 1 GiB a Linux guest freed back in the pool by free-page reporting and by
+# the balloon, in Bochs instructions and QEMU wall time.
+bench-linux-harvest: all
+	@mkdir -p $(BUILD)/bench
+	$(PYTHON) scripts/bench_linux_harvest.py $(BUILD)/emhv.img $(BUILD)/bench
+
+# Pipes between Linux VMs: throughput, round-trip latency and utilisation for 64 B..64 KiB messages,
+# static and dynamic, in QEMU; CSV, markdown, PNG.
+bench-linux-pipes: all
+	@scripts/deps.sh bench
+	@mkdir -p $(BUILD)/bench
+	$(PYTHON) scripts/bench_linux_pipes.py $(BUILD)/emhv.img $(BUILD)/bench

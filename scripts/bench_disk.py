@@ -13,13 +13,11 @@ import csv
 import os
 import re
 import sys
-import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "system"))
-from machine import Machine, parse_vm_list  # noqa: E402
+from bench_plot import grouped_bars
+from linux_vm import boot, clear_startup, run
+from machine import Machine  # noqa: E402  (linux_vm puts tests/system on the path)
 
-FULL = "kernel=vmlinuz initrd=initrd-full.cpio"
-READY = "emhv-linux: init ready"
 SSD = "latency=80us bw=500M"
 MEDIA = {"pool": "", "ssd": "node=ssd"}
 MODES = ["seqwr", "seqrd", "rndwr", "rndrd"]
@@ -27,36 +25,6 @@ MODES = ["seqwr", "seqrd", "rndwr", "rndrd"]
 RUN_ORDER = ["seqrd", "rndrd", "rndwr", "seqwr"]
 FILES = "sysbench fileio --file-total-size=64M --file-num=4"
 SYSBENCH = FILES + " --file-block-size=16384 --file-extra-flags=direct --file-fsync-freq=0 --time=8"
-ASKED = [0]
-
-
-def console_wait(m, name, pattern, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        hit = re.search(pattern, m.cmd_ok("vm console " + name), re.M)
-        if hit:
-            return hit
-        if parse_vm_list(m.cmd_ok("vm list"))[name]["state"] in ("stopped", "exited"):
-            sys.exit(f"bench_disk: {name} stopped: {m.cmd_ok('vm info ' + name)}")
-        time.sleep(1)
-    sys.exit(f"bench_disk: no {pattern!r} from {name} in {timeout} s:\n{m.cmd_ok('vm console ' + name)[-3000:]}")
-
-
-def run(m, name, line, answer, timeout=600):
-    """Type line, tagged so that only this answer matches; answer's groups."""
-    ASKED[0] += 1
-    tag = f"B{ASKED[0]}"
-    m.cmd_ok(f'vm send {name} "echo {tag}=start; {line}; echo {tag}=end"')
-    # the answer between the tags this line prints (not an older answer)
-    hit = console_wait(m, name, rf"^{tag}=start[\s\S]*?{answer}[\s\S]*?^{tag}=end", timeout)
-    return hit
-
-
-def boot(m, name, args):
-    m.cmd_ok(f"vm create {name} {FULL} {args}")
-    m.cmd_ok("vm start " + name)
-    console_wait(m, name, "^" + READY, 300)
-    console_wait(m, name, r"^# ", 60)
 
 
 def fileio(m):
@@ -92,21 +60,10 @@ def swap(m):
 
 
 def plot(rows, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4))
-    width = 0.38
-    for k, medium in enumerate(MEDIA):
-        vals = [next(r["mib_s"] for r in rows if r["medium"] == medium and r["test"] == t) for t in MODES]
-        ax.bar([i + (k - 0.5) * width for i in range(len(MODES))], vals, width, label=medium)
-    ax.set_xticks(range(len(MODES)))
-    ax.set_xticklabels(MODES)
-    ax.set_ylabel("MiB/s (sysbench fileio, 16 KiB, O_DIRECT)")
-    ax.set_title("Disk on pool memory vs emulated SSD (80 us, 500 MB/s), QEMU")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
+    grouped_bars(path, MODES, {medium: [next(r["mib_s"] for r in rows if r["medium"] == medium and r["test"] == t)
+                                        for t in MODES] for medium in MEDIA},
+                 "MiB/s (sysbench fileio, 16 KiB, O_DIRECT)",
+                 "Disk on pool memory vs emulated SSD (80 us, 500 MB/s), QEMU")
 
 
 def main():
@@ -117,10 +74,7 @@ def main():
     m = Machine("qemu", image, mem=2048)
     try:
         m.wait_prompt()
-        for name in parse_vm_list(m.cmd_ok("vm list")):
-            while parse_vm_list(m.cmd_ok("vm list"))[name]["state"] not in ("exited", "stopped"):
-                time.sleep(1)
-            m.cmd_ok("vm destroy " + name)
+        clear_startup(m)
         m.cmd_ok(f"mem node add ssd size=1G {SSD}")
         for medium, arg in MEDIA.items():
             m.cmd_ok(f"disk create {medium} size=256M {arg}")

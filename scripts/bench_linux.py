@@ -12,28 +12,12 @@ import re
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "system"))
-from machine import Machine, parse_vm_list  # noqa: E402
+from linux_vm import READY, stamped
+from machine import Machine, parse_vm_list  # noqa: E402  (linux_vm puts tests/system on the path)
 
 LINUX = "kernel=vmlinuz initrd=initrd.cpio"
-READY = "emhv-linux: init ready"
 MODES = {"elastic": "min=64M max=512M", "static": "min=64M max=512M mode=static"}
 MEMTESTER_TESTS = 18  # memtester 4.6: stuck address and seventeen more
-
-
-def stamped(m, name, pattern, timeout):
-    """Wait for a console line matching pattern; the TSC ticks from 'vm start' 'vm console -t' gives it."""
-    end = time.time() + timeout
-    while time.time() < end:
-        for line in m.cmd_ok(f"vm console {name} -t").splitlines():
-            hit = re.match(r"^\[\s*(\d+)\] (.*)$", line)
-            if hit and re.search(pattern, hit.group(2)):
-                return int(hit.group(1)), hit.group(2)
-        state = parse_vm_list(m.cmd_ok("vm list"))[name]["state"]
-        if state in ("stopped", "exited"):
-            sys.exit(f"bench_linux: {name} {state}: {m.cmd_ok('vm info ' + name)}")
-        time.sleep(1)
-    sys.exit(f"bench_linux: no {pattern!r} from {name} in {timeout} s:\n{m.cmd_ok('vm console ' + name)}")
 
 
 def exits(m):

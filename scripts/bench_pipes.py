@@ -32,6 +32,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "system"))
+from bench_plot import size_axis  # noqa: E402
 from machine import Machine, parse_vm_info, parse_vm_list  # noqa: E402
 
 DONE = ("exited", "stopped")
@@ -170,12 +171,7 @@ def plot(rows, path):
         a.plot([x["size"] for x in r], [100 * x["util"] for x in r], mark, label=mode)
         b.plot([x["size"] for x in r], [x["kib_s"] / 1024 for x in r], mark, label=mode)
     for ax, title, unit in ((a, "utilisation of the region", "%"), (b, "throughput (receiver)", "MiB/s")):
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("message size (bytes)")
-        ax.set_ylabel(unit)
-        ax.set_title(title)
-        ax.legend()
-        ax.grid(True, alpha=0.3)
+        size_axis(ax, title, unit)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 

@@ -44,6 +44,17 @@ def booted(emu, mem=1024, qemu_monitor=False, image=None):
         m.close()
 
 
+def booted_empty(emu, **kw):
+    """booted(), once the guest startup.cfg starts at boot has ended and is destroyed (every frame
+    recounted before and after): scenarios begin with no VM."""
+    from test_vms import destroy_all, vm_list, wait_until  # test_vms imports this file
+
+    for m in booted(emu, **kw):
+        wait_until(m, vm_list(m), ("exited", "stopped"), timeout=300)
+        destroy_all(m)
+        yield m
+
+
 @pytest.fixture(scope="module", params=EMULATORS)
 def machine(request):
     yield from booted(request.param)

@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-from conftest import EMULATORS, booted
+from conftest import EMULATORS, booted_empty
 from machine import parse_mem
 from test_far import wait_until_true
 from test_linux import BOOT_S, READY, boot, shell, wait_console
-from test_vms import destroy_all, free_frames, info, vm_list, wait_until
+from test_vms import destroy_all, free_frames, info, vm_list
 
 DONE = ("exited", "stopped")
 MIB = 1 << 20
@@ -38,10 +38,7 @@ def balloon(m, name):
 
 @pytest.fixture(scope="module")
 def qm():
-    for m in booted("qemu"):
-        wait_until(m, vm_list(m), DONE, timeout=300)
-        destroy_all(m)
-        yield m
+    yield from booted_empty("qemu")
 
 
 @pytest.fixture

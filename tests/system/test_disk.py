@@ -6,16 +6,14 @@ process use more memory than its VM's max and get every byte back; a disk on a f
 charges each request the node's latency; the monitor refuses what it must with one line each. Every
 scenario ends with 'mem verify' (which recounts each disk's frames from its index) and every frame back."""
 import re
-import time
 
 import pytest
 
-from conftest import EMULATORS, booted
+from conftest import EMULATORS, booted_empty
 from machine import parse_mem
 from test_linux import BOOT_S, READY, boot, shell, wait_console
-from test_vms import destroy_all, free_frames, verify, vm_list, wait_until
+from test_vms import destroy_all, free_frames, verify, vm_list
 
-DONE = ("exited", "stopped")
 MIB = 1 << 20
 PAGE = 4096
 
@@ -65,10 +63,7 @@ def destroy_disks(m):
 
 @pytest.fixture(scope="module", params=EMULATORS)
 def dk(request):
-    for m in booted(request.param):
-        wait_until(m, vm_list(m), DONE, timeout=300)  # the startup.cfg guest
-        destroy_all(m)
-        yield m
+    yield from booted_empty(request.param)
 
 
 @pytest.fixture

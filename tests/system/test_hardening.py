@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import EMULATORS, booted
+from conftest import EMULATORS, booted_empty
 from machine import PROMPT, parse_mem
 from test_vms import destroy_all, free_frames, info, vm_list, wait_until
 
@@ -20,11 +20,7 @@ ZERO_CACHE_DEFAULT = "64M"
 
 @pytest.fixture(scope="module", params=EMULATORS)
 def hv(request):
-    for m in booted(request.param):
-        # startup.cfg starts a guest at boot: let it finish, then start from an empty table
-        wait_until(m, vm_list(m), DONE, timeout=300)
-        destroy_all(m)
-        yield m
+    yield from booted_empty(request.param)
 
 
 def zero_cache(m):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import EMULATORS, booted
+from conftest import EMULATORS, booted_empty
 from test_vms import destroy_all, free_frames, info, vm_list, wait_until
 
 DONE = ("exited", "stopped", "halted")
@@ -22,11 +22,7 @@ NMI_LOG = re.compile(r"^nmi: (\d+) NMIs? taken by the host since boot, (\d+) of 
 
 @pytest.fixture(scope="module", params=EMULATORS)
 def iso(request):
-    for m in booted(request.param, qemu_monitor=request.param == "qemu"):
-        # startup.cfg starts a guest at boot: let it finish, then start from an empty table
-        wait_until(m, vm_list(m), DONE, timeout=300)
-        destroy_all(m)
-        yield m
+    yield from booted_empty(request.param, qemu_monitor=request.param == "qemu")
 
 
 @pytest.fixture(autouse=True)

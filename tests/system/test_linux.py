@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import EMULATORS, booted
+from conftest import EMULATORS, booted_empty
 from machine import ROOT
 from test_far import far_info
 from test_vms import destroy_all, free_frames, info, vm_list, wait_until
@@ -34,10 +34,7 @@ def kernel_release():
 
 @pytest.fixture(scope="module", params=EMULATORS)
 def lx(request):
-    for m in booted(request.param):
-        wait_until(m, vm_list(m), DONE, timeout=300)  # the startup.cfg guest
-        destroy_all(m)
-        yield m
+    yield from booted_empty(request.param)
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from conftest import EMULATORS, booted
+from conftest import EMULATORS, booted_empty
 from test_linux import console, wait_console
 from test_pipes import pipes
-from test_vms import destroy_all, info, vm_list, wait_until
+from test_vms import destroy_all, info, wait_until
 
 DONE = ("exited", "stopped")
 KIB = 1 << 10
@@ -36,10 +36,7 @@ def lx(request):
     if request.param != "qemu":
         pytest.skip("QEMU only: each scenario boots one or two Linux VMs, minutes apiece in Bochs; "
                     "test_pipes.py covers the pipe device under VT-x")
-    for m in booted(request.param):
-        wait_until(m, vm_list(m), DONE, timeout=300)  # the startup.cfg guest
-        destroy_all(m)
-        yield m
+    yield from booted_empty(request.param)
 
 
 @pytest.fixture
@@ -179,6 +176,47 @@ def test_two_linux_vms_exchange_messages(hv):
     # the kernels never complained
     for name in ("lrx", "ltx"):
         assert not re.search(r"BUG:|Oops|WARNING:|: broken:", console(hv, name)), console(hv, name)[-3000:]
+
+
+# the last line pipetest ping prints: round trips, size, median, p1, p99 (ns), bytes differ, order errors
+PING_LINE = (r"^pipetest ping: (\d+) round trips of (\d+) bytes: median (\d+) ns, p1 (\d+) ns, p99 (\d+) ns; "
+             r"(\d+) bytes differ, (\d+) order errors$")
+
+
+def test_ping_pong_between_two_linux_vms(hv):
+    """pipetest ping sends through p (dynamic), pong echoes each message back through q (static): every
+    echo intact and in order, the round trips timed, small ones through poll() and large ones through
+    blocking read() and write(). The guests keep the TSC as their clock (emhv's command line says
+    tsc=reliable): two VMs on one CPU each miss timer ticks while the other runs, and Linux's
+    clocksource watchdog would otherwise fall back to jiffies, whose 4 ms steps make round trips 0 ns."""
+    count = 200
+    for name in ("lping", "lpong"):
+        hv.cmd_ok(f"vm create {name} {LINUX}")
+    hv.cmd_ok("pipe create p lping lpong max=1M")
+    hv.cmd_ok("pipe create q lpong lping max=1M mode=static")
+    hv.cmd_ok("vm start lpong")
+    hv.cmd_ok("vm start lping")
+    boot_wait(hv, ["lpong", "lping"])
+    back = "/dev/emhv-pipe-q"
+    for seed, (size, timeout_ms) in enumerate([(64, 120000), (65536, 0)], 31):
+        pong = start(hv, "lpong", f"pipetest pong {DEV} {back} {size} {count} {seed} {timeout_ms}")
+        status, out = run(hv, "lping", f"pipetest ping {DEV} {back} {size} {count} {seed} {timeout_ms}")
+        hit = last(PING_LINE, out)
+        n, got_size, median, p1, p99, differ, order = map(int, hit.groups())
+        assert status == 0 and (n, got_size, differ, order) == (count, size, 0, 0), out[-2000:]
+        assert 0 < p1 <= median <= p99 < 10 ** 10, hit.group(0)
+        status, out = run_end(hv, "lpong", pong)
+        assert status == 0 and last(rf"^pipetest pong: {count} messages echoed; 0 bytes differ, 0 order errors$",
+                                    out), out[-2000:]
+        print(f"Linux ping-pong, {count} x {size} B: {hit.group(0)}")
+    # every message went out through p and came back through q
+    p, q = pipes(hv)["p"], pipes(hv)["q"]
+    assert (p["messages"], p["bytes"]) == (q["messages"], q["bytes"]) == (2 * count, count * (64 + 65536)), (p, q)
+    # the ends the wrong way round: refused with one line, nothing sent
+    status, out = run(hv, "lping", f"pipetest ping {back} {DEV} 64 1 1")
+    assert status == 2 and last(rf"^pipetest: {back}: the receive end of pipe 'q', not the send end$", out), \
+        out[-2000:]
+    assert pipes(hv)["q"]["messages"] == 2 * count
 
 
 @pytest.mark.parametrize("small", ["pipe_send", "pipe_recv"])

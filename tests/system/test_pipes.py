@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import EMULATORS, booted
+from conftest import EMULATORS, booted_empty
 from test_vms import destroy_all, free_frames, info, vm_list, wait_until
 
 DONE = ("exited", "stopped")
@@ -20,10 +20,7 @@ PAGE = 4096
 
 @pytest.fixture(scope="module", params=EMULATORS)
 def hv(request):
-    for m in booted(request.param):
-        wait_until(m, vm_list(m), DONE, timeout=300)  # the startup.cfg guest
-        destroy_all(m)
-        yield m
+    yield from booted_empty(request.param)
 
 
 @pytest.fixture

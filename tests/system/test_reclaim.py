@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import EMULATORS, booted
+from conftest import EMULATORS, booted_empty
 from machine import parse_mem, parse_size
 from test_vms import destroy_all, free_frames, info, vm_list, wait_until
 
@@ -33,11 +33,7 @@ RESET_POLICY = ("mem policy harvest=on low=16M high=32M period=500 window=1 idle
 
 @pytest.fixture(scope="module", params=EMULATORS)
 def hv(request):
-    for m in booted(request.param):
-        # startup.cfg starts a guest at boot: let it finish, then start from an empty table
-        wait_until(m, vm_list(m), DONE, timeout=300)
-        destroy_all(m)
-        yield m
+    yield from booted_empty(request.param)
 
 
 @pytest.fixture

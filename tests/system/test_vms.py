@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from conftest import EMULATORS, booted
+from conftest import EMULATORS, booted_empty
 from machine import parse_mem, parse_vm_info, parse_vm_list
 
 DONE = ("exited", "stopped")
@@ -12,11 +12,7 @@ DONE = ("exited", "stopped")
 
 @pytest.fixture(scope="module", params=EMULATORS)
 def vmx(request):
-    for m in booted(request.param):
-        # startup.cfg starts a guest at boot: let it finish, then start from an empty table
-        wait_until(m, vm_list(m), DONE, timeout=300)
-        destroy_all(m)
-        yield m
+    yield from booted_empty(request.param)
 
 
 def vm_list(m):
