@@ -79,7 +79,7 @@ int cmd_mem_node_list(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	(void)ctx, (void)argc, (void)argv;
 	mprintf("%-16s %10s %10s %12s %10s %10s %6s %14s %12s\n", "node", "frames", "free", "latency_ns", "bw_mib_s",
-		"in_use_k", "vms", "bytes_moved", "busy_ms");
+		"in_use_k", "users", "bytes_moved", "busy_ms");
 	for (unsigned i = 0; i < FAR_NODE_MAX; i++) {
 		const struct far_node *nd = far_node_slot(i);
 
@@ -283,7 +283,7 @@ void far_show_nodes(void)
 
 		if (nd->used)
 			mprintf("node %-15s %10llu frames of far memory (owner %u, counted in vms), %llu free, %llu holding "
-				"pages of %u VMs\n", nd->name, (unsigned long long)nd->frames, nd->owner,
+				"pages of %u VMs and disks\n", nd->name, (unsigned long long)nd->frames, nd->owner,
 				(unsigned long long)nd->nfree, (unsigned long long)(nd->frames - nd->nfree), nd->users);
 	}
 }

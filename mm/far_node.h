@@ -38,7 +38,7 @@ struct far_node {
 	uint64_t latency_ticks, page_ticks; /* the latency, and a 4 KiB page's time on the link, in TSC ticks */
 	uint64_t frames, nfree;	 /* its frames, and those holding nothing (linked through their first word) */
 	paddr_t free_head;
-	unsigned users;		 /* VMs with a far share on it */
+	unsigned users;		 /* VMs with a far share on it, and disks on it */
 	uint32_t slots;		 /* the link slots they hold, a bit each */
 	uint64_t link_free_tsc[FAR_NODE_USERS]; /* per slot: TSC when its transfers asked so far are done; 0: idle */
 	uint64_t bytes_moved, link_busy_tsc; /* bandwidth consumed: bytes, and TSC ticks the link was busy */

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import EMULATORS, booted_empty
 from machine import parse_mem
+from test_far import nodes
 from test_linux import BOOT_S, READY, boot, shell, wait_console
 from test_vms import destroy_all, free_frames, verify, vm_list
 
@@ -159,6 +160,7 @@ def test_a_disk_on_a_far_node_charges_its_latency(hv, emu):
         pytest.skip("measured against the guest's clock in QEMU only")
     hv.cmd_ok("mem node add slow size=64M latency=2ms bw=1G")
     hv.cmd_ok("disk create sd size=16M node=slow")
+    assert nodes(hv)["slow"]["users"] == 1  # the disk, before any VM
     boot(hv, "lx", "min=32M max=128M disk=sd")
     wait_console(hv, "lx", "^" + READY, BOOT_S[hv.emu])
     wait_console(hv, "lx", r"^# ", 60)

@@ -16,7 +16,7 @@ DONE = ("exited", "stopped")
 MIB = 1 << 20
 
 
-NODE_COLUMNS = ("node", "frames", "free", "latency_ns", "bw_mib_s", "in_use_k", "vms", "bytes_moved", "busy_ms")
+NODE_COLUMNS = ("node", "frames", "free", "latency_ns", "bw_mib_s", "in_use_k", "users", "bytes_moved", "busy_ms")
 
 
 def nodes(m):
@@ -33,7 +33,7 @@ def vmx(hv):
     yield hv
     destroy_all(hv)
     for name, n in nodes(hv).items():
-        assert n["free"] == n["frames"] and n["vms"] == 0, (name, n)  # every far frame back in its node
+        assert n["free"] == n["frames"] and n["users"] == 0, (name, n)  # every far frame back in its node
         assert "deleted" in hv.cmd_ok("mem node del " + name)
     assert nodes(hv) == {}
     assert free_frames(hv) == free
@@ -72,7 +72,7 @@ def test_nodes_are_set_aside_and_given_back(vmx):
     out = vmx.cmd_ok("mem node add cxl size=16M latency=250ns bw=20G")
     assert out.strip() == "node cxl: 16 MiB of far memory, latency 250 ns, bandwidth 20 GiB/s", out
     n = nodes(vmx)["cxl"]
-    assert (n["frames"], n["free"], n["latency_ns"], n["bw_mib_s"], n["vms"]) == (4096, 4096, 250, 20 * 1024, 0), n
+    assert (n["frames"], n["free"], n["latency_ns"], n["bw_mib_s"], n["users"]) == (4096, 4096, 250, 20 * 1024, 0), n
     assert free_frames(vmx) == free - 4096  # real RAM, taken from the pool
     assert re.search(r"^node cxl\s+4096 frames of far memory", vmx.cmd_ok("mem"), re.M)
     assert "mem verify: node cxl: 4096 frames held, 4096 free: ok" in vmx.cmd_ok("mem verify")
@@ -139,7 +139,7 @@ def test_pages_moving_out_and_back_keep_their_bytes(vmx, local_pct):
         assert f["pages_out"] >= (size - local) // 4096 and f["faults"] > 0 and f["dirty"] > 0, f
         assert f["pages_in"] >= f["faults"], f
     n = nodes(vmx)["far0"]
-    assert n["vms"] == 1 and n["frames"] - n["free"] == int(
+    assert n["users"] == 1 and n["frames"] - n["free"] == int(
         re.search(r"(\d+) far frames held", vmx.cmd_ok("vm info f")).group(1)), n
 
 
