@@ -1,5 +1,6 @@
 /* The virtio memory balloon of a VM (see balloon.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <emhv/x86.h>
 #include "arch/x86_64/timer.h"
@@ -79,17 +80,11 @@ static bool give_back(struct balloon *b, uint64_t gpa, uint64_t len)
 	return !len;
 }
 
-/* Page numbers in ascending order (a buffer holds at most a few hundred: insertion sort). */
-static void sort_pfns(uint32_t *pfn, unsigned n)
+static int pfn_cmp(const void *a, const void *b)
 {
-	for (unsigned i = 1; i < n; i++) {
-		uint32_t v = pfn[i];
-		unsigned j = i;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
-		for (; j && pfn[j - 1] > v; j--)
-			pfn[j] = pfn[j - 1];
-		pfn[j] = v;
-	}
+	return x < y ? -1 : x > y;
 }
 
 /*
@@ -106,7 +101,7 @@ static void pages(struct balloon *b, unsigned q, const struct virtq_chain *c)
 		int64_t got = virtq_chain_read(&b->t.q[q], c, off, pfn, sizeof(pfn));
 
 		if (got > 0)
-			sort_pfns(pfn, (unsigned)(got / 4));
+			qsort(pfn, (size_t)got / 4, sizeof(pfn[0]), pfn_cmp);
 		for (int64_t i = 0; i < got / 4; i++) {
 			uint64_t gpa = (uint64_t)pfn[i] * BALLOON_PAGE;
 

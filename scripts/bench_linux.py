@@ -12,10 +12,9 @@ import re
 import sys
 import time
 
-from linux_vm import READY, stamped
+from linux_vm import READY, SMALL as LINUX, stamped
 from machine import Machine, parse_vm_list  # noqa: E402  (linux_vm puts tests/system on the path)
 
-LINUX = "kernel=vmlinuz initrd=initrd.cpio"
 MODES = {"elastic": "min=64M max=512M", "static": "min=64M max=512M mode=static"}
 MEMTESTER_TESTS = 18  # memtester 4.6: stuck address and seventeen more
 
