@@ -213,7 +213,6 @@ void far_show_vm(const struct vm *vm)
 {
 	const struct vm_far *f = &vm->far;
 	const struct far_stats *s = &f->st;
-	uint64_t per_us = tsc_hz() / 1000000 ? tsc_hz() / 1000000 : 1;
 
 	if (!f->node) {
 		mprintf("far:     none (all of its memory is local)\n");
@@ -233,7 +232,7 @@ void far_show_vm(const struct vm *vm)
 	mprintf("far io:  %llu far faults, %llu pages in, %llu out (%llu clean, %llu dirty); latency charged %llu ticks "
 		"(%llu us)\n", (unsigned long long)s->faults, (unsigned long long)s->pages_in,
 		(unsigned long long)s->pages_out, (unsigned long long)s->evict_clean, (unsigned long long)s->evict_dirty,
-		(unsigned long long)s->latency_ticks, (unsigned long long)(s->latency_ticks / per_us));
+		(unsigned long long)s->latency_ticks, (unsigned long long)(s->latency_ticks / f->node->us_ticks));
 	mprintf("far cost: the hypervisor's own ticks per far fault: %llu on average, %llu at most (with the exit's own "
 		"path, the floor of spin: a smaller latency cannot be honoured); %llu on average without its page copies\n",
 		(unsigned long long)(s->faults ? s->hv_ticks / s->faults : 0), (unsigned long long)s->hv_max,

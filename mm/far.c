@@ -110,7 +110,8 @@ static int evict_one(struct vm_far *f, paddr_t *keep)
 		uint64_t page;
 		int r;
 
-		far_queue_choose(&f->q, f->policy, &queue_ops, f);
+		if (f->policy != FAR_FIFO) /* FIFO's victim is at the front already */
+			far_queue_choose(&f->q, f->policy, &queue_ops, f);
 		page = far_queue_pop(&f->q);
 		r = vm_take_out(f->m, page * PAGE, save, f, keep);
 		if (r == 1)
@@ -148,12 +149,11 @@ static int make_room(struct vm_far *f, paddr_t *keep)
 
 static void charge(struct vm_far *f, uint64_t ticks)
 {
-	unsigned b = 0;
-	uint64_t per_us = tsc_hz() / 1000000, us = ticks / (per_us ? per_us : 1);
+	uint64_t us = ticks / f->node->us_ticks;
+	/* the histogram's bucket: 0 below 1 us, then one for each power of 4 reached (1, 4, 16, ...), up to 7 */
+	unsigned b = us ? 1 + (63 - (unsigned)__builtin_clzll(us)) / 2 : 0;
 
-	for (uint64_t lim = 1; b < 7 && us >= lim; lim *= 4)
-		b++;
-	f->st.hist[b]++;
+	f->st.hist[b < 7 ? b : 7]++;
 	f->st.latency_ticks += ticks;
 	f->pending += ticks;
 	f->due = true;

@@ -15,18 +15,6 @@ paddr_t far_map_hold(struct far_map *fm, struct far_node *nd, uint64_t page)
 	return pa;
 }
 
-void far_map_went_far(struct far_map *fm, uint64_t page)
-{
-	fm->e[page] |= FAR_MAP_FAR;
-	fm->far++;
-}
-
-void far_map_came_back(struct far_map *fm, uint64_t page)
-{
-	fm->e[page] &= ~FAR_MAP_FAR;
-	fm->far--;
-}
-
 void far_map_drop(struct far_map *fm, struct far_node *nd, uint64_t first, uint64_t end)
 {
 	for (uint64_t page = first; page < end && page < fm->pages; page++) {

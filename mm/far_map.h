@@ -37,9 +37,19 @@ static inline bool far_map_is_far(const struct far_map *fm, uint64_t page)
 /* The frame for page's copy: the one it has, or a new one of nd's; FRAME_NONE when nd has none left. */
 paddr_t far_map_hold(struct far_map *fm, struct far_node *nd, uint64_t page);
 /* The page (with a copy) is far now: its copy is the only one. */
-void far_map_went_far(struct far_map *fm, uint64_t page);
+static inline void far_map_went_far(struct far_map *fm, uint64_t page)
+{
+	fm->e[page] |= FAR_MAP_FAR;
+	fm->far++;
+}
+
 /* The far page is local again; its copy stays valid. */
-void far_map_came_back(struct far_map *fm, uint64_t page);
+static inline void far_map_came_back(struct far_map *fm, uint64_t page)
+{
+	fm->e[page] &= ~FAR_MAP_FAR;
+	fm->far--;
+}
+
 /* The copies of pages [first, end) are stale or unwanted: their frames back to nd. */
 void far_map_drop(struct far_map *fm, struct far_node *nd, uint64_t first, uint64_t end);
 

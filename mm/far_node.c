@@ -55,6 +55,7 @@ int far_node_add(const char *name, uint64_t size, uint64_t latency_ns, uint64_t 
 	*nd = (struct far_node){ .used = true, .owner = FAR_NODE_OWNER_BASE + (unsigned)(nd - nodes),
 				 .latency_ns = latency_ns, .bw = bw, .free_head = FRAME_NONE,
 				 .latency_ticks = latency_ns * (tsc_hz() / 1000) / 1000000,
+				 .us_ticks = tsc_hz() >= 1000000 ? tsc_hz() / 1000000 : 1,
 				 /* bw >= 1 MiB/s and tsc_hz < 2^44: no overflow */
 				 .page_ticks = FRAME_SIZE * tsc_hz() / bw };
 	snprintf(nd->name, sizeof(nd->name), "%s", name);
@@ -110,11 +111,6 @@ void far_node_leave(struct far_node *nd, unsigned slot)
 	nd->slots &= ~(1u << slot);
 	nd->link_free_tsc[slot] = 0; /* idle: no longer counted among the busy */
 	nd->users--;
-}
-
-uint64_t far_node_transfer(struct far_node *nd, unsigned slot, uint64_t now)
-{
-	return far_node_move(nd, slot, now, FRAME_SIZE);
 }
 
 uint64_t far_node_move(struct far_node *nd, unsigned slot, uint64_t now, uint64_t bytes)

@@ -36,6 +36,7 @@ struct far_node {
 	unsigned owner;
 	uint64_t latency_ns, bw; /* bandwidth in bytes per second */
 	uint64_t latency_ticks, page_ticks; /* the latency, and a 4 KiB page's time on the link, in TSC ticks */
+	uint64_t us_ticks;		     /* TSC ticks in a microsecond, at least 1 (the latency histogram's unit) */
 	uint64_t frames, nfree;	 /* its frames, and those holding nothing (linked through their first word) */
 	paddr_t free_head;
 	unsigned users;		 /* VMs with a far share on it, and disks on it */
@@ -90,10 +91,14 @@ static inline void far_node_put(struct far_node *nd, paddr_t pa)
 /* A slot of the node's link for a VM, or -1 when all FAR_NODE_USERS are held; and giving it back. */
 int far_node_join(struct far_node *nd);
 void far_node_leave(struct far_node *nd, unsigned slot);
-/* Ticks a 4 KiB page takes on the node's link for the user of `slot` asked at now (its share, its queue). */
-uint64_t far_node_transfer(struct far_node *nd, unsigned slot, uint64_t now);
-/* The same for bytes of any length (a disk request's data). */
+/* Ticks bytes take on the node's link for the user of `slot` asked at now (its share, its queue). */
 uint64_t far_node_move(struct far_node *nd, unsigned slot, uint64_t now, uint64_t bytes);
+
+/* The same for a 4 KiB page. */
+static inline uint64_t far_node_transfer(struct far_node *nd, unsigned slot, uint64_t now)
+{
+	return far_node_move(nd, slot, now, FRAME_SIZE);
+}
 /* Needs a frame_check() just before: its frames all the node's, the free list as counted. 0, or -1 (why says). */
 int far_node_verify(const struct far_node *nd, char *why, size_t n);
 

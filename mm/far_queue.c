@@ -1,34 +1,13 @@
 /* The far share's eviction queue and its policies (see far_queue.h). */
 #include "far_queue.h"
 
-/* CLOCK's mark on an entry: a prefetched page had its one extra round. */
-#define CHANCE (1u << 31)
+#define CHANCE FAR_QUEUE_CHANCE
 #define PAGE_OF(e) ((uint64_t)((e) & ~CHANCE))
 
 /* Entry i from the oldest (i < n). */
 static uint32_t *entry(struct far_queue *q, uint64_t i)
 {
 	return &q->e[(q->head + i) % q->cap];
-}
-
-void far_queue_push(struct far_queue *q, uint64_t page)
-{
-	q->e[(q->head + q->n++) % q->cap] = (uint32_t)page;
-}
-
-uint64_t far_queue_pop(struct far_queue *q)
-{
-	uint64_t page = PAGE_OF(*entry(q, 0));
-
-	q->head = (q->head + 1) % q->cap;
-	q->n--;
-	return page;
-}
-
-void far_queue_unpop(struct far_queue *q)
-{
-	q->head = (q->head + q->cap - 1) % q->cap;
-	q->n++;
 }
 
 /* Swap entry i into the oldest place. */

@@ -40,11 +40,30 @@ struct far_queue_ops {
 	bool (*ahead)(void *ctx, uint64_t page);
 };
 
-void far_queue_push(struct far_queue *q, uint64_t page);
+/* CLOCK's mark on an entry: a prefetched page had its one extra round. */
+#define FAR_QUEUE_CHANCE (1u << 31)
+
+static inline void far_queue_push(struct far_queue *q, uint64_t page)
+{
+	q->e[(q->head + q->n++) % q->cap] = (uint32_t)page;
+}
+
 /* The page at the front, out of the queue (q->n > 0). */
-uint64_t far_queue_pop(struct far_queue *q);
+static inline uint64_t far_queue_pop(struct far_queue *q)
+{
+	uint64_t page = q->e[q->head] & ~FAR_QUEUE_CHANCE;
+
+	q->head = q->head + 1 == q->cap ? 0 : q->head + 1;
+	q->n--;
+	return page;
+}
+
 /* The page just popped back at the front, as it was. */
-void far_queue_unpop(struct far_queue *q);
+static inline void far_queue_unpop(struct far_queue *q)
+{
+	q->head = (q->head ? q->head : q->cap) - 1;
+	q->n++;
+}
 /*
  * Put the policy's victim at the front (q->n > 0). Pages no longer local may be chosen: the caller
  * skips them. CLOCK looks at most twice round the queue: an accessed page loses its accessed bit and

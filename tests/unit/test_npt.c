@@ -627,6 +627,40 @@ static void test_map_4k(void **state)
 	assert_int_equal(pool.frees, 3);
 }
 
+/*
+ * A page table keeps its place while any of its entries is present, wherever the neighbours are:
+ * pages unmapped in a scattered order (each chunk of eight entries visited out of turn, the last
+ * neighbour sometimes in the same eight, sometimes a wrap round the table away) free the page
+ * table, directory and PDPT exactly with the last page, and the tree stays exact at every step.
+ */
+static void test_unmap_scattered_frees_with_the_last(void **state)
+{
+	const uint64_t base = 0x40000000;
+
+	(void)state;
+	for (unsigned i = 0; i < 512; i++)
+		assert_int_equal(npt_map(&nt, base + i * K4, 0x100000 + i * K4, NPT_LEVEL_4K, NPT_RWX), 0);
+	expect_tables(4);
+	for (unsigned k = 0; k < 512; k++) {
+		unsigned i = (k * 205 + 7) % 512; /* 205 is odd: every entry once */
+
+		assert_int_equal(npt_unmap(&nt, base + i * K4, NULL, NULL), 0);
+		expect_tables(k < 511 ? 4 : 1);
+		assert_int_equal(nt.mapped, (511 - k) * K4);
+		check_tree(&nt);
+	}
+	/* the only other entry in entry 8's own eight, then the only one at the far end */
+	assert_int_equal(npt_map(&nt, base + 8 * K4, 0x1000, NPT_LEVEL_4K, NPT_RWX), 0);
+	assert_int_equal(npt_map(&nt, base + 15 * K4, 0x2000, NPT_LEVEL_4K, NPT_RWX), 0);
+	assert_int_equal(npt_map(&nt, base + 511 * K4, 0x3000, NPT_LEVEL_4K, NPT_RWX), 0);
+	assert_int_equal(npt_unmap(&nt, base + 15 * K4, NULL, NULL), 0);
+	expect_tables(4);
+	assert_int_equal(npt_unmap(&nt, base + 511 * K4, NULL, NULL), 0);
+	expect_tables(4);
+	assert_int_equal(npt_unmap(&nt, base + 8 * K4, NULL, NULL), 0);
+	expect_tables(1);
+}
+
 static void test_map_2m(void **state)
 {
 	uint64_t gpa = 0x40000000;
@@ -2717,6 +2751,7 @@ static void test_random_model(void **state)
 #define NPT_COMMON_TESTS                                                                   \
 	cmocka_unit_test(test_init_errors),                                                \
 	cmocka_unit_test_setup_teardown(test_map_4k, setup, teardown),                     \
+	cmocka_unit_test_setup_teardown(test_unmap_scattered_frees_with_the_last, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_map_2m, setup, teardown),                     \
 	cmocka_unit_test_setup_teardown(test_map_errors, setup, teardown),                 \
 	cmocka_unit_test_setup_teardown(test_map_eexist, setup, teardown),                 \
