@@ -274,15 +274,20 @@ static enum exit_action device_fault(struct vm *vm, struct virt_exit *e, const s
  * wait on the TSC until it has passed since the exit (the hypervisor's own time counts toward
  * it), after the vCPU sat out all but its last FAR_SPIN_IN_PLACE_US (vm->far_until) while other
  * VMs and the monitor ran; warp moves the guest's TSC so that it resumes that long after it left
- * off, and no time passes for it otherwise. from_exit: false for a parked vCPU's retry, whose
- * waiting for memory the guest must see.
+ * off, and no time passes for it otherwise. Either way the world switch the guest sees beyond the
+ * exit and entry stamps (virt_vcpu.switch_ticks, see measure_switch) is taken off, so that the
+ * guest sees the latency itself. from_exit: false for a parked vCPU's retry, whose waiting for
+ * memory the guest must see.
  */
 static void far_latency(struct vm *vm, bool from_exit)
 {
-	uint64_t ticks = vm->far.pending;
+	uint64_t ticks = vm->far.pending, sw = vm->vcpu->switch_ticks;
 
 	vm->far.pending = 0;
 	vm->far.due = false;
+	/* the guest sees the switch besides: its last moments before the exit, its first after the entry */
+	if (from_exit)
+		ticks = ticks > sw ? ticks - sw : 0;
 	if (vm->far.mode == FAR_SPIN) {
 		uint64_t in_place = tsc_hz() * FAR_SPIN_IN_PLACE_US / 1000000; /* not rounded down to whole MHz */
 
@@ -299,6 +304,20 @@ static void far_latency(struct vm *vm, bool from_exit)
 		be()->set(vm->vcpu, VREG_TSC_OFFSET, be()->get(vm->vcpu, VREG_TSC_OFFSET) + ticks);
 }
 
+/*
+ * The world switch of a far fault as the guest sees it, measured at a VM's first far fault and
+ * every FAR_SWITCH_EVERY after (at the next one, when something else ended an entry), before the
+ * far page is mapped: the guest is entered again and faults again at once
+ * (virt_backend.measure_switch). Not when the exit cut an event short, which the next entry must
+ * deliver.
+ */
+static void measure_switch(struct vm *vm, const struct virt_exit *e)
+{
+	if (vm->mem.far_ops && vm->far.st.faults >= vm->far.switch_next && e->vectoring.type == VEV_NONE &&
+	    vm->mem.far_ops->is_far(vm->mem.far_ctx, e->npf.gpa) && be()->measure_switch(vm->vcpu, e->npf.gpa))
+		vm->far.switch_next = vm->far.st.faults + FAR_SWITCH_EVERY;
+}
+
 static enum exit_action on_npf(struct vm *vm, struct virt_exit *e)
 {
 	uint64_t f2m = vm->mem.faults_2m, f4k = vm->mem.faults_4k;
@@ -312,6 +331,7 @@ static enum exit_action on_npf(struct vm *vm, struct virt_exit *e)
 	/* RAM first: the growth fault is the common case, and no device window lies below max */
 	if (e->npf.gpa >= vm->mem.max && (r = devbus_find(&vm->bus, BUS_MMIO, e->npf.gpa, 1)))
 		return device_fault(vm, e, r);
+	measure_switch(vm, e);
 	switch (vm_mem_fault(&vm->mem, e->npf.gpa)) {
 	case VM_FAULT_MAPPED:
 		e->grew = vm->mem.faults_2m != f2m ? 2 : vm->mem.faults_4k != f4k ? 1 : 0;

@@ -21,6 +21,12 @@
 
 /* Spin waits up to this long in the exit handler; a longer one lets the CPU go to others meanwhile. */
 #define FAR_SPIN_IN_PLACE_US 100
+/*
+ * The world switch of a far fault as the guest sees it (virt_vcpu.switch_ticks) is measured at a
+ * VM's first far fault and every this many after (hv/vm_exit.c), and taken off each far fault's
+ * latency.
+ */
+#define FAR_SWITCH_EVERY 256
 
 /* How the latency of a far fault reaches the guest. */
 enum far_mode {
@@ -74,6 +80,7 @@ struct vm_far {
 	uint64_t pending;      /* latency ticks the guest's last fault is to be charged */
 	uint64_t copy_ticks;   /* ticks of page copies in the fault being served */
 	bool due;	       /* the guest's last fault fetched a page: charge it pending (0 included) */
+	uint64_t switch_next;  /* st.faults at which the world switch is to be measured next (FAR_SWITCH_EVERY) */
 	struct far_stats st;
 };
 

@@ -1,7 +1,9 @@
 /* Pick and enable the virtualization backend this CPU offers: VT-x (vmx/) or AMD-V (svm/). */
 #include <stdio.h>
+#include <stdlib.h>
 #include "cpu.h"
 #include "cpuinfo.h"
+#include "timer.h"
 #include "virt.h"
 #include <emhv/x86_regs.h>
 
@@ -56,4 +58,24 @@ const struct virt_backend *virt_get(void)
 const char *virt_failure(void)
 {
 	return failure;
+}
+
+uint64_t virt_switch_at(void)
+{
+	return rdtsc() + tsc_hz() / 50000;
+}
+
+static int tick_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+void virt_switch_done(struct virt_vcpu *vc, uint64_t *s, unsigned n, uint64_t start)
+{
+	qsort(s, n, sizeof(s[0]), tick_cmp);
+	vc->switch_spent += rdtsc() - start;
+	vc->switch_ticks = s[n / 2];
+	vc->switch_runs++;
 }

@@ -175,6 +175,16 @@ struct virt_vcpu {
 	uint64_t resume_tsc;
 	/* Nonzero: the next VM entry happens at this TSC, not before (the far layer's spin): the entry stub waits. */
 	uint64_t spin_until;
+	/*
+	 * The world switch of a nested-page fault as the guest sees it (backend measure_switch): the
+	 * median time from a VM entry to the exit of the fault the guest makes again at once, 0 until
+	 * measured. A far fault costs the guest this much beyond the hypervisor's TSC stamps: its
+	 * access and the exit before the exit stamp, the entry after the entry stamp (the far layer
+	 * takes it off the latency it charges).
+	 */
+	uint64_t switch_ticks;
+	uint32_t switch_runs;  /* measurements taken */
+	uint64_t switch_spent; /* TSC ticks they took, in all */
 	uint16_t tag;		 /* VPID / ASID, non-zero */
 	void *priv;   /* the backend's own state */
 	struct vcpu_state state; /* FPU, debug registers, MSRs the hardware does not switch */
@@ -201,6 +211,14 @@ static inline uint64_t virt_spin_take(struct virt_vcpu *vc)
 	vc->spin_until = 0;
 	return t;
 }
+
+#define VIRT_SWITCH_SAMPLES 7
+#define VIRT_SWITCH_TRIES 14 /* entries at most, those a host interrupt ended included */
+
+/* The TSC a measuring VM entry is to happen at: far enough ahead for the entry stub to be waiting (20 us). */
+uint64_t virt_switch_at(void);
+/* A measurement begun at start: its samples (entry to exit, n > 0; sorted here) into switch_ticks, their median. */
+void virt_switch_done(struct virt_vcpu *vc, uint64_t *s, unsigned n, uint64_t start);
 
 static inline void virt_run_begin(struct virt_vcpu *vc, uint64_t entry)
 {
@@ -254,6 +272,15 @@ struct virt_backend {
 	void (*flush_npt)(struct virt_vcpu *v);
 	/* Drop the guest's own cached linear translations (its CR4 paging bits changed). */
 	void (*flush_guest_tlb)(struct virt_vcpu *v);
+	/*
+	 * After an exit for a not-present nested-page fault at gpa (nothing cut short), with gpa still
+	 * not mapped: enter the guest VIRT_SWITCH_SAMPLES times, each entry at a TSC of its choosing;
+	 * the guest makes the same access again and exits at once, and nothing of its state changes.
+	 * The median time from entry to exit goes to v->switch_ticks (virt_switch_done). False, with
+	 * nothing measured, when an entry exited for anything else (a host interrupt, a window the
+	 * core asked for). The exit's own stamp (v->exit_tsc) stays. Called from exit handling.
+	 */
+	bool (*measure_switch)(struct virt_vcpu *v, uint64_t gpa);
 };
 
 extern const struct virt_backend vmx_backend;

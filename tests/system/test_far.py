@@ -173,8 +173,9 @@ def test_warp_charges_exactly_the_configured_latency(vmx, hv):
     median first touch of far pages (nearly all of its probes) against the configured latency in
     its own TSC ticks. Bochs: less the measuring code (its median local hit), the excess is the
     few instructions of the VM exit and entry that the entry stub cannot count (under 10). QEMU:
-    its emulated TLB flush after each eviction adds time of its own (tens of thousands of ticks, at
-    any latency): at 1 ms the median is the latency and at most 5 % more."""
+    its emulated VM exit and entry take tens of thousands of ticks, which the hypervisor measures
+    and takes off, but TCG's timing varies from one to the next: at 1 ms the median is the latency
+    to 5 %, and at 0 a small part of it."""
     medians = {}
     for us in (0, 1000):
         vmx.cmd_ok(f"mem node add n{us} size=32M latency={us}us bw=1T")
@@ -192,8 +193,8 @@ def test_warp_charges_exactly_the_configured_latency(vmx, hv):
     if hv.emu == "bochs":  # the far fault as measured (first touch less the measuring code) is the latency
         for median, ticks, hit in medians.values():
             assert ticks <= median - hit <= ticks + 10, medians
-    else:  # QEMU's excess is tens of thousands of ticks, at either latency: under 5 % of 1 ms
-        assert t1 <= m1 <= t1 + t1 // 20 and m0 <= t1 // 20, medians
+    else:  # what is left of QEMU's world switch, either way, is under 5 % of 1 ms
+        assert t1 - t1 // 20 <= m1 <= t1 + t1 // 20 and m0 <= t1 // 20, medians
 
 
 @pytest.mark.parametrize("us", [100, 200])
@@ -202,7 +203,8 @@ def test_spin_waits_the_latency(vmx, us):
     at 200 us after sitting out all but the last 100 us; both above the floor): the guest's median
     first touch is at least the configured latency (its own TSC counts real time). In Bochs, whose
     TSC counts instructions, it is the latency to 1 % once the measuring code (the median local
-    hit) is taken off; QEMU's emulated VM entry and TLB refill add time of their own."""
+    hit) is taken off. Under QEMU the hypervisor takes the world switch it measured off the wait,
+    and TCG's timing varies from one switch to the next: the median is at least 90 % of it."""
     vmx.cmd_ok(f"mem node add far0 size=32M latency={us}us bw=1T")
     vmx.cmd_ok("vm create s image=latency.elf min=2M max=32M far=far0 local=2M inject=spin size=8M probes=200")
     out = vmx.cmd_ok("vm info s")
@@ -210,7 +212,8 @@ def test_spin_waits_the_latency(vmx, us):
     vmx.cmd_ok("vm start s")
     r = run(vmx, "s")
     ticks = us * r["tsc_khz"] // 1000
-    assert r["differ"] == 0 and r["first_median"] >= ticks and r["hit_median"] < ticks, (r, ticks)
+    least = ticks if vmx.emu == "bochs" else ticks - ticks // 10
+    assert r["differ"] == 0 and r["first_median"] >= least and r["hit_median"] < ticks, (r, ticks)
     if vmx.emu == "bochs":
         assert r["first_median"] - r["hit_median"] <= ticks + ticks // 100, (r, ticks)
 

@@ -219,11 +219,10 @@ static bool quick_exit(struct virt_vcpu *vc, const struct vmcb_control *c)
 	       !(c->exit_int_info & EVENTINJ_VALID) && virt_run_quick(vc, c->exit_info2);
 }
 
-static void svm_run(struct virt_vcpu *vc, struct virt_exit *e)
+/* The VMCB made ready for VMRUN: its ASID's flush if one is owed, the registers it carries. */
+static void enter_prepare(struct virt_vcpu *vc, struct svm_vcpu *v)
 {
-	struct svm_vcpu *v = vc->priv;
 	struct vmcb *vmcb = v->vmcb;
-	uint64_t entry, quick = 0;
 
 	if (asid_owner[v->asid] != v) {
 		asid_owner[v->asid] = v;
@@ -237,6 +236,25 @@ static void svm_run(struct virt_vcpu *vc, struct virt_exit *e)
 	vmcb->save.rax = vc->gprs.r[GPR_RAX];
 	vmcb->save.cr2 = vc->cr2;
 	vcpu_state_load(&vc->state);
+}
+
+/* After the last #VMEXIT: the registers the VMCB carried back, and a machine check handled. */
+static void exit_finish(struct virt_vcpu *vc, struct vmcb *vmcb)
+{
+	vc->gprs.r[GPR_RAX] = vmcb->save.rax;
+	vc->cr2 = vmcb->save.cr2;
+	/* An NMI that made the exit was taken by the host's handler at STGI; a machine check needs a call. */
+	if ((uint32_t)vmcb->control.exit_code == SVM_EXIT_EXCP_MC)
+		__asm__ volatile("int $18");
+}
+
+static void svm_run(struct virt_vcpu *vc, struct virt_exit *e)
+{
+	struct svm_vcpu *v = vc->priv;
+	struct vmcb *vmcb = v->vmcb;
+	uint64_t entry, quick = 0;
+
+	enter_prepare(vc, v);
 	virt_run_begin(vc, entry = rdtsc());
 	for (;;) {
 		svm_enter((uint64_t)vmcb, &vc->gprs, host_state, virt_resume_take(vc), virt_spin_take(vc));
@@ -249,12 +267,41 @@ static void svm_run(struct virt_vcpu *vc, struct virt_exit *e)
 		vmcb->control.tlb_control = TLB_CONTROL_NONE; /* a flush asked for is done */
 		entry = rdtsc();
 	}
-	vc->gprs.r[GPR_RAX] = vmcb->save.rax;
-	vc->cr2 = vmcb->save.cr2;
-	/* An NMI that made the exit was taken by the host's handler at STGI; a machine check needs a call. */
-	if ((uint32_t)vmcb->control.exit_code == SVM_EXIT_EXCP_MC)
-		__asm__ volatile("int $18");
+	exit_finish(vc, vmcb);
 	svm_decode_exit(v, e);
+}
+
+/* See virt_backend.measure_switch. The guest's access faults again, and nothing of it changes. */
+static bool svm_measure_switch(struct virt_vcpu *vc, uint64_t gpa)
+{
+	struct svm_vcpu *v = vc->priv;
+	struct vmcb *vmcb = v->vmcb;
+	const struct vmcb_control *c = &vmcb->control;
+	uint64_t s[VIRT_SWITCH_SAMPLES], start = rdtsc(), flags = irq_save();
+	unsigned n = 0;
+
+	enter_prepare(vc, v);
+	for (unsigned tries = 0; n < VIRT_SWITCH_SAMPLES && tries < VIRT_SWITCH_TRIES; tries++) {
+		uint64_t at = virt_switch_at();
+
+		svm_enter((uint64_t)vmcb, &vc->gprs, host_state, 0, at);
+		vmcb->control.tlb_control = TLB_CONTROL_NONE; /* a flush asked for is done */
+		if ((uint32_t)c->exit_code == SVM_EXIT_INTR) { /* the host's interrupt, taken now; no sample */
+			irq_restore(flags);
+			flags = irq_save();
+			continue;
+		}
+		if ((uint32_t)c->exit_code != SVM_EXIT_NPF || c->exit_info2 != gpa || (c->exit_info1 & NPF_PRESENT) ||
+		    (c->exit_int_info & EVENTINJ_VALID))
+			break;
+		s[n++] = svm_exit_tsc - SVM_EXIT_TICKS - at;
+	}
+	exit_finish(vc, vmcb);
+	irq_restore(flags);
+	if (n < VIRT_SWITCH_SAMPLES)
+		return false;
+	virt_switch_done(vc, s, n, start);
+	return true;
 }
 
 static uint64_t svm_get(struct virt_vcpu *vc, enum virt_reg r)
@@ -380,4 +427,5 @@ const struct virt_backend svm_backend = {
 	.intr_window = svm_intr_window,
 	.flush_npt = svm_flush_npt,
 	.flush_guest_tlb = svm_flush_npt,
+	.measure_switch = svm_measure_switch,
 };
