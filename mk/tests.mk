@@ -43,7 +43,7 @@ bench-pipes: all
 	@mkdir -p $(BUILD)/bench
 	$(PYTHON) scripts/bench_pipes.py $(BUILD)/emhv.img $(BUILD)/bench
 
-# Far memory: measured against configured latency (warp in Bochs, spin in QEMU) and the
+# Far memory: measured against configured latency (warp and spin, in Bochs and QEMU) and the
 # hypervisor's own cost per far fault; CSV, markdown, PNG.
 bench-far: all
 	@scripts/deps.sh bench

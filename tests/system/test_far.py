@@ -204,7 +204,9 @@ def test_spin_waits_the_latency(vmx, us):
     first touch is at least the configured latency (its own TSC counts real time). In Bochs, whose
     TSC counts instructions, it is the latency to 1 % once the measuring code (the median local
     hit) is taken off. Under QEMU the hypervisor takes the world switch it measured off the wait,
-    and TCG's timing varies from one switch to the next: the median is at least 90 % of it."""
+    and TCG's timing of a switch varies by some microseconds from one moment to the next (more
+    with another emulator beside it): the median is at least three quarters of the latency, which
+    a vCPU that did not wait (about 30 us there) would not reach."""
     vmx.cmd_ok(f"mem node add far0 size=32M latency={us}us bw=1T")
     vmx.cmd_ok("vm create s image=latency.elf min=2M max=32M far=far0 local=2M inject=spin size=8M probes=200")
     out = vmx.cmd_ok("vm info s")
@@ -212,7 +214,7 @@ def test_spin_waits_the_latency(vmx, us):
     vmx.cmd_ok("vm start s")
     r = run(vmx, "s")
     ticks = us * r["tsc_khz"] // 1000
-    least = ticks if vmx.emu == "bochs" else ticks - ticks // 10
+    least = ticks if vmx.emu == "bochs" else ticks - ticks // 4
     assert r["differ"] == 0 and r["first_median"] >= least and r["hit_median"] < ticks, (r, ticks)
     if vmx.emu == "bochs":
         assert r["first_median"] - r["hit_median"] <= ticks + ticks // 100, (r, ticks)
