@@ -443,6 +443,9 @@ static void walk(struct pipe *p)
 		if (!(r.flags & EMHV_PIPE_REC_SKIP)) {
 			p->messages++;
 			p->bytes += r.len;
+		} else {
+			p->skip_at = p->walked;
+			p->skip_bytes = bytes;
 		}
 		p->walked += bytes;
 	}
@@ -489,6 +492,7 @@ static void tick_one(struct pipe *p)
 {
 	const struct emhv_pipe_header *h = header(p);
 	uint64_t head = h->head, tail = h->tail, reserve = h->reserve;
+	bool flowing;
 
 	if (p->broken[0])
 		return;
@@ -496,14 +500,17 @@ static void tick_one(struct pipe *p)
 		set_broken(p, "head and tail make no sense", head, tail);
 		return;
 	}
-	if (head != p->head || head != tail) { /* utilisation while data flows, not while the pipe idles */
-		p->samples++;
-		p->used_sum += head - tail;
-		p->alloc_sum += (p->allocated - 1) * FRAME_SIZE;
-	}
+	flowing = head != p->head || head != tail; /* utilisation while data flows, not while the pipe idles */
 	p->head = head;
 	p->tail = tail;
 	walk(p);
+	if (flowing) { /* in flight: [tail, head), less a skipped stretch in it, whose pages are never written */
+		uint64_t skipped = p->skip_bytes && p->skip_at >= tail && p->skip_at < head ? p->skip_bytes : 0;
+
+		p->samples++;
+		p->used_sum += head - tail - (skipped < head - tail ? skipped : head - tail);
+		p->alloc_sum += (p->allocated - 1) * FRAME_SIZE;
+	}
 	if (reserve < head || reserve > tail + p->data_size)
 		reserve = head; /* nonsense: the sender only loses its own unpublished bytes */
 	if (p->mode == PIPE_DYNAMIC && !p->broken[0])

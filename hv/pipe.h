@@ -55,6 +55,8 @@ struct pipe {
 	char broken[96];		  /* why the header stopped making sense, or "" */
 	uint64_t margin;		  /* pages kept after head: the recent in-flight peak, decaying */
 	uint64_t samples, used_sum, alloc_sum; /* utilisation: bytes in flight over bytes allocated */
+	/* the last skip record counted: its position and bytes (a sender's jump to the ring's start, never written) */
+	uint64_t skip_at, skip_bytes;
 	uint64_t last_tsc;
 	paddr_t page[PIPE_MAX_PAGES];
 	uint64_t backed[PIPE_MAX_PAGES / 64]; /* bit i: page[i] is a frame (found without a walk of page[]) */
