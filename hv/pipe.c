@@ -504,11 +504,9 @@ static void tick_one(struct pipe *p)
 	p->head = head;
 	p->tail = tail;
 	walk(p);
-	if (flowing) { /* in flight: [tail, head), less a skipped stretch in it, whose pages are never written */
-		uint64_t skipped = p->skip_bytes && p->skip_at >= tail && p->skip_at < head ? p->skip_bytes : 0;
-
+	if (flowing) { /* in flight: [tail, head), less a skipped stretch in it (walked, so it ends by head) */
 		p->samples++;
-		p->used_sum += head - tail - (skipped < head - tail ? skipped : head - tail);
+		p->used_sum += head - tail - (p->skip_at >= tail && p->skip_at < head ? p->skip_bytes : 0);
 		p->alloc_sum += (p->allocated - 1) * FRAME_SIZE;
 	}
 	if (reserve < head || reserve > tail + p->data_size)
