@@ -212,11 +212,17 @@ static void svm_vcpu_destroy(struct virt_vcpu *vc)
 	frame_free((paddr_t)v, 0, FRAME_OWNER_HV);
 }
 
-/* An exit run() may complete itself: a not-present nested-page fault, no event cut short (APM 15.25.6). */
-static bool quick_exit(struct virt_vcpu *vc, const struct vmcb_control *c)
+/* The exit is a nested-page fault on a not-present page that cut no event short (APM 15.25.6). */
+static bool not_present_npf(const struct vmcb_control *c)
 {
 	return (uint32_t)c->exit_code == SVM_EXIT_NPF && !(c->exit_info1 & NPF_PRESENT) &&
-	       !(c->exit_int_info & EVENTINJ_VALID) && virt_run_quick(vc, c->exit_info2);
+	       !(c->exit_int_info & EVENTINJ_VALID);
+}
+
+/* An exit run() may complete itself: a not-present nested-page fault, no event cut short. */
+static bool quick_exit(struct virt_vcpu *vc, const struct vmcb_control *c)
+{
+	return not_present_npf(c) && virt_run_quick(vc, c->exit_info2);
 }
 
 /* The VMCB made ready for VMRUN: its ASID's flush if one is owed, the registers it carries. */
@@ -291,8 +297,7 @@ static bool svm_measure_switch(struct virt_vcpu *vc, uint64_t gpa)
 			flags = irq_save();
 			continue;
 		}
-		if ((uint32_t)c->exit_code != SVM_EXIT_NPF || c->exit_info2 != gpa || (c->exit_info1 & NPF_PRESENT) ||
-		    (c->exit_int_info & EVENTINJ_VALID))
+		if (!not_present_npf(c) || c->exit_info2 != gpa)
 			break;
 		s[n++] = svm_exit_tsc - SVM_EXIT_TICKS - at;
 	}

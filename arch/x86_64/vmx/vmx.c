@@ -497,13 +497,26 @@ static void preempt_set(struct vmx_vcpu *v, uint64_t ticks)
 	v->timer_ticks = ticks;
 }
 
-/* An exit run() may complete itself: a not-present EPT violation, no event cut short (SDM 28.2.1). */
+/* The exit is an EPT violation of a not-present page that cut no event short (SDM 28.2.1). */
+static bool not_present_violation(uint32_t reason)
+{
+	return reason == VMX_EXIT_EPT_VIOLATION && !(vmread(VMCS_EXIT_QUALIFICATION) & EPT_QUAL_PRESENT_MASK) &&
+	       !(vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID);
+}
+
+/* An exit run() may complete itself: a not-present EPT violation, no event cut short. */
 static bool quick_exit(struct virt_vcpu *vc, uint32_t reason)
 {
-	return reason == VMX_EXIT_EPT_VIOLATION &&
-	       !(vmread(VMCS_EXIT_QUALIFICATION) & EPT_QUAL_PRESENT_MASK) &&
-	       !(vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID) &&
-	       virt_run_quick(vc, vmread(VMCS_GUEST_PHYS_ADDR));
+	return not_present_violation(reason) && virt_run_quick(vc, vmread(VMCS_GUEST_PHYS_ADDR));
+}
+
+/* What every entry needs first: the vCPU's VMCS current, its state and its CR2 loaded. */
+static void enter_prepare(struct virt_vcpu *vc, struct vmx_vcpu *v)
+{
+	vmx_load(v);
+	vcpu_state_load(&vc->state);
+	if (read_cr2() != vc->cr2)
+		write_cr2(vc->cr2);
 }
 
 static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
@@ -513,11 +526,8 @@ static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
 	uint32_t reason;
 	int r;
 
-	vmx_load(v);
-	vcpu_state_load(&vc->state);
+	enter_prepare(vc, v);
 	preempt_set(v, vc->timer_ticks);
-	if (read_cr2() != vc->cr2)
-		write_cr2(vc->cr2);
 	virt_run_begin(vc, entry = rdtsc());
 	for (;;) {
 		r = vmx_enter(&vc->gprs, v->launched, virt_resume_take(vc), virt_spin_take(vc));
@@ -552,10 +562,7 @@ static bool vmx_measure_switch(struct virt_vcpu *vc, uint64_t gpa)
 	uint32_t reason = 0;
 	unsigned n = 0;
 
-	vmx_load(v);
-	vcpu_state_load(&vc->state);
-	if (read_cr2() != vc->cr2)
-		write_cr2(vc->cr2);
+	enter_prepare(vc, v);
 	for (unsigned tries = 0; n < VIRT_SWITCH_SAMPLES && tries < VIRT_SWITCH_TRIES; tries++) {
 		uint64_t at = virt_switch_at();
 
@@ -567,9 +574,7 @@ static bool vmx_measure_switch(struct virt_vcpu *vc, uint64_t gpa)
 			flags = irq_save();
 			continue;
 		}
-		if (reason != VMX_EXIT_EPT_VIOLATION || vmread(VMCS_GUEST_PHYS_ADDR) != gpa ||
-		    (vmread(VMCS_EXIT_QUALIFICATION) & EPT_QUAL_PRESENT_MASK) ||
-		    (vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
+		if (!not_present_violation(reason) || vmread(VMCS_GUEST_PHYS_ADDR) != gpa)
 			break;
 		s[n++] = vmx_exit_tsc - VMX_EXIT_TICKS - at;
 	}
