@@ -70,8 +70,9 @@ int cmd_mem(struct cmd_ctx *ctx, int argc, char **argv)
 			? "none"
 			: format_size(sz, sizeof(sz), FRAME_SIZE << st.largest_free_order));
 	show_free_blocks(&st);
-	mprintf("zero cache:  %u of %u pre-zeroed 2 MiB blocks for growth faults (counted in hypervisor)\n",
-		zero_cache_blocks(), zero_cache_target());
+	mprintf("zero cache:  %u of %u pre-zeroed 2 MiB blocks for growth faults, and %u zeroed 4 KiB frames of one "
+		"split for pipes (counted in hypervisor)\n", zero_cache_blocks(), zero_cache_target(),
+		zero_cache_split_frames());
 	mprintf("reserve:     %u frames kept for the page tables that taking memory back needs (in hypervisor)\n",
 		vm_take_reserve_frames());
 	mprintf("watermarks:  low %s, high %s ('mem policy')\n", format_size(sz, sizeof(sz), harvest_policy.low),

@@ -123,8 +123,9 @@ int cmd_pipe_info(struct cmd_ctx *ctx, int argc, char **argv)
 	mprintf("region:    %llu KiB: header 4 KiB, data %llu KiB; %llu pages backed (%llu frames of the pipe's), "
 		"peak %llu\n", (unsigned long long)(p->size >> 10), (unsigned long long)(p->data_size >> 10),
 		(unsigned long long)p->allocated, (unsigned long long)pipe_frames(p), (unsigned long long)p->peak);
-	mprintf("paging:    %llu pages backed on faults, %llu given back while open, margin %llu pages after head\n",
-		(unsigned long long)p->faults, (unsigned long long)p->taken, (unsigned long long)p->margin);
+	mprintf("paging:    %llu pages backed on faults, %llu given back while open, margin %llu pages after head, "
+		"pace %llu pages per tick\n", (unsigned long long)p->faults, (unsigned long long)p->taken,
+		(unsigned long long)p->margin, (unsigned long long)p->pace);
 	mprintf("ring:      head %llu, tail %llu, in flight %llu bytes\n", (unsigned long long)p->head,
 		(unsigned long long)p->tail, (unsigned long long)(p->head - p->tail));
 	mprintf("use:       %llu samples while data flowed: on average %llu bytes in flight of %llu allocated "

@@ -11,14 +11,17 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/timer.h"
 #include "mm/vm_take.h"
+#include "mm/zero_cache.h"
 #include "cmdline.h"
 #include "pipe.h"
 #include "vm.h"
 
 #define TICK_US	     1000 /* how often each header is read */
 #define WALK_RECORDS 4096 /* records counted per pipe per tick at most */
-/* The margin after head decays by 1/MARGIN_DECAY of its excess over the in-flight pages per tick. */
+/* The margin after head and the pace decay by 1/MARGIN_DECAY of their excess over now per tick. */
 #define MARGIN_DECAY 64
+/* Passed pages that the sender, at its recent pace, writes again within this many ticks stay backed. */
+#define REUSE_TICKS 8
 
 static struct pipe pipes[PIPE_MAX];
 
@@ -73,14 +76,17 @@ static int map_page(struct pipe *p, uint64_t i)
 	return 0;
 }
 
-/* Back page i with a zeroed frame of the pipe's; false when the pool is dry. */
+/* Back page i with a zeroed frame of the pipe's (one zeroed while the CPU idled if any); false when the pool is dry. */
 static bool back_page(struct pipe *p, uint64_t i)
 {
-	paddr_t pa = frame_alloc(FRAME_ORDER_4K, p->owner);
+	paddr_t pa = zero_cache_take_4k(p->owner);
 
-	if (pa == FRAME_NONE)
-		return false;
-	memset((void *)(uintptr_t)pa, 0, FRAME_SIZE);
+	if (pa == FRAME_NONE) {
+		pa = frame_alloc(FRAME_ORDER_4K, p->owner);
+		if (pa == FRAME_NONE)
+			return false;
+		memset((void *)(uintptr_t)pa, 0, FRAME_SIZE);
+	}
 	p->page[i] = pa;
 	p->backed[i / 64] |= 1ULL << (i % 64);
 	if (++p->allocated > p->peak)
@@ -121,12 +127,34 @@ static void take_pages(struct pipe *p, uint64_t from, uint64_t to)
 	}
 }
 
-/* A fault in an end's window: back the page if it is not yet, map it into both ends. */
+/*
+ * The last page of the sender's reservation (pipe.h: it writes below reserve before it publishes
+ * head) when page i holds part of it, or i. Not across the ring's end: a reservation that wraps
+ * has a skip record's stretch before the end, which is never written.
+ */
+static uint64_t reserved_to(const struct pipe *p, uint64_t i)
+{
+	const struct emhv_pipe_header *h = header(p);
+	uint64_t head = h->head, reserve = h->reserve, first = EMHV_PIPE_DATA_OFF / FRAME_SIZE, from, last;
+
+	if (p->broken[0] || i < first || reserve <= head || reserve - head > p->data_size)
+		return i;
+	from = first + head % p->data_size / FRAME_SIZE;
+	last = first + (reserve - 1) % p->data_size / FRAME_SIZE;
+	if (from <= last ? i < from || i > last : i > last) /* outside it, or in the stretch before the end */
+		return i;
+	return last;
+}
+
+/*
+ * A fault in an end's window: back the page if it is not yet, map it into both ends; and the rest
+ * of the sender's reservation with it, so that a record across pages costs one fault.
+ */
 static int shm_fault(void *dev, uint64_t offset)
 {
 	struct pipe_end *e = dev;
 	struct pipe *p = e->pipe;
-	uint64_t i = offset / FRAME_SIZE;
+	uint64_t i = offset / FRAME_SIZE, last;
 
 	if (offset >= p->size)
 		return DEVBUS_NOTHING;
@@ -135,7 +163,15 @@ static int shm_fault(void *dev, uint64_t offset)
 			return DEVBUS_NOMEM;
 		p->faults++;
 	}
-	return map_page(p, i) ? DEVBUS_NOMEM : DEVBUS_MAPPED;
+	if (map_page(p, i))
+		return DEVBUS_NOMEM;
+	last = reserved_to(p, i);
+	for (uint64_t j = i + 1; j <= last && p->page[j] == FRAME_NONE && back_page(p, j); j++) {
+		p->faults++;
+		if (map_page(p, j))
+			break; /* a VM had no frame for a page table: the page's own fault maps it */
+	}
+	return DEVBUS_MAPPED;
 }
 
 /* ---- the device at each end ---- */
@@ -361,7 +397,6 @@ int pipe_create(const char *name, struct vm *a, struct vm *b, uint64_t size, enu
 			goto fail;
 		}
 	}
-	p->last_tsc = rdtsc();
 	return 0;
 fail:
 	release(p);
@@ -473,17 +508,21 @@ static void ring_runs(const struct pipe *p, uint64_t from, uint64_t to, uint64_t
  * Give back the data pages outside [tail, reserve + margin): the receiver is done with them (and
  * the count of records has passed them), and the sender writes nothing there before it moves
  * reserve (read while it does not run: one CPU). The margin follows the recent in-flight peak, so
- * that a steady stream finds its pages backed and only a pause lets them go.
+ * that a stream that starts again at the front of an empty ring finds its pages backed. And a
+ * stream that comes round the whole ring within REUSE_TICKS at its recent pace keeps the pages it
+ * passed: giving them back would only have them faulted in again, and zeroed, moments later.
  */
 static void shrink(struct pipe *p, uint64_t reserve)
 {
 	uint64_t data_pages = p->data_size / FRAME_SIZE, run[2][2];
 	uint64_t lo = (p->walked < p->tail ? p->walked : p->tail) / FRAME_SIZE;
-	uint64_t hi = (reserve + FRAME_SIZE - 1) / FRAME_SIZE;
+	uint64_t hi = (reserve + FRAME_SIZE - 1) / FRAME_SIZE, keep;
 
 	p->margin = peak_of(p->margin, hi - lo);
-	/* keep ring pages [lo, lo + margin + 1): and the page head writes into next */
-	ring_runs(p, lo + p->margin + 1, lo + data_pages, run);
+	keep = lo + p->margin + 1; /* ring pages [lo, keep): and the page head writes into next */
+	if (hi + p->pace * REUSE_TICKS > keep)
+		keep = hi + p->pace * REUSE_TICKS;
+	ring_runs(p, keep, lo + data_pages, run);
 	for (unsigned r = 0; r < 2; r++)
 		take_pages(p, run[r][0], run[r][1]);
 }
@@ -501,29 +540,41 @@ static void tick_one(struct pipe *p)
 		return;
 	}
 	flowing = head != p->head || head != tail; /* utilisation while data flows, not while the pipe idles */
+	/* pages written since the last tick: at most the ring (a hostile sender may jump) */
+	p->pace = peak_of(p->pace, head - p->head < p->data_size ? (head - p->head + FRAME_SIZE - 1) / FRAME_SIZE
+								 : p->data_size / FRAME_SIZE);
 	p->head = head;
 	p->tail = tail;
 	walk(p);
 	if (flowing) { /* in flight: [tail, head), less a skipped stretch in it (walked, so it ends by head) */
+		uint64_t used = head - tail - (p->skip_at >= tail && p->skip_at < head ? p->skip_bytes : 0);
+		uint64_t alloc = (p->allocated - 1) * FRAME_SIZE;
+
+		/* over the interval since the last tick: half of each end (see struct pipe) */
 		p->samples++;
-		p->used_sum += head - tail - (p->skip_at >= tail && p->skip_at < head ? p->skip_bytes : 0);
-		p->alloc_sum += (p->allocated - 1) * FRAME_SIZE;
+		p->used_sum += p->last_ok ? (p->last_used + used) / 2 : used;
+		p->alloc_sum += p->last_ok ? (p->last_alloc + alloc) / 2 : alloc;
+		p->last_used = used;
 	}
+	p->last_ok = flowing;
 	if (reserve < head || reserve > tail + p->data_size)
 		reserve = head; /* nonsense: the sender only loses its own unpublished bytes */
 	if (p->mode == PIPE_DYNAMIC && !p->broken[0])
 		shrink(p, reserve);
+	p->last_alloc = (p->allocated - 1) * FRAME_SIZE; /* what the next interval starts with */
 }
 
 void pipe_tick(void)
 {
-	uint64_t now = rdtsc(), every = tsc_hz() / 1000000 * TICK_US;
+	static uint64_t next;
+	uint64_t now = rdtsc();
 
+	if (now < next)
+		return;
+	next = now + tsc_hz() / 1000000 * TICK_US;
 	for (unsigned i = 0; i < PIPE_MAX; i++)
-		if (pipes[i].used && now - pipes[i].last_tsc >= every) {
-			pipes[i].last_tsc = now;
+		if (pipes[i].used)
 			tick_one(&pipes[i]);
-		}
 }
 
 int pipe_verify(const struct pipe *p, char *why, size_t n)

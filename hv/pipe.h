@@ -54,10 +54,18 @@ struct pipe {
 	bool uncounted;			  /* records passed faster than they could be counted */
 	char broken[96];		  /* why the header stopped making sense, or "" */
 	uint64_t margin;		  /* pages kept after head: the recent in-flight peak, decaying */
-	uint64_t samples, used_sum, alloc_sum; /* utilisation: bytes in flight over bytes allocated */
+	uint64_t pace;			  /* pages written per tick: the recent peak, decaying */
+	/*
+	 * Utilisation: bytes in flight over bytes allocated (the header not counted), averaged over the
+	 * ticks while data flowed. Each sample stands for the interval before it: the mean of its two
+	 * ends, the allocation at its start taken just after the last tick gave pages back, so that the
+	 * pages the receiver passed meanwhile count for about the half of the interval they were held.
+	 */
+	uint64_t samples, used_sum, alloc_sum;
+	uint64_t last_used, last_alloc; /* at the last tick: in flight, and allocated after it gave back */
+	bool last_ok;			/* that tick sampled (data flowed) */
 	/* the last skip record counted: its position and bytes (a sender's jump to the ring's start, never written) */
 	uint64_t skip_at, skip_bytes;
-	uint64_t last_tsc;
 	paddr_t page[PIPE_MAX_PAGES];
 	uint64_t backed[PIPE_MAX_PAGES / 64]; /* bit i: page[i] is a frame (found without a walk of page[]) */
 };
@@ -71,7 +79,10 @@ int pipe_destroy(struct pipe *p, char *why, size_t n);
 void pipe_vm_gone(struct vm *vm);
 struct pipe *pipe_find(const char *name);
 struct pipe *pipe_slot(unsigned i);
-/* Read each pipe's header, count what passed, give back what the receiver is done with. */
+/*
+ * Every TICK_US (pipe.c): read each pipe's header, count what passed, sample its use, give back
+ * what the receiver is done with. Called after every VM exit and between slices; cheap when not due.
+ */
 void pipe_tick(void);
 /* Frames the pipe holds (from the pool's accounting). */
 uint64_t pipe_frames(const struct pipe *p);

@@ -158,6 +158,7 @@ static void run_slice(struct vm *vm)
 		vm->guest_tsc += vc->guest_tsc;
 		vm->exits++;
 		a = vm_handle_exit(vm, &e);
+		pipe_tick(); /* in the slice too: a receiver draining the ring gives its pages back as it goes */
 		p = (struct pending){ true, e.kind, e.grew, vc->exit_tsc, vm->mem.zero_tsc - zero };
 		if (a != EXIT_RESUME || vc->exit_tsc > end)
 			break;

@@ -12,6 +12,12 @@ $(BUILD)/unit/test_frame: tests/unit/test_frame.c mm/frame.c mm/frame.h
 	@mkdir -p $(@D)
 	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
 
+UNIT_TESTS += $(BUILD)/unit/test_zero_cache
+
+$(BUILD)/unit/test_zero_cache: tests/unit/test_zero_cache.c mm/zero_cache.c mm/zero_cache.h mm/frame.c mm/frame.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(UNIT_LDLIBS)
+
 UNIT_TESTS += $(BUILD)/unit/test_npt
 
 $(BUILD)/unit/test_npt: tests/unit/test_npt.c mm/npt.c mm/npt_ept.c mm/npt_npt.c mm/npt.h mm/frame.h \

@@ -5,12 +5,17 @@
  * blocks belong to the hypervisor while cached (the pool's accounting shows
  * them there) and change owner when taken. When the pool runs dry the cache
  * gives its blocks back first, so it never makes a VM wait.
+ *
+ * A pipe's page needs one zeroed 4 KiB frame: one block at a time is split
+ * into frames that stay the hypervisor's until each is taken (the split).
  */
 #include <string.h>
 #include "zero_cache.h"
 
 static paddr_t blocks[ZERO_CACHE_MAX_BLOCKS];
 static unsigned count, target = ZERO_CACHE_DEFAULT_BLOCKS;
+static paddr_t split; /* the next zeroed frame of the split block */
+static unsigned split_n;
 
 paddr_t zero_cache_take(unsigned owner)
 {
@@ -21,6 +26,39 @@ paddr_t zero_cache_take(unsigned owner)
 	pa = blocks[--count];
 	frame_transfer(pa, FRAME_ORDER_2M, FRAME_OWNER_HV, owner);
 	return pa;
+}
+
+paddr_t zero_cache_take_4k(unsigned owner)
+{
+	paddr_t pa;
+
+	if (!split_n) {
+		if (!count)
+			return FRAME_NONE;
+		pa = blocks[--count];
+		if (frame_split(pa, FRAME_ORDER_2M, FRAME_OWNER_HV)) {
+			blocks[count++] = pa;
+			return FRAME_NONE;
+		}
+		split = pa;
+		split_n = 1u << FRAME_ORDER_2M;
+	}
+	if (frame_transfer(split, FRAME_ORDER_4K, FRAME_OWNER_HV, owner))
+		return FRAME_NONE;
+	pa = split;
+	split += FRAME_SIZE;
+	split_n--;
+	return pa;
+}
+
+/* The split block's frames back to the pool; false if there were none. */
+static bool drop_split(void)
+{
+	if (!split_n)
+		return false;
+	for (; split_n; split_n--, split += FRAME_SIZE)
+		frame_free(split, FRAME_ORDER_4K, FRAME_OWNER_HV);
+	return true;
 }
 
 bool zero_cache_refill_one(void)
@@ -39,6 +77,7 @@ bool zero_cache_refill_one(void)
 
 void zero_cache_fill(void)
 {
+	drop_split(); /* so that the pool looks as it did before whatever took from it */
 	while (zero_cache_refill_one())
 		;
 }
@@ -46,7 +85,7 @@ void zero_cache_fill(void)
 bool zero_cache_release_one(void)
 {
 	if (!count)
-		return false;
+		return drop_split();
 	frame_free(blocks[--count], FRAME_ORDER_2M, FRAME_OWNER_HV);
 	return true;
 }
@@ -66,4 +105,9 @@ unsigned zero_cache_target(void)
 unsigned zero_cache_blocks(void)
 {
 	return count;
+}
+
+unsigned zero_cache_split_frames(void)
+{
+	return split_n;
 }

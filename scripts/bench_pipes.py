@@ -8,9 +8,10 @@ so the exits per run are given too.
 
 1. MemPipe's table: a pipe_send / pipe_recv pair moves 4 MiB in messages of 64 B to 16 KiB
    through a 1 MiB region, static and dynamic. Per run: the region's average allocation and
-   average bytes in flight while data flowed (sampled by the hypervisor, 'pipe info'), their
-   ratio (utilisation), the peak allocation, the pages backed on faults, and the receiver's
-   throughput. Both sides wait by interrupt: one CPU runs both VMs, so a polling side would
+   average bytes in flight while data flowed (sampled by the hypervisor every millisecond of
+   TSC, within the guests' slices too, each sample the mean of its interval's ends: 'pipe info'),
+   their ratio (utilisation), the peak allocation, the pages backed on faults, and the
+   receiver's throughput. Both sides wait by interrupt: one CPU runs both VMs, so a polling side would
    spin away its slice.
 2. Throughput of 64 KiB messages as a fraction of an in-guest memcpy of the same bytes (the
    receiver measures the memcpy itself first, memcpy=1): with copy=1 (the sender copies each
@@ -195,7 +196,8 @@ def main():
     md.append("## MemPipe's table\n\n"
               f"{TOTAL >> 20} MiB per run through a 1 MiB region, both sides waiting by interrupt; throughput on "
               "the receiver's TSC. Allocated and used are averages over the hypervisor's samples while data "
-              "flowed; exits are all but the host's timer and interrupts.\n\n"
+              "flowed, one a millisecond (TSC), each the mean of the ends of the millisecond before it; exits are "
+              "all but the host's timer and interrupts.\n\n"
               "| size (B) | mode | allocated KiB | used KiB | utilisation | peak KiB | pages backed on faults | exits "
               "| throughput KiB/s |\n|---|---|---|---|---|---|---|---|---|\n")
     md += [f"| {r['size']} | {r['mode']} | {r['alloc_kib']:.0f} | {r['used_kib']:.0f} | {100 * r['util']:.1f} % "

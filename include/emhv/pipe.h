@@ -54,10 +54,13 @@
  *
  * Memory. In mode dynamic only the header page is backed at first. A touch
  * of an unbacked page of the region by either end backs it with a zeroed
- * frame mapped into both VMs. Pages outside [tail, reserve) (rounded out to
- * pages; head where reserve is not in [head, tail + data_size]) and a margin
- * after it that follows recent use are taken back by the hypervisor while
- * the pipe runs: a page there may read as zeros when touched next. The
+ * frame mapped into both VMs, and with it the rest of the sender's
+ * reservation (pages up to reserve's, not across the ring's end). Pages
+ * outside [tail, reserve) (rounded out to pages; head where reserve is not in
+ * [head, tail + data_size]) and a margin after it that follows recent use are
+ * taken back by the hypervisor while the pipe runs, unless the sender at its
+ * recent pace comes round to them again within a few milliseconds: a page
+ * there may read as zeros when touched next. The
  * hypervisor looks only while neither end runs (emhv runs its guests on one
  * CPU), so bytes written below reserve are never lost. Mode static backs the whole region at creation. Nothing of
  * the region but the header and the data area is meaningful; a guest that

@@ -113,6 +113,36 @@ def test_copy_mode_checks_in_place(vmx, send_copy, differ):
     assert (r["differ"] > 0) == differ, r
 
 
+def npf_exits(m):
+    """Nested-page-fault exits since 'stats reset', as 'stats' counts them."""
+    hit = re.search(r"^npf\s+(\d+)\s", m.cmd_ok("stats"), re.M)
+    assert hit, m.cmd_ok("stats")
+    return int(hit.group(1))
+
+
+def test_a_record_across_pages_costs_one_fault(vmx):
+    """A touch of the region backs the rest of the sender's reservation with it: 64 KiB records
+    (17 pages each) back their pages with about one nested-page fault each, where a fault per page
+    would make as many exits as pages. Against the same run in a static region, which has the
+    VMs' own faults and MMIO exits but none of the region's."""
+    size, count = 65536, 40
+    exits = {}
+    for mode in ("static", "dynamic"):
+        pair(vmx, size, count, mode, recv="wait=irq")
+        vmx.cmd_ok("stats reset")
+        vmx.cmd_ok("vm start rx")
+        vmx.cmd_ok("vm start tx")
+        r = ended(vmx, "rx")
+        ended(vmx, "tx")
+        assert (r["messages"], r["differ"], r["order_errors"]) == (count, 0, 0), r
+        exits[mode] = npf_exits(vmx)
+        paging = re.search(r"^paging:\s+(\d+) pages backed on faults", vmx.cmd_ok("pipe info p"), re.M)
+        backed = int(paging.group(1))
+        destroy_all(vmx)
+    assert backed >= 4 * 17, backed  # four records' pages at least
+    assert (exits["dynamic"] - exits["static"]) * 4 <= backed, (exits, backed)
+
+
 def test_dynamic_region_follows_the_data_in_flight(vmx):
     """A sender ahead of the receiver fills part of the region; when it pauses with everything
     consumed, the region shrinks to the header, the page holding tail (= head) and the page after
