@@ -154,8 +154,11 @@ static void burst_add(struct balloon *b, uint64_t t0, bool reported, uint64_t fr
 	if (!(b->burst.frames[0] | b->burst.frames[1]) || t0 - b->burst.end > tsc_hz() / 1000 * BALLOON_BURST_GAP_MS) {
 		b->burst.start = t0;
 		b->burst.frames[0] = b->burst.frames[1] = 0;
+		b->burst.first[0] = b->burst.first[1] = 0;
 		b->burst.busy = 0;
 	}
+	if (!b->burst.first[reported])
+		b->burst.first[reported] = t0;
 	b->burst.end = now;
 	b->burst.frames[reported] += frames;
 	b->burst.busy += now - t0;

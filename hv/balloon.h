@@ -57,11 +57,13 @@ struct balloon {
 	 * The last burst of giving back: inflate and report buffers that returned frames, each less than
 	 * BALLOON_BURST_GAP_MS after the one before (Linux reports free pages in rounds 2 s apart, so one
 	 * burst spans a round's reports). Host TSC of its first buffer's start and its last buffer's end,
-	 * the frames by source, and the ticks spent handling its buffers.
+	 * the frames by source, the start of the first buffer of each source, and the ticks spent
+	 * handling its buffers.
 	 */
 	struct {
 		uint64_t start, end, busy;
 		uint64_t frames[2]; /* [0] inflated, [1] reported */
+		uint64_t first[2];  /* the same, 0 while none */
 	} burst;
 	uint64_t target_tsc; /* when the target was last set */
 	char last_refused[96];

@@ -31,11 +31,19 @@ void show_balloon(const struct vm *vm)
 	mprintf("reports: %llu free-page reports of %llu KiB; %llu KiB back to the pool from balloon and reports\n",
 		(unsigned long long)b->reports, (unsigned long long)(b->reported_bytes >> 10),
 		(unsigned long long)b->returned * 4);
-	if (b->burst.frames[0] | b->burst.frames[1])
+	if (b->burst.frames[0] | b->burst.frames[1]) {
 		mprintf("last give-back: %llu KiB inflated and %llu KiB reported, from %llu to %llu TSC ticks after "
-			"start, %llu ticks handling it\n", (unsigned long long)b->burst.frames[0] * 4,
+			"start, %llu ticks handling it; its first inflate buffer ", (unsigned long long)b->burst.frames[0] * 4,
 			(unsigned long long)b->burst.frames[1] * 4, (unsigned long long)(b->burst.start - vm->start_tsc),
 			(unsigned long long)(b->burst.end - vm->start_tsc), (unsigned long long)b->burst.busy);
+		for (unsigned k = 0; k < 2; k++) {
+			if (b->burst.first[k])
+				mprintf("%llu", (unsigned long long)(b->burst.first[k] - vm->start_tsc));
+			else
+				mprintf("-");
+			mprintf(k ? " TSC ticks after start\n" : ", its first report ");
+		}
+	}
 	if (!b->stats_seen) {
 		mprintf("guest stats: none yet\n");
 		return;
