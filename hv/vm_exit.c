@@ -308,13 +308,15 @@ static void far_latency(struct vm *vm, bool from_exit)
  * The world switch of a far fault as the guest sees it, measured at a VM's first far fault and
  * every FAR_SWITCH_EVERY after (at the next one, when something else ended an entry), before the
  * far page is mapped: the guest is entered again and faults again at once
- * (virt_backend.measure_switch). Not when the exit cut an event short, which the next entry must
- * deliver.
+ * (virt_backend.measure_switch), each entry invalidating first when serving the fault evicts a
+ * page, as the entry after it then will. Not when the exit cut an event short, which the next
+ * entry must deliver.
  */
 static void measure_switch(struct vm *vm, const struct virt_exit *e)
 {
 	if (vm->mem.far_ops && vm->far.st.faults >= vm->far.switch_next && e->vectoring.type == VEV_NONE &&
-	    vm->mem.far_ops->is_far(vm->mem.far_ctx, e->npf.gpa) && be()->measure_switch(vm->vcpu, e->npf.gpa))
+	    vm->mem.far_ops->is_far(vm->mem.far_ctx, e->npf.gpa) &&
+	    be()->measure_switch(vm->vcpu, e->npf.gpa, vm->mem.far_ops->full(vm->mem.far_ctx)))
 		vm->far.switch_next = vm->far.st.faults + FAR_SWITCH_EVERY;
 }
 

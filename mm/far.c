@@ -132,11 +132,18 @@ static int evict_one(struct vm_far *f, paddr_t *keep)
  * first victim's frame comes to the caller in *keep (FRAME_NONE if none was evicted); on failure
  * it has gone back to the pool.
  */
+static bool far_full(void *ctx)
+{
+	struct vm_far *f = ctx;
+
+	return f->m->backed + PAGE > f->local || f->q.n == f->q.cap;
+}
+
 static int make_room(struct vm_far *f, paddr_t *keep)
 {
 	if (keep)
 		*keep = FRAME_NONE;
-	while (f->m->backed + PAGE > f->local || f->q.n == f->q.cap)
+	while (far_full(f))
 		if (evict_one(f, keep && *keep == FRAME_NONE ? keep : NULL)) {
 			if (keep && *keep != FRAME_NONE)
 				vm_mem_give_back(f->m, *keep, FRAME_ORDER_4K);
@@ -272,7 +279,7 @@ static void far_forget(void *ctx, uint64_t gpa, uint64_t len)
 	far_map_drop(&f->map, f->node, page_of(gpa), page_of(gpa + len));
 }
 
-static const struct vm_mem_far_ops ops = { far_fault, far_is_far, far_forget };
+static const struct vm_mem_far_ops ops = { far_fault, far_is_far, far_forget, far_full };
 
 /* ---- attach, detach, resize ---- */
 

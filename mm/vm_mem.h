@@ -69,6 +69,7 @@ struct vm_mem_far_ops {
 	enum vm_fault_result (*fault)(void *ctx, uint64_t gpa, bool guest);
 	bool (*is_far)(void *ctx, uint64_t gpa); /* does a far frame hold the only copy of gpa's page? */
 	void (*forget)(void *ctx, uint64_t gpa, uint64_t len); /* [gpa, +len) was taken back: far copies are stale */
+	bool (*full)(void *ctx); /* the local share is full: a fault now evicts a page, unmapping it */
 };
 
 struct vm_mem {

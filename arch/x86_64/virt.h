@@ -279,8 +279,11 @@ struct virt_backend {
 	 * The median time from entry to exit goes to v->switch_ticks (virt_switch_done). False, with
 	 * nothing measured, when an entry exited for anything else (a host interrupt, a window the
 	 * core asked for). The exit's own stamp (v->exit_tsc) stays. Called from exit handling.
+	 * flush: each entry invalidates the guest's nested translations first, as the entry after the
+	 * fault will when serving it unmaps a page (the far layer's eviction): an emulator's TLB
+	 * refills after an invalidation are part of the switch the guest sees (QEMU's TCG: 2 us).
 	 */
-	bool (*measure_switch)(struct virt_vcpu *v, uint64_t gpa);
+	bool (*measure_switch)(struct virt_vcpu *v, uint64_t gpa, bool flush);
 };
 
 extern const struct virt_backend vmx_backend;

@@ -225,6 +225,12 @@ static bool quick_exit(struct virt_vcpu *vc, const struct vmcb_control *c)
 	return not_present_npf(c) && virt_run_quick(vc, c->exit_info2);
 }
 
+/* The VMRUN TLB control that flushes the vCPU's ASID: by ASID where the CPU can, else all of them. */
+static uint8_t flush_control(void)
+{
+	return (svm.features & SVM_FEAT_FLUSH_BY_ASID) ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
+}
+
 /* The VMCB made ready for VMRUN: its ASID's flush if one is owed, the registers it carries. */
 static void enter_prepare(struct virt_vcpu *vc, struct svm_vcpu *v)
 {
@@ -234,9 +240,7 @@ static void enter_prepare(struct virt_vcpu *vc, struct svm_vcpu *v)
 		asid_owner[v->asid] = v;
 		v->flush = true;
 	}
-	vmcb->control.tlb_control = !v->flush ? TLB_CONTROL_NONE
-				    : (svm.features & SVM_FEAT_FLUSH_BY_ASID) ? TLB_CONTROL_FLUSH_ASID
-									      : TLB_CONTROL_FLUSH_ALL;
+	vmcb->control.tlb_control = v->flush ? flush_control() : TLB_CONTROL_NONE;
 	v->flush = false;
 	vmcb->control.clean_bits = 0; /* emhv rewrites what it changes; nothing is cached */
 	vmcb->save.rax = vc->gprs.r[GPR_RAX];
@@ -278,7 +282,7 @@ static void svm_run(struct virt_vcpu *vc, struct virt_exit *e)
 }
 
 /* See virt_backend.measure_switch. The guest's access faults again, and nothing of it changes. */
-static bool svm_measure_switch(struct virt_vcpu *vc, uint64_t gpa)
+static bool svm_measure_switch(struct virt_vcpu *vc, uint64_t gpa, bool flush)
 {
 	struct svm_vcpu *v = vc->priv;
 	struct vmcb *vmcb = v->vmcb;
@@ -290,6 +294,8 @@ static bool svm_measure_switch(struct virt_vcpu *vc, uint64_t gpa)
 	for (unsigned tries = 0; n < VIRT_SWITCH_SAMPLES && tries < VIRT_SWITCH_TRIES; tries++) {
 		uint64_t at = virt_switch_at();
 
+		if (flush)
+			vmcb->control.tlb_control = flush_control();
 		svm_enter((uint64_t)vmcb, &vc->gprs, host_state, 0, at);
 		vmcb->control.tlb_control = TLB_CONTROL_NONE; /* a flush asked for is done */
 		if ((uint32_t)c->exit_code == SVM_EXIT_INTR) { /* the host's interrupt, taken now; no sample */

@@ -555,7 +555,7 @@ static void vmx_run(struct virt_vcpu *vc, struct virt_exit *e)
 }
 
 /* See virt_backend.measure_switch. The guest's access faults again, and nothing of it changes. */
-static bool vmx_measure_switch(struct virt_vcpu *vc, uint64_t gpa)
+static bool vmx_measure_switch(struct virt_vcpu *vc, uint64_t gpa, bool flush)
 {
 	struct vmx_vcpu *v = vc->priv;
 	uint64_t s[VIRT_SWITCH_SAMPLES], start = rdtsc(), flags = irq_save();
@@ -566,6 +566,8 @@ static bool vmx_measure_switch(struct virt_vcpu *vc, uint64_t gpa)
 	for (unsigned tries = 0; n < VIRT_SWITCH_SAMPLES && tries < VIRT_SWITCH_TRIES; tries++) {
 		uint64_t at = virt_switch_at();
 
+		if (flush)
+			vmx_flush_npt(vc);
 		if (vmx_enter(&vc->gprs, v->launched, 0, at))
 			break; /* the next run() meets the failure again and reports it */
 		reason = (uint32_t)vmread(VMCS_EXIT_REASON) & 0xffff;
