@@ -208,10 +208,12 @@ def table(rows, seconds):
         "; median round trip " + ", ".join(
         f"{label(s)}: {by[(s, 'dynamic')]['rtt_median_us'] / by[(s, 'static')]['rtt_median_us']:.2f}"
         for s in SIZES) + ".\n")
-    md.append("\nUsed is head minus tail as the hypervisor reads them: it counts a skip record's bytes (the unused "
-              "end of the ring at a wrap, up to a record long), whose pages a dynamic region need not back, so with "
-              "large records utilisation can pass 100 %. A static region is as full as the sender gets ahead of the "
-              "receiver, which checks every byte: its utilisation varies from run to run.\n")
+    md.append("\nUsed is head minus tail as the hypervisor reads them, less a skip record's stretch (the unused "
+              "end of the ring at a wrap, never written). Each sample, one a millisecond of TSC, is the mean of the "
+              "ends of the millisecond before it. A static region is as full as the sender gets ahead of the "
+              "receiver, which checks every byte: its utilisation varies from run to run. A dynamic region keeps "
+              "the pages a stream at its recent pace comes round to within 8 ms: Linux's fast streams keep most of "
+              "the ring.\n")
     md.append(f"\nThe whole run took {seconds:.0f} s of wall time (two boots of two Linux VMs included).\n")
     return "".join(md)
 
