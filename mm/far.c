@@ -127,11 +127,7 @@ static int evict_one(struct vm_far *f, paddr_t *keep)
 	return -1;
 }
 
-/*
- * Evict until one more page fits the local share (and the queue has room for it). With keep, the
- * first victim's frame comes to the caller in *keep (FRAME_NONE if none was evicted); on failure
- * it has gone back to the pool.
- */
+/* One more page does not fit the local share (or the queue): taking it in evicts first (far_ops.full). */
 static bool far_full(void *ctx)
 {
 	struct vm_far *f = ctx;
@@ -139,6 +135,11 @@ static bool far_full(void *ctx)
 	return f->m->backed + PAGE > f->local || f->q.n == f->q.cap;
 }
 
+/*
+ * Evict until one more page fits the local share (and the queue has room for it). With keep, the
+ * first victim's frame comes to the caller in *keep (FRAME_NONE if none was evicted); on failure
+ * it has gone back to the pool.
+ */
 static int make_room(struct vm_far *f, paddr_t *keep)
 {
 	if (keep)
