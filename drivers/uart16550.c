@@ -1,4 +1,4 @@
-/* 16550 UART driver: polled transmit; receive polled or on the receive interrupt. */
+/* 16550 UART driver: transmit and receive, polled or on the UART's interrupt. */
 #include "uart16550.h"
 #include <arch/x86_64/cpu.h>
 
@@ -10,6 +10,7 @@ enum { DLL = 0, DLM = 1 }; /* while LCR_DLAB is set */
 #define LCR_DLAB 0x80
 #define LCR_8N1 0x03
 #define IER_RX_DATA 0x01     /* received data available, and the FIFO timeout */
+#define IER_TX_EMPTY 0x02    /* the transmit FIFO ran empty */
 #define IER_RX_LINE 0x04     /* receiver line status (overrun, parity, framing, break) */
 #define IIR_NONE 0x01	     /* bit 0 set: no interrupt pending */
 #define IIR_ID_MASK 0x0e
@@ -44,18 +45,27 @@ int uart_init(uint16_t port, uint32_t baud)
 	return 0;
 }
 
-void uart_enable_rx_irq(uint16_t port)
+void uart_enable_irq(uint16_t port)
 {
-	outb(port + IER, IER_RX_DATA | IER_RX_LINE);
+	outb(port + IER, IER_RX_DATA | IER_RX_LINE | IER_TX_EMPTY);
 	outb(port + MCR, MCR_DTR | MCR_RTS | MCR_OUT2);
 }
 
-void uart_putc(uint16_t port, char c)
+int uart_tx_empty(uint16_t port)
+{
+	return !!(inb(port + LSR) & LSR_THR_EMPTY);
+}
+
+void uart_tx_wait(uint16_t port)
 {
 	unsigned spins = 1000000; /* never hang on a dead port */
 
-	while (!(inb(port + LSR) & LSR_THR_EMPTY) && --spins)
+	while (!uart_tx_empty(port) && --spins)
 		cpu_pause();
+}
+
+void uart_tx(uint16_t port, char c)
+{
 	outb(port + THR, (uint8_t)c);
 }
 

@@ -9,13 +9,20 @@
 
 /* Program the UART at port for baud 8N1 with FIFOs, interrupts off; 0, or -1 if none answers. */
 int uart_init(uint16_t port, uint32_t baud);
+#define UART_TX_FIFO 16 /* bytes the transmit FIFO takes when it is empty (16550 FIFO mode) */
+
 /*
- * Interrupt on received data (FIFO at 14 bytes, or the FIFO timeout after ~4
- * character times) and on receiver line status, and set OUT2 so that the
- * line reaches the interrupt controller.
+ * Interrupt on received data, on receiver line status and when the transmit
+ * FIFO runs empty, and set OUT2 so that the line reaches the interrupt
+ * controller.
  */
-void uart_enable_rx_irq(uint16_t port);
-void uart_putc(uint16_t port, char c);
+void uart_enable_irq(uint16_t port);
+/* 1 when the transmit FIFO is empty (LSR THRE): UART_TX_FIFO bytes may be written. */
+int uart_tx_empty(uint16_t port);
+/* Wait until the transmit FIFO is empty, or for a bounded time when the port never says so. */
+void uart_tx_wait(uint16_t port);
+/* Write a byte to the transmit FIFO, which must have room (see uart_tx_empty). */
+void uart_tx(uint16_t port, char c);
 /*
  * Next received byte, or -1 when none is waiting. When the UART reports that
  * its receive FIFO overran (at least one byte lost), adds one to *overruns.

@@ -109,6 +109,7 @@ int cmd_shutdown(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	mprintf("powering off\n");
+	console_flush();
 	power_off();
 	return cmd_error(ctx, "shutdown: the firmware did not power the machine off");
 }
@@ -117,5 +118,6 @@ int cmd_reboot(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	(void)ctx, (void)argc, (void)argv;
 	mprintf("rebooting\n");
+	console_flush();
 	power_reset();
 }

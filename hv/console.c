@@ -1,5 +1,9 @@
-/* Host console on COM1: formatted output, and an input ring filled by the UART's interrupt. */
+/*
+ * Host console on COM1: formatted output through an output ring that the UART's transmit
+ * interrupt drains, and an input ring filled by its receive interrupt.
+ */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <hv/console.h>
 #include <drivers/uart16550.h>
@@ -9,6 +13,7 @@
 #include <arch/x86_64/timer.h>
 
 #define INPUT_RING 4096
+#define OUTPUT_RING 65536
 #define VEC_COM1 IOAPIC_VEC_ISA(COM1_IRQ)
 #define IRQ_DRAIN_ROUNDS 16
 
@@ -16,21 +21,71 @@
 static uint8_t in_ring[INPUT_RING];
 static volatile uint32_t in_head, in_tail;
 static uint64_t in_dropped, uart_overruns;
+/*
+ * Output not yet in the UART, written and drained only with interrupts off. Once the transmit
+ * interrupt is on (tx_irq), a writer with interrupts on leaves what the FIFO cannot take at once
+ * to the interrupt: at 115200 baud a screenful takes tens of milliseconds, which the CPU would
+ * otherwise spend waiting, and which guests would see pass.
+ */
+static char out_ring[OUTPUT_RING];
+static uint32_t out_head, out_tail;
+static bool tx_irq;
 
 void console_init(void)
 {
 	uart_init(COM1_PORT, 115200);
 }
 
+/* Fill the UART's transmit FIFO from the output ring for as long as it says it is empty. */
+static void tx_drain(void)
+{
+	while (out_tail != out_head && uart_tx_empty(COM1_PORT))
+		for (unsigned i = 0; i < UART_TX_FIFO && out_tail != out_head; i++)
+			uart_tx(COM1_PORT, out_ring[out_tail++ % OUTPUT_RING]);
+}
+
+/* All of the output ring into the UART, waiting for it as needed. Interrupts off. */
+static void tx_flush(void)
+{
+	while (out_tail != out_head) {
+		uart_tx_wait(COM1_PORT);
+		for (unsigned i = 0; i < UART_TX_FIFO && out_tail != out_head; i++)
+			uart_tx(COM1_PORT, out_ring[out_tail++ % OUTPUT_RING]);
+	}
+}
+
+static void out_put(char c)
+{
+	if (out_head - out_tail == OUTPUT_RING) { /* full: wait for the UART to take some */
+		uart_tx_wait(COM1_PORT);
+		tx_drain();
+	}
+	out_ring[out_head++ % OUTPUT_RING] = c;
+}
+
 void console_write(const char *s, size_t n)
 {
-	size_t i;
+	uint64_t f = irq_save();
 
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '\n')
-			uart_putc(COM1_PORT, '\r');
-		uart_putc(COM1_PORT, s[i]);
+			out_put('\r');
+		out_put(s[i]);
 	}
+	/* with interrupts off (early boot, a fatal exception) nothing would drain it later */
+	if (tx_irq && (f & RFLAGS_IF))
+		tx_drain();
+	else
+		tx_flush();
+	irq_restore(f);
+}
+
+void console_flush(void)
+{
+	uint64_t f = irq_save();
+
+	tx_flush();
+	irq_restore(f);
 }
 
 static void vprint(int to_log, const char *fmt, va_list ap)
@@ -65,7 +120,7 @@ void mprintf(const char *fmt, ...)
 	va_end(ap);
 }
 
-void console_poll_input(void)
+static void poll_input(void)
 {
 	int c;
 
@@ -80,18 +135,21 @@ void console_poll_input(void)
 }
 
 /*
- * COM1's receive interrupt. IRQ 4 is edge-triggered: the I/O APIC sees a new
- * interrupt only when the UART's line falls and rises again, so the handler
- * drains the FIFO and then reads IIR until the UART reports nothing pending
- * (the line is low) before the EOI; a byte that lands after that raises a
+ * COM1's interrupt: data received, or the transmit FIFO ran empty. IRQ 4 is
+ * edge-triggered: the I/O APIC sees a new interrupt only when the UART's line
+ * falls and rises again, so the handler drains the receive FIFO, refills the
+ * transmit FIFO and then reads IIR until the UART reports nothing pending
+ * (the line is low; the read clears a transmit cause) before the EOI; a byte
+ * that lands after that, or a transmit FIFO that runs empty again, raises a
  * fresh edge, which the local APIC holds in IRR until the EOI. The round
  * limit only guards against a UART that never deasserts.
  *
- * The timer tick still calls console_poll_input(): one LSR read per tick
- * when idle. It is the backstop for an edge that is lost anyway (an I/O APIC
- * drops edges on a masked pin; an emulated or odd UART may hold its line
- * high), which would otherwise stall input for good; with it, input at worst
- * falls back to polling at TIMER_HZ.
+ * The timer tick still calls console_service(): one LSR read per tick when
+ * idle. It is the backstop for an edge that is lost anyway (an I/O APIC drops
+ * edges on a masked pin; an emulated or odd UART may hold its line high),
+ * which would otherwise stall input or output for good; with it, input at
+ * worst falls back to polling at TIMER_HZ, and output to UART_TX_FIFO bytes
+ * a tick.
  */
 static void com1_irq(struct trap_frame *tf)
 {
@@ -99,27 +157,34 @@ static void com1_irq(struct trap_frame *tf)
 
 	(void)tf;
 	do
-		console_poll_input();
+		console_service();
 	while (uart_irq_pending(COM1_PORT) && ++rounds < IRQ_DRAIN_ROUNDS);
 	apic_eoi();
 }
 
-void console_start_input_irq(void)
+void console_service(void)
+{
+	poll_input();
+	tx_drain();
+}
+
+void console_start_irq(void)
 {
 	int gsi = ioapic_route_isa(COM1_IRQ, VEC_COM1, apic_local_id());
 
 	if (gsi < 0) {
-		kprintf("console: COM1 input polled from the %d Hz tick (no I/O APIC route for "
-			"IRQ %d)\n",
+		kprintf("console: COM1 input polled from the %d Hz tick, output written at once (no I/O APIC "
+			"route for IRQ %d)\n",
 			TIMER_HZ, COM1_IRQ);
 		return;
 	}
 	trap_set_handler(VEC_COM1, com1_irq);
-	uart_enable_rx_irq(COM1_PORT);
+	uart_enable_irq(COM1_PORT);
+	tx_irq = true;
 	ioapic_unmask(gsi);
 	/* Bytes that came while the pin was masked raised no edge the I/O APIC kept. */
-	console_poll_input();
-	kprintf("console: COM1 input by interrupt (IRQ %d, GSI %d, vector %d), the %d Hz tick "
+	poll_input();
+	kprintf("console: COM1 input and output by interrupt (IRQ %d, GSI %d, vector %d), the %d Hz tick "
 		"as backstop\n",
 		COM1_IRQ, gsi, VEC_COM1, TIMER_HZ);
 }

@@ -10,15 +10,26 @@ void console_init(void);
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print to the serial port only (monitor replies). */
 void mprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void console_write(const char *s, size_t n);
-/* Move bytes waiting in the UART into the input ring (the timer tick's backstop). */
-void console_poll_input(void);
 /*
- * Fill the input ring from COM1's receive interrupt (IRQ 4 through the I/O
- * APIC, after ioapic_init and apic_timer_init); if it cannot be routed, input
- * stays polled from the tick. One line in the log says which.
+ * Output goes through a ring: with interrupts on (after console_start_irq), what the UART
+ * cannot take at once is left to its transmit interrupt; with interrupts off, it is all written
+ * before the call returns.
  */
-void console_start_input_irq(void);
+void console_write(const char *s, size_t n);
+/* Write out everything still in the output ring (before powering off or resetting). */
+void console_flush(void);
+/*
+ * Move bytes waiting in the UART into the input ring, and fill its transmit FIFO from the output
+ * ring if it is empty: the UART's interrupt, and the timer tick's backstop.
+ */
+void console_service(void);
+/*
+ * Fill the input ring from COM1's receive interrupt and drain the output ring
+ * from its transmit interrupt (IRQ 4 through the I/O APIC, after ioapic_init
+ * and apic_timer_init); if it cannot be routed, input stays polled from the
+ * tick and output is written at once. One line in the log says which.
+ */
+void console_start_irq(void);
 /* Next input byte, or -1 when none. */
 int console_getc(void);
 /* Input bytes dropped: the ring was full, or the UART's FIFO overran (counted once each). */

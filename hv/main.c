@@ -43,6 +43,7 @@ const struct bootinfo_module *hv_module(const char *name)
 static void __attribute__((noreturn)) boot_fail(const char *what)
 {
 	kprintf("FATAL: %s; hypervisor halted\n", what);
+	console_flush();
 	for (;;) {
 		irq_disable();
 		cpu_halt();
@@ -127,10 +128,10 @@ void hv_main(struct bootinfo *loader_bi)
 	power_init(bi.efi_runtime);
 	tsc_calibrate();
 	kprintf("tsc: %llu Hz (against the %s)\n", (unsigned long long)tsc_hz(), tsc_reference());
-	if (apic_timer_init(console_poll_input))
+	if (apic_timer_init(console_service))
 		boot_fail("no usable local APIC timer");
 	kprintf("apic: timer at %d Hz (%s mode)\n", TIMER_HZ, apic_x2apic_mode() ? "x2APIC" : "xAPIC");
-	console_start_input_irq();
+	console_start_irq();
 	cpu_summary(kprintf);
 	start_virtualization();
 	stats_reset();

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <emhv/x86.h>
+#include <emhv/x86_regs.h>
 
 static inline uint64_t rdmsr(uint32_t msr)
 {
@@ -61,7 +62,7 @@ static inline uint64_t irq_save(void)
 
 static inline void irq_restore(uint64_t f)
 {
-	if (f & (1 << 9))
+	if (f & RFLAGS_IF)
 		irq_enable();
 }
 
