@@ -15,6 +15,7 @@ enum { DLL = 0, DLM = 1 }; /* while LCR_DLAB is set */
 #define IIR_NONE 0x01	     /* bit 0 set: no interrupt pending */
 #define IIR_ID_MASK 0x0e
 #define IIR_MODEM 0x00
+#define IIR_FIFOS_ON 0xc0    /* bits 7:6: the FIFOs are on (a 16550A; an 8250 or a 16450 has none) */
 #define MCR_DTR 0x01
 #define MCR_RTS 0x02
 /* On PC boards OUT2 gates the UART's interrupt line to the interrupt controller. */
@@ -49,6 +50,11 @@ void uart_enable_irq(uint16_t port)
 {
 	outb(port + IER, IER_RX_DATA | IER_RX_LINE | IER_TX_EMPTY);
 	outb(port + MCR, MCR_DTR | MCR_RTS | MCR_OUT2);
+}
+
+unsigned uart_tx_fifo(uint16_t port)
+{
+	return (inb(port + IIR) & IIR_FIFOS_ON) == IIR_FIFOS_ON ? UART_TX_FIFO : 1;
 }
 
 int uart_tx_empty(uint16_t port)

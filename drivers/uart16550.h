@@ -9,7 +9,7 @@
 
 /* Program the UART at port for baud 8N1 with FIFOs, interrupts off; 0, or -1 if none answers. */
 int uart_init(uint16_t port, uint32_t baud);
-#define UART_TX_FIFO 16 /* bytes the transmit FIFO takes when it is empty (16550 FIFO mode) */
+#define UART_TX_FIFO 16 /* bytes a 16550A's transmit FIFO takes when it is empty */
 
 /*
  * Interrupt on received data, on receiver line status and when the transmit
@@ -17,7 +17,13 @@ int uart_init(uint16_t port, uint32_t baud);
  * controller.
  */
 void uart_enable_irq(uint16_t port);
-/* 1 when the transmit FIFO is empty (LSR THRE): UART_TX_FIFO bytes may be written. */
+/*
+ * Bytes the UART takes each time it says its transmitter is empty: UART_TX_FIFO when uart_init
+ * turned its FIFOs on, 1 for a UART without them. Reads IIR, which clears a pending THR-empty
+ * interrupt: before interrupts are on.
+ */
+unsigned uart_tx_fifo(uint16_t port);
+/* 1 when the transmit FIFO (or holding register) is empty (LSR THRE): uart_tx_fifo() bytes may be written. */
 int uart_tx_empty(uint16_t port);
 /* Wait until the transmit FIFO is empty, or for a bounded time when the port never says so. */
 void uart_tx_wait(uint16_t port);

@@ -30,17 +30,19 @@ static uint64_t in_dropped, uart_overruns;
 static char out_ring[OUTPUT_RING];
 static uint32_t out_head, out_tail;
 static bool tx_irq;
+static unsigned tx_fifo = 1; /* bytes the UART takes at a time (uart_tx_fifo) */
 
 void console_init(void)
 {
-	uart_init(COM1_PORT, 115200);
+	if (!uart_init(COM1_PORT, 115200))
+		tx_fifo = uart_tx_fifo(COM1_PORT);
 }
 
 /* Fill the UART's transmit FIFO from the output ring for as long as it says it is empty. */
 static void tx_drain(void)
 {
 	while (out_tail != out_head && uart_tx_empty(COM1_PORT))
-		for (unsigned i = 0; i < UART_TX_FIFO && out_tail != out_head; i++)
+		for (unsigned i = 0; i < tx_fifo && out_tail != out_head; i++)
 			uart_tx(COM1_PORT, out_ring[out_tail++ % OUTPUT_RING]);
 }
 
@@ -49,7 +51,7 @@ static void tx_flush(void)
 {
 	while (out_tail != out_head) {
 		uart_tx_wait(COM1_PORT);
-		for (unsigned i = 0; i < UART_TX_FIFO && out_tail != out_head; i++)
+		for (unsigned i = 0; i < tx_fifo && out_tail != out_head; i++)
 			uart_tx(COM1_PORT, out_ring[out_tail++ % OUTPUT_RING]);
 	}
 }
@@ -148,7 +150,7 @@ static void poll_input(void)
  * idle. It is the backstop for an edge that is lost anyway (an I/O APIC drops
  * edges on a masked pin; an emulated or odd UART may hold its line high),
  * which would otherwise stall input or output for good; with it, input at
- * worst falls back to polling at TIMER_HZ, and output to UART_TX_FIFO bytes
+ * worst falls back to polling at TIMER_HZ, and output to a FIFO's worth
  * a tick.
  */
 static void com1_irq(struct trap_frame *tf)
