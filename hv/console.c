@@ -38,12 +38,18 @@ void console_init(void)
 		tx_fifo = uart_tx_fifo(COM1_PORT);
 }
 
+/* Up to a FIFO's worth from the output ring into the UART, which must have room for it. */
+static void tx_chunk(void)
+{
+	for (unsigned i = 0; i < tx_fifo && out_tail != out_head; i++)
+		uart_tx(COM1_PORT, out_ring[out_tail++ % OUTPUT_RING]);
+}
+
 /* Fill the UART's transmit FIFO from the output ring for as long as it says it is empty. */
 static void tx_drain(void)
 {
 	while (out_tail != out_head && uart_tx_empty(COM1_PORT))
-		for (unsigned i = 0; i < tx_fifo && out_tail != out_head; i++)
-			uart_tx(COM1_PORT, out_ring[out_tail++ % OUTPUT_RING]);
+		tx_chunk();
 }
 
 /* All of the output ring into the UART, waiting for it as needed. Interrupts off. */
@@ -51,18 +57,31 @@ static void tx_flush(void)
 {
 	while (out_tail != out_head) {
 		uart_tx_wait(COM1_PORT);
-		for (unsigned i = 0; i < tx_fifo && out_tail != out_head; i++)
-			uart_tx(COM1_PORT, out_ring[out_tail++ % OUTPUT_RING]);
+		tx_chunk();
 	}
 }
 
-static void out_put(char c)
+/* No room for a byte and the '\r' before it if it ends a line. */
+static bool ring_full(void)
 {
-	if (out_head - out_tail == OUTPUT_RING) { /* full: wait for the UART to take some */
+	return out_head - out_tail > OUTPUT_RING - 2;
+}
+
+/*
+ * Room in the output ring: wait for the UART, with interrupts on meanwhile if the caller had
+ * them on (the UART's own interrupt may drain the ring then). A port that never says it is empty
+ * gets the bytes all the same, as uart_tx_wait bounds the wait. f: the caller's flags.
+ */
+
+static void make_room(uint64_t f)
+{
+	while (ring_full()) {
+		irq_restore(f);
 		uart_tx_wait(COM1_PORT);
-		tx_drain();
+		irq_save();
+		if (ring_full()) /* nothing drained it meanwhile */
+			tx_chunk();
 	}
-	out_ring[out_head++ % OUTPUT_RING] = c;
 }
 
 void console_write(const char *s, size_t n)
@@ -70,9 +89,11 @@ void console_write(const char *s, size_t n)
 	uint64_t f = irq_save();
 
 	for (size_t i = 0; i < n; i++) {
+		if (ring_full())
+			make_room(f);
 		if (s[i] == '\n')
-			out_put('\r');
-		out_put(s[i]);
+			out_ring[out_head++ % OUTPUT_RING] = '\r';
+		out_ring[out_head++ % OUTPUT_RING] = s[i];
 	}
 	/* with interrupts off (early boot, a fatal exception) nothing would drain it later */
 	if (tx_irq && (f & RFLAGS_IF))
