@@ -72,7 +72,6 @@ static bool ring_full(void)
  * them on (the UART's own interrupt may drain the ring then). A port that never says it is empty
  * gets the bytes all the same, as uart_tx_wait bounds the wait. f: the caller's flags.
  */
-
 static void make_room(uint64_t f)
 {
 	while (ring_full()) {
