@@ -32,17 +32,20 @@ void show_balloon(const struct vm *vm)
 		(unsigned long long)b->reports, (unsigned long long)(b->reported_bytes >> 10),
 		(unsigned long long)b->returned * 4);
 	if (b->burst.frames[0] | b->burst.frames[1]) {
-		mprintf("last give-back: %llu KiB inflated and %llu KiB reported, from %llu to %llu TSC ticks after "
-			"start, %llu ticks handling it; its first inflate buffer ", (unsigned long long)b->burst.frames[0] * 4,
-			(unsigned long long)b->burst.frames[1] * 4, (unsigned long long)(b->burst.start - vm->start_tsc),
-			(unsigned long long)(b->burst.end - vm->start_tsc), (unsigned long long)b->burst.busy);
-		for (unsigned k = 0; k < 2; k++) {
+		char first[2][24]; /* each source's first buffer, in ticks after start, or "-" */
+
+		for (unsigned k = 0; k < 2; k++)
 			if (b->burst.first[k])
-				mprintf("%llu", (unsigned long long)(b->burst.first[k] - vm->start_tsc));
+				snprintf(first[k], sizeof(first[k]), "%llu",
+					 (unsigned long long)(b->burst.first[k] - vm->start_tsc));
 			else
-				mprintf("-");
-			mprintf(k ? " TSC ticks after start\n" : ", its first report ");
-		}
+				snprintf(first[k], sizeof(first[k]), "-");
+		mprintf("last give-back: %llu KiB inflated and %llu KiB reported, from %llu to %llu TSC ticks after "
+			"start, %llu ticks handling it; its first inflate buffer %s, its first report %s TSC ticks "
+			"after start\n", (unsigned long long)b->burst.frames[0] * 4,
+			(unsigned long long)b->burst.frames[1] * 4, (unsigned long long)(b->burst.start - vm->start_tsc),
+			(unsigned long long)(b->burst.end - vm->start_tsc), (unsigned long long)b->burst.busy, first[0],
+			first[1]);
 	}
 	if (!b->stats_seen) {
 		mprintf("guest stats: none yet\n");
