@@ -271,6 +271,13 @@ def parse_mem_map(out):
     return [(int(s, 16), int(e, 16), int(p), t) for s, e, p, t in rows]
 
 
+def parse_uptime(out):
+    """'uptime': (TSC ticks since the core started, their rate in Hz)."""
+    m = re.search(r"\((\d+) TSC ticks at (\d+) Hz", out)
+    assert m, out
+    return int(m.group(1)), int(m.group(2))
+
+
 def parse_size(s):
     """'16M' or '1028K' (as 'vm list' prints them) in bytes."""
     return int(s[:-1]) << (20 if s[-1] == "M" else 10)
