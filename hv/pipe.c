@@ -22,6 +22,13 @@
 #define MARGIN_DECAY 64
 /* Passed pages that the sender, at its recent pace, writes again within this many ticks stay backed. */
 #define REUSE_TICKS 8
+/*
+ * A fault backs this many pages after the one touched (if not yet backed), at most one per
+ * AHEAD_SHARE pages the pipe has backed: the sender's next pages cost it no exit of their own, and
+ * the pipe holds at most about 1/AHEAD_SHARE more than the data in flight for it.
+ */
+#define AHEAD_MAX   4
+#define AHEAD_SHARE 6
 
 static struct pipe pipes[PIPE_MAX];
 
@@ -60,18 +67,25 @@ static struct emhv_pipe_header *header(const struct pipe *p)
 
 /* ---- the region's pages ---- */
 
-/* Map page i into every open end; -NPT_ENOMEM when a VM had no frame for a page table. */
-static int map_page(struct pipe *p, uint64_t i)
+/*
+ * Map pages [i, j), all backed, into every open end, each run of consecutive frames at once;
+ * -NPT_ENOMEM when a VM had no frame for a page table.
+ */
+static int map_pages(struct pipe *p, uint64_t i, uint64_t j)
 {
-	for (unsigned k = 0; k < PIPE_ENDS; k++) {
-		struct pipe_end *e = &p->end[k];
-		int r;
+	for (uint64_t k = i, n; k < j; k += n) {
+		for (n = 1; k + n < j && p->page[k + n] == p->page[k] + n * FRAME_SIZE; n++)
+			;
+		for (unsigned x = 0; x < PIPE_ENDS; x++) {
+			struct pipe_end *e = &p->end[x];
+			int r;
 
-		if (!e->vm)
-			continue;
-		r = vm_mem_map_shared(&e->vm->mem, window(e) + i * FRAME_SIZE, p->page[i]);
-		if (r && r != -NPT_EEXIST)
-			return r;
+			if (!e->vm)
+				continue;
+			r = vm_mem_map_shared(&e->vm->mem, window(e) + k * FRAME_SIZE, p->page[k], (unsigned)n);
+			if (r)
+				return r;
+		}
 	}
 	return 0;
 }
@@ -146,15 +160,21 @@ static uint64_t reserved_to(const struct pipe *p, uint64_t i)
 	return last;
 }
 
+static uint64_t ahead(const struct pipe *p)
+{
+	return p->allocated / AHEAD_SHARE < AHEAD_MAX ? p->allocated / AHEAD_SHARE : AHEAD_MAX;
+}
+
 /*
  * A fault in an end's window: back the page if it is not yet, map it into both ends; and the rest
- * of the sender's reservation with it, so that a record across pages costs one fault.
+ * of the sender's reservation with it, so that a record across pages costs one fault, and a few
+ * pages after (ahead). Not past a page already backed: the ring's other side.
  */
 static int shm_fault(void *dev, uint64_t offset)
 {
 	struct pipe_end *e = dev;
 	struct pipe *p = e->pipe;
-	uint64_t i = offset / FRAME_SIZE, last;
+	uint64_t i = offset / FRAME_SIZE, last, j;
 
 	if (offset >= p->size)
 		return DEVBUS_NOTHING;
@@ -163,15 +183,15 @@ static int shm_fault(void *dev, uint64_t offset)
 			return DEVBUS_NOMEM;
 		p->faults++;
 	}
-	if (map_page(p, i))
-		return DEVBUS_NOMEM;
 	last = reserved_to(p, i);
-	for (uint64_t j = i + 1; j <= last && p->page[j] == FRAME_NONE && back_page(p, j); j++) {
+	if (i >= EMHV_PIPE_DATA_OFF / FRAME_SIZE && last < i + ahead(p))
+		last = i + ahead(p);
+	if (last >= p->size / FRAME_SIZE)
+		last = p->size / FRAME_SIZE - 1;
+	for (j = i + 1; j <= last && p->page[j] == FRAME_NONE && back_page(p, j); j++)
 		p->faults++;
-		if (map_page(p, j))
-			break; /* a VM had no frame for a page table: the page's own fault maps it */
-	}
-	return DEVBUS_MAPPED;
+	/* a VM that had no frame for a page table waits for memory: its fault again maps what is left */
+	return map_pages(p, i, j) ? DEVBUS_NOMEM : DEVBUS_MAPPED;
 }
 
 /* ---- the device at each end ---- */
@@ -391,11 +411,16 @@ int pipe_create(const char *name, struct vm *a, struct vm *b, uint64_t size, enu
 	h->data_size = p->data_size;
 	if (open_end(p, PIPE_SEND, a, why, n) || open_end(p, PIPE_RECV, b, why, n))
 		goto fail;
-	for (i = 0; i < pages; i++) {
-		if (p->page[i] != FRAME_NONE && map_page(p, i)) {
+	for (i = next_backed(p, 0, pages); i < pages; i = next_backed(p, i, pages)) {
+		uint64_t j = i + 1;
+
+		while (j < pages && p->page[j] != FRAME_NONE)
+			j++;
+		if (map_pages(p, i, j)) {
 			snprintf(why, n, "no memory for the page tables that map the region");
 			goto fail;
 		}
+		i = j;
 	}
 	return 0;
 fail:
@@ -520,6 +545,8 @@ static void shrink(struct pipe *p, uint64_t reserve)
 
 	p->margin = peak_of(p->margin, hi - lo);
 	keep = lo + p->margin + 1; /* ring pages [lo, keep): and the page head writes into next */
+	if (hi + ahead(p) > keep) /* and those the sender's faults backed ahead */
+		keep = hi + ahead(p);
 	if (hi + p->pace * REUSE_TICKS > keep)
 		keep = hi + p->pace * REUSE_TICKS;
 	ring_runs(p, keep, lo + data_pages, run);

@@ -479,6 +479,32 @@ unsigned npt_fill_run(struct npt *t, uint64_t gpa, unsigned n, paddr_t pa, unsig
 	return i;
 }
 
+int npt_clear_run(struct npt *t, uint64_t gpa, unsigned n)
+{
+	uint64_t *e;
+	unsigned i, cleared = 0;
+
+	if (!n || !gpa_ok(t, gpa) || (gpa & (NPT_SIZE_4K - 1)))
+		return -NPT_EINVAL;
+	if (t->hint_pt == FRAME_NONE || block_of(gpa) != t->hint_base ||
+	    n > (NPT_SIZE_2M - (gpa & (NPT_SIZE_2M - 1))) / NPT_SIZE_4K)
+		return -NPT_ENOENT;
+	e = entry_ptr(t->hint_pt, gpa, NPT_LEVEL_4K);
+	for (i = 0; i < n; i++)
+		if (present(t, e[i])) {
+			e[i] = 0;
+			cleared++;
+		}
+	t->mapped -= (uint64_t)cleared * NPT_SIZE_4K;
+	if (cleared && table_empty(t, t->hint_pt)) { /* no empty table stays: as npt_unmap's prune */
+		struct npt_path p;
+
+		(void)walk(t, gpa, &p); /* stops in the page table, at gpa's absent entry */
+		prune(t, &p, NPT_LEVEL_4K);
+	}
+	return (int)cleared;
+}
+
 /* ---- map and unmap ---- */
 
 /* A 2 MiB map where a page table stands (h is a hole in it): the table gives way only if it is

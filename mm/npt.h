@@ -155,6 +155,13 @@ int npt_fill_hole(struct npt *t, const struct npt_hole *h, paddr_t pa, unsigned 
  * The pages mapped.
  */
 unsigned npt_fill_run(struct npt *t, uint64_t gpa, unsigned n, paddr_t pa, unsigned rights);
+/*
+ * npt_fill_run's undoing: unmap the 4 KiB leaves among the n pages from gpa, in the hint's page
+ * table with no walk; a table that it empties goes as npt_unmap's would (through ops.free_table).
+ * The pages unmapped, or -NPT_ENOENT when the n pages are not all in the hint's 2 MiB block (walk
+ * instead: npt_scan, npt_unmap), or -NPT_EINVAL. The caller invalidates.
+ */
+int npt_clear_run(struct npt *t, uint64_t gpa, unsigned n);
 
 /* A leaf as npt_scan shows it: gpa is the leaf's first byte, pa its frame. */
 struct npt_leaf {

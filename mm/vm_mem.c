@@ -340,16 +340,30 @@ int vm_mem_map_frame(struct vm_mem *m, uint64_t gpa, paddr_t pa)
 	return 0;
 }
 
-int vm_mem_map_shared(struct vm_mem *m, uint64_t gpa, paddr_t pa)
+int vm_mem_map_shared(struct vm_mem *m, uint64_t gpa, paddr_t pa, unsigned n)
 {
-	int r;
-
 	if (gpa < m->max || (gpa & (NPT_SIZE_4K - 1)))
 		return -NPT_EINVAL;
-	r = npt_map(&m->npt, gpa, pa, NPT_LEVEL_4K, NPT_R | NPT_W);
-	if (!r)
-		m->shared += NPT_SIZE_4K;
-	return r;
+	for (unsigned done = 0; done < n;) {
+		/* a pipe's pages come one after another in one page table: the hint's, with no walk */
+		uint64_t at = gpa + (uint64_t)done * NPT_SIZE_4K;
+		paddr_t frame = pa + (uint64_t)done * NPT_SIZE_4K;
+		unsigned k = npt_fill_run(&m->npt, at, n - done, frame, NPT_R | NPT_W);
+
+		if (!k) { /* mapped already, or its page table is not the hint's: the long way */
+			int r = npt_map(&m->npt, at, frame, NPT_LEVEL_4K, NPT_R | NPT_W);
+
+			if (r && r != -NPT_EEXIST)
+				return r;
+			if (!r)
+				m->shared += NPT_SIZE_4K;
+			done++;
+			continue;
+		}
+		m->shared += (uint64_t)k * NPT_SIZE_4K;
+		done += k;
+	}
+	return 0;
 }
 
 enum vm_fault_result vm_mem_fault(struct vm_mem *m, uint64_t gpa)

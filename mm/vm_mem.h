@@ -140,11 +140,13 @@ bool vm_mem_fault_quick(struct vm_mem *m, uint64_t gpa);
  */
 int vm_mem_map_frame(struct vm_mem *m, uint64_t gpa, paddr_t pa);
 /*
- * Map a 4 KiB frame that m does not own (a pipe's) read-write at gpa, which lies above max: m's
- * RAM never reaches there. The page tables are m's. 0, -NPT_EEXIST if gpa is mapped, -NPT_ENOMEM,
- * -NPT_EINVAL. vm_take_shared() takes such pages away again; destroying m leaves their frames alone.
+ * Map n 4 KiB frames from pa, one after another, that m does not own (a pipe's) read-write at the
+ * n pages from gpa, which lies above max: m's RAM never reaches there. A page already mapped stays
+ * as it is. The page tables are m's. 0, -NPT_ENOMEM (the pages before the one it stopped at are
+ * mapped), -NPT_EINVAL. vm_take_shared() takes such pages away again; destroying m leaves their
+ * frames alone.
  */
-int vm_mem_map_shared(struct vm_mem *m, uint64_t gpa, paddr_t pa);
+int vm_mem_map_shared(struct vm_mem *m, uint64_t gpa, paddr_t pa, unsigned n);
 /* Return every frame (RAM, tables, spares, page state) to the pool. */
 void vm_mem_release(struct vm_mem *m);
 /*

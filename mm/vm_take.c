@@ -261,9 +261,16 @@ static enum npt_scan_action unmap_shared(void *ctx, const struct npt_leaf *leaf)
 uint64_t vm_take_shared(struct vm_mem *m, uint64_t gpa, uint64_t len)
 {
 	uint64_t before = m->shared;
+	int n = -NPT_EINVAL;
 
 	vm_take_begin(m);
-	npt_scan(&m->npt, gpa, gpa + len, unmap_shared, m, NULL);
+	/* the common case with no walk: pages a pipe passed, in the page table its last map used */
+	if (gpa >= m->max && len && !(len & (NPT_SIZE_4K - 1)) && len / NPT_SIZE_4K < 0x80000000u)
+		n = npt_clear_run(&m->npt, gpa, (unsigned)(len / NPT_SIZE_4K));
+	if (n >= 0)
+		m->shared -= (uint64_t)n * NPT_SIZE_4K;
+	else
+		npt_scan(&m->npt, gpa, gpa + len, unmap_shared, m, NULL);
 	if (m->shared != before && !batch.n) { /* the frames are not queued: invalidate for them too */
 		m->flush(m->flush_ctx);
 		m->st.flushes++;

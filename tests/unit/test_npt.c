@@ -1386,6 +1386,50 @@ static void test_fill_run(void **state)
 	npt_destroy(&other, NULL, NULL);
 }
 
+/*
+ * npt_clear_run: the 4 KiB leaves among n pages in the hint's page table unmapped, as npt_unmap
+ * would unmap them one by one, gaps skipped; a page table it empties goes (and the hint with it);
+ * nothing outside the hint's block, across its end, or misaligned.
+ */
+static void test_clear_run(void **state)
+{
+	const uint64_t blk = 0x40000000ULL;
+	uint64_t tables;
+	struct npt other;
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(npt_init(&other, fmt, &pool_ops), 0);
+	assert_int_equal(npt_clear_run(&nt, blk, 4), -NPT_ENOENT); /* no hint yet */
+	for (i = 0; i < 40; i++)
+		if (i != 7 && i != 8) {
+			fill_4k(&nt, blk + i * K4, 0x200000 + i * K4, NPT_RWX, i > 0);
+			assert_int_equal(npt_map(&other, blk + i * K4, 0x200000 + i * K4, NPT_LEVEL_4K, NPT_RWX), 0);
+		}
+	tables = nt.tables;
+	assert_int_equal(npt_clear_run(&nt, blk + 5 * K4, 10), 8); /* pages 5..14 less the gap at 7, 8 */
+	for (i = 5; i < 15; i++)
+		if (i != 7 && i != 8)
+			assert_int_equal(npt_unmap(&other, blk + i * K4, NULL, NULL), 0);
+	expect_same_dump(dump_tree(&nt, false), dump_tree(&other, false));
+	assert_int_equal(nt.mapped, other.mapped);
+	assert_int_equal(npt_clear_run(&nt, blk + 5 * K4, 10), 0); /* nothing left there */
+	assert_int_equal(npt_clear_run(&nt, blk + 510 * K4, 3), -NPT_ENOENT); /* across the block's end */
+	assert_int_equal(npt_clear_run(&nt, blk + M2, 1), -NPT_ENOENT);	  /* another block */
+	assert_int_equal(npt_clear_run(&nt, blk + 123, 1), -NPT_EINVAL);
+	assert_int_equal(npt_clear_run(&nt, blk, 0), -NPT_EINVAL);
+	assert_int_equal(npt_clear_run(&nt, blk, 512), 30); /* the rest: the emptied tables go */
+	for (i = 0; i < 40; i++)
+		if (i < 5 || i > 14)
+			assert_int_equal(npt_unmap(&other, blk + i * K4, NULL, NULL), 0);
+	assert_int_equal(nt.tables, other.tables);
+	assert_true(nt.tables < tables);
+	assert_int_equal(nt.mapped, 0);
+	check_tree(&nt);
+	assert_int_equal(npt_clear_run(&nt, blk, 1), -NPT_ENOENT); /* the hint went with its table */
+	npt_destroy(&other, NULL, NULL);
+}
+
 /* Runs of 4 KiB fills in one block go through the hint and build what npt_map builds. */
 static void test_fill_hole_hint(void **state)
 {
@@ -2768,6 +2812,7 @@ static void test_random_model(void **state)
 	cmocka_unit_test_setup_teardown(test_fill_hole, setup, teardown),                  \
 	cmocka_unit_test_setup_teardown(test_fill_hole_hint, setup, teardown),             \
 	cmocka_unit_test_setup_teardown(test_fill_run, setup, teardown),                   \
+	cmocka_unit_test_setup_teardown(test_clear_run, setup, teardown),                  \
 	cmocka_unit_test_setup_teardown(test_fill_hole_enomem, setup, teardown),           \
 	cmocka_unit_test_setup_teardown(test_scan_visit, setup, teardown),                 \
 	cmocka_unit_test_setup_teardown(test_scan_clear_ad, setup, teardown),              \
