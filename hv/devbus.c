@@ -30,18 +30,24 @@ int devbus_claim(struct devbus *b, enum bus_space space, uint64_t base, uint64_t
 	return 0;
 }
 
-const struct bus_range *devbus_find(const struct devbus *b, enum bus_space space, uint64_t addr, unsigned size)
+static bool holds(const struct bus_range *r, uint64_t addr, unsigned size)
 {
-	for (unsigned i = 0; i < b->n[space]; i++) {
-		const struct bus_range *r = &b->r[space][i];
+	return addr >= r->base && addr - r->base < r->size && size <= r->size - (addr - r->base);
+}
 
-		if (addr >= r->base && addr - r->base < r->size && size <= r->size - (addr - r->base))
-			return r;
-	}
+const struct bus_range *devbus_find(struct devbus *b, enum bus_space space, uint64_t addr, unsigned size)
+{
+	if (b->last[space] < b->n[space] && holds(&b->r[space][b->last[space]], addr, size))
+		return &b->r[space][b->last[space]];
+	for (unsigned i = 0; i < b->n[space]; i++)
+		if (holds(&b->r[space][i], addr, size)) {
+			b->last[space] = i;
+			return &b->r[space][i];
+		}
 	return NULL;
 }
 
-bool devbus_read(const struct devbus *b, enum bus_space space, uint64_t addr, unsigned size, uint64_t *val)
+bool devbus_read(struct devbus *b, enum bus_space space, uint64_t addr, unsigned size, uint64_t *val)
 {
 	const struct bus_range *r = devbus_find(b, space, addr, size);
 
@@ -51,7 +57,7 @@ bool devbus_read(const struct devbus *b, enum bus_space space, uint64_t addr, un
 	return true;
 }
 
-bool devbus_write(const struct devbus *b, enum bus_space space, uint64_t addr, unsigned size, uint64_t val)
+bool devbus_write(struct devbus *b, enum bus_space space, uint64_t addr, unsigned size, uint64_t val)
 {
 	const struct bus_range *r = devbus_find(b, space, addr, size);
 

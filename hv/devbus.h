@@ -41,6 +41,7 @@ struct bus_range {
 struct devbus {
 	struct bus_range r[BUS_SPACES][DEVBUS_MAX_RANGES];
 	unsigned n[BUS_SPACES];
+	unsigned last[BUS_SPACES]; /* the range found last, looked at first (a pipe's window, fault after fault) */
 };
 
 /* All ones in an access of size bytes (1, 2, 4 or 8): the bytes no device drives read so. */
@@ -53,9 +54,9 @@ static inline uint64_t devbus_ones(unsigned size)
 int devbus_claim(struct devbus *b, enum bus_space space, uint64_t base, uint64_t size, const struct dev_ops *ops,
 		 void *dev, char *why, size_t n);
 /* The range holding all of [addr, addr + size), or NULL. */
-const struct bus_range *devbus_find(const struct devbus *b, enum bus_space space, uint64_t addr, unsigned size);
+const struct bus_range *devbus_find(struct devbus *b, enum bus_space space, uint64_t addr, unsigned size);
 /* A guest access; false when no device claims it. */
-bool devbus_read(const struct devbus *b, enum bus_space space, uint64_t addr, unsigned size, uint64_t *val);
-bool devbus_write(const struct devbus *b, enum bus_space space, uint64_t addr, unsigned size, uint64_t val);
+bool devbus_read(struct devbus *b, enum bus_space space, uint64_t addr, unsigned size, uint64_t *val);
+bool devbus_write(struct devbus *b, enum bus_space space, uint64_t addr, unsigned size, uint64_t val);
 
 #endif

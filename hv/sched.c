@@ -70,11 +70,18 @@ static void account(struct pending *p, uint64_t until)
 	count_exits(p->kind, 1, cost, cost, kinds[p->grew < 4 ? p->grew : 0], p->zero_tsc);
 }
 
-/* The growth faults run() completed itself: exits of their own, each a 4 KiB growth with no zeroing. */
+/*
+ * The nested-page faults run() completed itself: exits of their own. A growth is of 4 KiB with no
+ * zeroing; a shared page mapped is no growth.
+ */
 static void account_quick(struct vm *vm, const struct virt_quick *q)
 {
-	vm->exits += q->n;
-	count_exits(VEXIT_NPF, q->n, q->tsc, q->max, STAT_GROW_4K, 0);
+	static const int grow[VIRT_QUICK_KINDS] = { [VIRT_QUICK_GROW] = STAT_GROW_4K, [VIRT_QUICK_MAPPED] = -1 };
+
+	for (unsigned k = VIRT_QUICK_GROW; k < VIRT_QUICK_KINDS; k++) {
+		vm->exits += q->n[k];
+		count_exits(VEXIT_NPF, q->n[k], q->tsc[k], q->max[k], grow[k], 0);
+	}
 }
 
 /*

@@ -79,10 +79,23 @@ static void flush_nested(void *ctx)
 		virt_get()->flush_npt(vm->vcpu);
 }
 
-/* The common growth fault, completed by the backend without leaving run() (virt_vcpu.quick_npf). */
-static bool quick_npf(void *mem, uint64_t gpa)
+/*
+ * The common nested-page faults, completed by the backend without leaving run()
+ * (virt_vcpu.quick_npf): a growth fault, and a touch of a device's shared memory that the device
+ * maps (a pipe's page). Anything else, or a fault that did not map, takes the long way
+ * (vm_exit.c's on_npf), which asks again: both answer the same.
+ */
+static enum virt_quick_kind quick_npf(void *ctx, uint64_t gpa)
 {
-	return vm_mem_fault_quick(mem, gpa);
+	struct vm *vm = ctx;
+	const struct bus_range *r;
+
+	if (gpa < vm->mem.max)
+		return vm_mem_fault_quick(&vm->mem, gpa) ? VIRT_QUICK_GROW : VIRT_QUICK_NONE;
+	r = devbus_find(&vm->bus, BUS_MMIO, gpa, 1);
+	if (!r || !r->ops->fault || r->ops->fault(r->dev, gpa - r->base) != DEVBUS_MAPPED)
+		return VIRT_QUICK_NONE;
+	return VIRT_QUICK_MAPPED;
 }
 
 static void uart_tx(void *ctx, uint8_t c)
@@ -296,7 +309,7 @@ struct vm *vm_create(const struct vm_config *c, char *why, size_t n)
 	if (!vm->vcpu)
 		goto fail;
 	vm->vcpu->quick_npf = quick_npf;
-	vm->vcpu->quick_ctx = &vm->mem;
+	vm->vcpu->quick_ctx = vm;
 	return vm;
 fail:
 	release(vm, NULL, 0);

@@ -145,10 +145,21 @@ struct vcpu_boot_state {
 	uint64_t cr4_guest_owned;
 };
 
-/* Nested-page faults a run() completed itself (virt_vcpu.quick_npf) before it returned. */
+/* What the core's quick_npf made of a nested-page fault: not completed (0), or how it completed it. */
+enum virt_quick_kind {
+	VIRT_QUICK_NONE,
+	VIRT_QUICK_GROW,   /* a 4 KiB page of the VM's own RAM backed and mapped */
+	VIRT_QUICK_MAPPED, /* a page that exists elsewhere (a device's shared memory) mapped */
+	VIRT_QUICK_KINDS
+};
+
+/*
+ * Nested-page faults a run() completed itself (virt_vcpu.quick_npf) before it returned, by kind;
+ * their cost, VM exit to the next VM entry: the sum and the dearest.
+ */
 struct virt_quick {
-	uint32_t n;
-	uint64_t tsc, max; /* their cost, VM exit to the next VM entry: the sum and the dearest */
+	uint32_t n[VIRT_QUICK_KINDS];
+	uint64_t tsc[VIRT_QUICK_KINDS], max[VIRT_QUICK_KINDS];
 };
 
 /* A backend's vCPU: gprs first so the core reaches them without a call. */
@@ -161,12 +172,13 @@ struct virt_vcpu {
 	uint64_t timer_ticks; /* exit with VEXIT_TIMER after about this many TSC ticks (if the backend can) */
 	/*
 	 * The core's answer to a not-present nested-page fault (nothing being delivered, no event cut
-	 * short) that run() may take without returning, while timer_ticks has not run out: true when
-	 * it mapped the page, and run() enters the guest again at once. NULL: run() returns at every
-	 * fault. Called with interrupts off, between a VM exit and the next entry.
+	 * short) that run() may take without returning, while timer_ticks has not run out: how it
+	 * mapped the page (then run() enters the guest again at once), or VIRT_QUICK_NONE. NULL: run()
+	 * returns at every fault. Called with interrupts off, between a VM exit and the next entry.
 	 */
-	bool (*quick_npf)(void *ctx, uint64_t gpa);
+	enum virt_quick_kind (*quick_npf)(void *ctx, uint64_t gpa);
 	void *quick_ctx;
+	enum virt_quick_kind quick_kind; /* the last fault's, counted at the exit after its entry */
 	struct virt_quick quick; /* the faults the last run() completed that way */
 	/*
 	 * Nonzero: the guest's TSC is to read this at the next VM entry (the far layer's warp): the
@@ -224,7 +236,7 @@ static inline void virt_run_begin(struct virt_vcpu *vc, uint64_t entry)
 {
 	vc->entry_tsc = entry;
 	vc->guest_tsc = 0;
-	vc->quick = (struct virt_quick){ 0, 0, 0 };
+	vc->quick = (struct virt_quick){ { 0 }, { 0 }, { 0 } };
 }
 
 static inline void virt_run_exited(struct virt_vcpu *vc, uint64_t entry, uint64_t quick_exit)
@@ -232,17 +244,21 @@ static inline void virt_run_exited(struct virt_vcpu *vc, uint64_t entry, uint64_
 	vc->guest_tsc += vc->exit_tsc - entry;
 	if (quick_exit) {
 		uint64_t cost = entry - quick_exit;
+		enum virt_quick_kind k = vc->quick_kind;
 
-		vc->quick.n++;
-		vc->quick.tsc += cost;
-		if (cost > vc->quick.max)
-			vc->quick.max = cost;
+		vc->quick.n[k]++;
+		vc->quick.tsc[k] += cost;
+		if (cost > vc->quick.max[k])
+			vc->quick.max[k] = cost;
 	}
 }
 
 static inline bool virt_run_quick(struct virt_vcpu *vc, uint64_t gpa)
 {
-	return vc->quick_npf && vc->exit_tsc - vc->entry_tsc < vc->timer_ticks && vc->quick_npf(vc->quick_ctx, gpa);
+	if (!vc->quick_npf || vc->exit_tsc - vc->entry_tsc >= vc->timer_ticks)
+		return false;
+	vc->quick_kind = vc->quick_npf(vc->quick_ctx, gpa);
+	return vc->quick_kind != VIRT_QUICK_NONE;
 }
 
 struct virt_backend {
