@@ -239,10 +239,11 @@ void far_show_vm(const struct vm *vm)
 		(unsigned long long)(s->faults ? (s->hv_ticks - s->copy_ticks) / s->faults : 0));
 	if (vm->vcpu->switch_runs)
 		mprintf("far switch: a VM exit and entry cost the guest %llu ticks beyond the hypervisor's stamps (the "
-			"median of %u entries that fault again at once, measured %u times in %llu ticks), taken off "
-			"each far fault's latency (so spin's floor is the hypervisor's own time plus this)\n",
+			"median of the last %u entries that fault again at once, measured %u times, one entry every "
+			"%d far faults after the first %u, in %llu ticks), taken off each far fault's latency (so "
+			"spin's floor is the hypervisor's own time plus this)\n",
 			(unsigned long long)vm->vcpu->switch_ticks, VIRT_SWITCH_SAMPLES, vm->vcpu->switch_runs,
-			(unsigned long long)vm->vcpu->switch_spent);
+			FAR_SWITCH_EVERY, VIRT_SWITCH_SAMPLES, (unsigned long long)vm->vcpu->switch_spent);
 	else
 		mprintf("far switch: not measured yet (at the first far fault, and every %d after)\n", FAR_SWITCH_EVERY);
 	mprintf("far latency: <1us %llu, <4us %llu, <16us %llu, <64us %llu, <256us %llu, <1ms %llu, <4ms %llu, more "

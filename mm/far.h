@@ -24,9 +24,9 @@
 /*
  * The world switch of a far fault as the guest sees it (virt_vcpu.switch_ticks) is measured at a
  * VM's first far fault and every this many after (hv/vm_exit.c), and taken off each far fault's
- * latency.
+ * latency: often, so that it follows QEMU's TCG, whose switch drifts by half over seconds.
  */
-#define FAR_SWITCH_EVERY 256
+#define FAR_SWITCH_EVERY 16
 
 /* How the latency of a far fault reaches the guest. */
 enum far_mode {

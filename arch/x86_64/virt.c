@@ -1,6 +1,7 @@
 /* Pick and enable the virtualization backend this CPU offers: VT-x (vmx/) or AMD-V (svm/). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "cpu.h"
 #include "cpuinfo.h"
 #include "timer.h"
@@ -72,10 +73,17 @@ static int tick_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-void virt_switch_done(struct virt_vcpu *vc, uint64_t *s, unsigned n, uint64_t start)
+void virt_switch_done(struct virt_vcpu *vc, const uint64_t *s, unsigned n, uint64_t start)
 {
-	qsort(s, n, sizeof(s[0]), tick_cmp);
+	uint64_t w[VIRT_SWITCH_SAMPLES];
+
+	for (unsigned i = 0; i < n && i < VIRT_SWITCH_SAMPLES; i++) {
+		vc->switch_win[vc->switch_pos] = s[i];
+		vc->switch_pos = (vc->switch_pos + 1) % VIRT_SWITCH_SAMPLES;
+	}
+	memcpy(w, vc->switch_win, sizeof(w)); /* full: the first measurement filled it */
+	qsort(w, VIRT_SWITCH_SAMPLES, sizeof(w[0]), tick_cmp);
 	vc->switch_spent += rdtsc() - start;
-	vc->switch_ticks = s[n / 2];
+	vc->switch_ticks = w[VIRT_SWITCH_SAMPLES / 2];
 	vc->switch_runs++;
 }

@@ -162,6 +162,14 @@ struct virt_quick {
 	uint64_t tsc[VIRT_QUICK_KINDS], max[VIRT_QUICK_KINDS];
 };
 
+/*
+ * The world switch is the median of the last VIRT_SWITCH_SAMPLES entries measured: all of them at
+ * the first measurement, one at each after (virt_switch_want), so that it follows an emulator
+ * whose switch drifts (QEMU's TCG) at the cost of one entry a measurement.
+ */
+#define VIRT_SWITCH_SAMPLES 7
+#define VIRT_SWITCH_TRIES 14 /* entries at most, those a host interrupt ended included */
+
 /* A backend's vCPU: gprs first so the core reaches them without a call. */
 struct virt_vcpu {
 	struct vcpu_gprs gprs;
@@ -189,12 +197,15 @@ struct virt_vcpu {
 	uint64_t spin_until;
 	/*
 	 * The world switch of a nested-page fault as the guest sees it (backend measure_switch): the
-	 * median time from a VM entry to the exit of the fault the guest makes again at once, 0 until
-	 * measured. A far fault costs the guest this much beyond the hypervisor's TSC stamps: its
-	 * access and the exit before the exit stamp, the entry after the entry stamp (the far layer
-	 * takes it off the latency it charges).
+	 * median time from a VM entry to the exit of the fault the guest makes again at once, over
+	 * the last VIRT_SWITCH_SAMPLES entries measured (switch_win), 0 until measured. A far fault
+	 * costs the guest this much beyond the hypervisor's TSC stamps: its access and the exit before
+	 * the exit stamp, the entry after the entry stamp (the far layer takes it off the latency it
+	 * charges).
 	 */
 	uint64_t switch_ticks;
+	uint64_t switch_win[VIRT_SWITCH_SAMPLES]; /* the last entries measured, oldest at switch_pos once full */
+	uint32_t switch_pos;
 	uint32_t switch_runs;  /* measurements taken */
 	uint64_t switch_spent; /* TSC ticks they took, in all */
 	uint16_t tag;		 /* VPID / ASID, non-zero */
@@ -224,13 +235,19 @@ static inline uint64_t virt_spin_take(struct virt_vcpu *vc)
 	return t;
 }
 
-#define VIRT_SWITCH_SAMPLES 7
-#define VIRT_SWITCH_TRIES 14 /* entries at most, those a host interrupt ended included */
 
 /* The TSC a measuring VM entry is to happen at: far enough ahead for the entry stub to be waiting (20 us). */
 uint64_t virt_switch_at(void);
-/* A measurement begun at start: its samples (entry to exit, n > 0; sorted here) into switch_ticks, their median. */
-void virt_switch_done(struct virt_vcpu *vc, uint64_t *s, unsigned n, uint64_t start);
+/* How many entries a measurement takes: VIRT_SWITCH_SAMPLES the first time, one after. */
+static inline unsigned virt_switch_want(const struct virt_vcpu *vc)
+{
+	return vc->switch_runs ? 1 : VIRT_SWITCH_SAMPLES;
+}
+/*
+ * A measurement begun at start: its samples (entry to exit, 0 < n <= VIRT_SWITCH_SAMPLES) into the
+ * window, switch_ticks the window's median.
+ */
+void virt_switch_done(struct virt_vcpu *vc, const uint64_t *s, unsigned n, uint64_t start);
 
 static inline void virt_run_begin(struct virt_vcpu *vc, uint64_t entry)
 {
@@ -290,9 +307,9 @@ struct virt_backend {
 	void (*flush_guest_tlb)(struct virt_vcpu *v);
 	/*
 	 * After an exit for a not-present nested-page fault at gpa (nothing cut short), with gpa still
-	 * not mapped: enter the guest VIRT_SWITCH_SAMPLES times, each entry at a TSC of its choosing;
+	 * not mapped: enter the guest virt_switch_want() times, each entry at a TSC of its choosing;
 	 * the guest makes the same access again and exits at once, and nothing of its state changes.
-	 * The median time from entry to exit goes to v->switch_ticks (virt_switch_done). False, with
+	 * The times from entry to exit go to virt_switch_done. False, with
 	 * nothing measured, when an entry exited for anything else (a host interrupt, a window the
 	 * core asked for). The exit's own stamp (v->exit_tsc) stays. Called from exit handling.
 	 * flush: each entry invalidates the guest's nested translations first, as the entry after the

@@ -288,10 +288,10 @@ static bool svm_measure_switch(struct virt_vcpu *vc, uint64_t gpa, bool flush)
 	struct vmcb *vmcb = v->vmcb;
 	const struct vmcb_control *c = &vmcb->control;
 	uint64_t s[VIRT_SWITCH_SAMPLES], start = rdtsc(), flags = irq_save();
-	unsigned n = 0;
+	unsigned n = 0, want = virt_switch_want(vc);
 
 	enter_prepare(vc, v);
-	for (unsigned tries = 0; n < VIRT_SWITCH_SAMPLES && tries < VIRT_SWITCH_TRIES; tries++) {
+	for (unsigned tries = 0; n < want && tries < VIRT_SWITCH_TRIES; tries++) {
 		uint64_t at = virt_switch_at();
 
 		if (flush)
@@ -309,7 +309,7 @@ static bool svm_measure_switch(struct virt_vcpu *vc, uint64_t gpa, bool flush)
 	}
 	exit_finish(vc, vmcb);
 	irq_restore(flags);
-	if (n < VIRT_SWITCH_SAMPLES)
+	if (n < want)
 		return false;
 	virt_switch_done(vc, s, n, start);
 	return true;

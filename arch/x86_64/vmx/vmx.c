@@ -560,10 +560,10 @@ static bool vmx_measure_switch(struct virt_vcpu *vc, uint64_t gpa, bool flush)
 	struct vmx_vcpu *v = vc->priv;
 	uint64_t s[VIRT_SWITCH_SAMPLES], start = rdtsc(), flags = irq_save();
 	uint32_t reason = 0;
-	unsigned n = 0;
+	unsigned n = 0, want = virt_switch_want(vc);
 
 	enter_prepare(vc, v);
-	for (unsigned tries = 0; n < VIRT_SWITCH_SAMPLES && tries < VIRT_SWITCH_TRIES; tries++) {
+	for (unsigned tries = 0; n < want && tries < VIRT_SWITCH_TRIES; tries++) {
 		uint64_t at = virt_switch_at();
 
 		if (flush)
@@ -583,7 +583,7 @@ static bool vmx_measure_switch(struct virt_vcpu *vc, uint64_t gpa, bool flush)
 	vc->cr2 = read_cr2();
 	host_events(reason);
 	irq_restore(flags);
-	if (n < VIRT_SWITCH_SAMPLES)
+	if (n < want)
 		return false;
 	virt_switch_done(vc, s, n, start);
 	return true;
