@@ -15,6 +15,13 @@ READY = "emhv-linux: init ready"
 _asked = [0]
 
 
+def stopped(m, name, state):
+    """End the run for a VM that stopped: what the monitor says of it, and its console's last lines
+    (a kernel's panic message is there)."""
+    tail = "\n".join(m.cmd_ok("vm console " + name).splitlines()[-60:])
+    sys.exit(f"{sys.argv[0]}: {name} {state}: {m.cmd_ok('vm info ' + name)}\nits console's last lines:\n{tail}")
+
+
 def console_wait(m, name, pattern, timeout, stall=None):
     """The first match of pattern in name's console within timeout s. A VM that stops ends the run;
     stall(m, name) may end the wait early by returning a reason (the run goes on: None is returned)."""
@@ -23,8 +30,9 @@ def console_wait(m, name, pattern, timeout, stall=None):
         hit = re.search(pattern, m.cmd_ok("vm console " + name), re.M)
         if hit:
             return hit
-        if parse_vm_list(m.cmd_ok("vm list"))[name]["state"] in ("stopped", "exited"):
-            sys.exit(f"{sys.argv[0]}: {name} stopped: {m.cmd_ok('vm info ' + name)}")
+        state = parse_vm_list(m.cmd_ok("vm list"))[name]["state"]
+        if state in ("stopped", "exited"):
+            stopped(m, name, state)
         if stall and stall(m, name):
             return None
         time.sleep(1)
@@ -57,7 +65,7 @@ def stamped(m, name, pattern, timeout):
                 return int(hit.group(1)), hit.group(2)
         state = parse_vm_list(m.cmd_ok("vm list"))[name]["state"]
         if state in ("stopped", "exited"):
-            sys.exit(f"{sys.argv[0]}: {name} {state}: {m.cmd_ok('vm info ' + name)}")
+            stopped(m, name, state)
         time.sleep(1)
     sys.exit(f"{sys.argv[0]}: no {pattern!r} from {name} in {timeout} s:\n{m.cmd_ok('vm console ' + name)}")
 
