@@ -27,6 +27,7 @@ int devbus_claim(struct devbus *b, enum bus_space space, uint64_t base, uint64_t
 		return -1;
 	}
 	b->r[space][b->n[space]++] = (struct bus_range){ base, size, ops, dev };
+	b->maps_memory |= space == BUS_MMIO && ops->fault;
 	return 0;
 }
 

@@ -42,6 +42,7 @@ struct devbus {
 	struct bus_range r[BUS_SPACES][DEVBUS_MAX_RANGES];
 	unsigned n[BUS_SPACES];
 	unsigned last[BUS_SPACES]; /* the range found last, looked at first (a pipe's window, fault after fault) */
+	bool maps_memory;	   /* some MMIO range is a window of memory (ops->fault): faults may be its */
 };
 
 /* All ones in an access of size bytes (1, 2, 4 or 8): the bytes no device drives read so. */

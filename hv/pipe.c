@@ -121,12 +121,19 @@ static uint64_t next_backed(const struct pipe *p, uint64_t i, uint64_t to)
 	return to;
 }
 
+/* The end of the run of backed pages that page i (backed) begins, at most to. */
+static uint64_t backed_end(const struct pipe *p, uint64_t i, uint64_t to)
+{
+	while (++i < to && p->backed[i / 64] >> (i % 64) & 1)
+		;
+	return i;
+}
+
 /* Give back pages [from, to) of the region: unmapped from both ends (and invalidated) first. */
 static void take_pages(struct pipe *p, uint64_t from, uint64_t to)
 {
 	for (uint64_t i = next_backed(p, from, to), j; i < to; i = next_backed(p, j, to)) {
-		for (j = i + 1; j < to && p->backed[j / 64] >> (j % 64) & 1; j++)
-			;
+		j = backed_end(p, i, to);
 		for (unsigned k = 0; k < PIPE_ENDS; k++) /* one run of backed pages at a time */
 			if (p->end[k].vm)
 				vm_take_shared(&p->end[k].vm->mem, window(&p->end[k]) + i * FRAME_SIZE,
@@ -412,10 +419,8 @@ int pipe_create(const char *name, struct vm *a, struct vm *b, uint64_t size, enu
 	if (open_end(p, PIPE_SEND, a, why, n) || open_end(p, PIPE_RECV, b, why, n))
 		goto fail;
 	for (i = next_backed(p, 0, pages); i < pages; i = next_backed(p, i, pages)) {
-		uint64_t j = i + 1;
+		uint64_t j = backed_end(p, i, pages);
 
-		while (j < pages && p->page[j] != FRAME_NONE)
-			j++;
 		if (map_pages(p, i, j)) {
 			snprintf(why, n, "no memory for the page tables that map the region");
 			goto fail;

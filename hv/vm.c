@@ -92,6 +92,8 @@ static enum virt_quick_kind quick_npf(void *ctx, uint64_t gpa)
 
 	if (gpa < vm->mem.max)
 		return vm_mem_fault_quick(&vm->mem, gpa) ? VIRT_QUICK_GROW : VIRT_QUICK_NONE;
+	if (!vm->bus.maps_memory) /* registers only: an access is emulated the long way */
+		return VIRT_QUICK_NONE;
 	r = devbus_find(&vm->bus, BUS_MMIO, gpa, 1);
 	if (!r || !r->ops->fault || r->ops->fault(r->dev, gpa - r->base) != DEVBUS_MAPPED)
 		return VIRT_QUICK_NONE;

@@ -479,10 +479,10 @@ unsigned npt_fill_run(struct npt *t, uint64_t gpa, unsigned n, paddr_t pa, unsig
 	return i;
 }
 
-int npt_clear_run(struct npt *t, uint64_t gpa, unsigned n)
+int npt_clear_run(struct npt *t, uint64_t gpa, uint64_t n)
 {
 	uint64_t *e;
-	unsigned i, cleared = 0;
+	unsigned cleared = 0;
 
 	if (!n || !gpa_ok(t, gpa) || (gpa & (NPT_SIZE_4K - 1)))
 		return -NPT_EINVAL;
@@ -490,7 +490,7 @@ int npt_clear_run(struct npt *t, uint64_t gpa, unsigned n)
 	    n > (NPT_SIZE_2M - (gpa & (NPT_SIZE_2M - 1))) / NPT_SIZE_4K)
 		return -NPT_ENOENT;
 	e = entry_ptr(t->hint_pt, gpa, NPT_LEVEL_4K);
-	for (i = 0; i < n; i++)
+	for (uint64_t i = 0; i < n; i++)
 		if (present(t, e[i])) {
 			e[i] = 0;
 			cleared++;

@@ -161,7 +161,7 @@ unsigned npt_fill_run(struct npt *t, uint64_t gpa, unsigned n, paddr_t pa, unsig
  * The pages unmapped, or -NPT_ENOENT when the n pages are not all in the hint's 2 MiB block (walk
  * instead: npt_scan, npt_unmap), or -NPT_EINVAL. The caller invalidates.
  */
-int npt_clear_run(struct npt *t, uint64_t gpa, unsigned n);
+int npt_clear_run(struct npt *t, uint64_t gpa, uint64_t n);
 
 /* A leaf as npt_scan shows it: gpa is the leaf's first byte, pa its frame. */
 struct npt_leaf {

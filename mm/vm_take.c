@@ -265,8 +265,8 @@ uint64_t vm_take_shared(struct vm_mem *m, uint64_t gpa, uint64_t len)
 
 	vm_take_begin(m);
 	/* the common case with no walk: pages a pipe passed, in the page table its last map used */
-	if (gpa >= m->max && len && !(len & (NPT_SIZE_4K - 1)) && len / NPT_SIZE_4K < 0x80000000u)
-		n = npt_clear_run(&m->npt, gpa, (unsigned)(len / NPT_SIZE_4K));
+	if (gpa >= m->max && len && !(len & (NPT_SIZE_4K - 1)))
+		n = npt_clear_run(&m->npt, gpa, len / NPT_SIZE_4K);
 	if (n >= 0)
 		m->shared -= (uint64_t)n * NPT_SIZE_4K;
 	else

@@ -80,10 +80,12 @@ void virt_switch_done(struct virt_vcpu *vc, const uint64_t *s, unsigned n, uint6
 	for (unsigned i = 0; i < n && i < VIRT_SWITCH_SAMPLES; i++) {
 		vc->switch_win[vc->switch_pos] = s[i];
 		vc->switch_pos = (vc->switch_pos + 1) % VIRT_SWITCH_SAMPLES;
+		if (vc->switch_held < VIRT_SWITCH_SAMPLES)
+			vc->switch_held++;
 	}
-	memcpy(w, vc->switch_win, sizeof(w)); /* full: the first measurement filled it */
-	qsort(w, VIRT_SWITCH_SAMPLES, sizeof(w[0]), tick_cmp);
+	memcpy(w, vc->switch_win, sizeof(w));
+	qsort(w, vc->switch_held, sizeof(w[0]), tick_cmp);
 	vc->switch_spent += rdtsc() - start;
-	vc->switch_ticks = w[VIRT_SWITCH_SAMPLES / 2];
+	vc->switch_ticks = w[vc->switch_held / 2];
 	vc->switch_runs++;
 }

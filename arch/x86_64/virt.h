@@ -205,7 +205,7 @@ struct virt_vcpu {
 	 */
 	uint64_t switch_ticks;
 	uint64_t switch_win[VIRT_SWITCH_SAMPLES]; /* the last entries measured, oldest at switch_pos once full */
-	uint32_t switch_pos;
+	uint32_t switch_pos, switch_held; /* where the next goes, and how many the window holds */
 	uint32_t switch_runs;  /* measurements taken */
 	uint64_t switch_spent; /* TSC ticks they took, in all */
 	uint16_t tag;		 /* VPID / ASID, non-zero */

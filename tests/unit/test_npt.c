@@ -1416,6 +1416,7 @@ static void test_clear_run(void **state)
 	assert_int_equal(npt_clear_run(&nt, blk + 5 * K4, 10), 0); /* nothing left there */
 	assert_int_equal(npt_clear_run(&nt, blk + 510 * K4, 3), -NPT_ENOENT); /* across the block's end */
 	assert_int_equal(npt_clear_run(&nt, blk + M2, 1), -NPT_ENOENT);	  /* another block */
+	assert_int_equal(npt_clear_run(&nt, blk, 1ULL << 32), -NPT_ENOENT); /* far past it (not cut to 32 bits) */
 	assert_int_equal(npt_clear_run(&nt, blk + 123, 1), -NPT_EINVAL);
 	assert_int_equal(npt_clear_run(&nt, blk, 0), -NPT_EINVAL);
 	assert_int_equal(npt_clear_run(&nt, blk, 512), 30); /* the rest: the emptied tables go */
