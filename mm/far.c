@@ -300,7 +300,8 @@ int far_check_local(const struct vm_mem *m, uint64_t local, char *why, size_t n)
 {
 	if (local >= FAR_LOCAL_MIN && !(local % PAGE) && local <= m->max)
 		return 0;
-	snprintf(why, n, "local=%llu: a multiple of 4 KiB from 1M up to max", (unsigned long long)local);
+	snprintf(why, n, "local=%lluK: a multiple of 4 KiB from 1M up to max (%lluK)", (unsigned long long)(local >> 10),
+		 (unsigned long long)(m->max >> 10));
 	return -1;
 }
 

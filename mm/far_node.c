@@ -85,7 +85,8 @@ int far_node_add(const char *name, uint64_t size, uint64_t latency_ns, uint64_t 
 int far_node_del(struct far_node *nd, char *why, size_t n)
 {
 	if (nd->users || nd->nfree != nd->frames) {
-		snprintf(why, n, "node '%s' is used by %u VMs and disks", nd->name, nd->users);
+		snprintf(why, n, "node '%s' is in use by %u %s", nd->name, nd->users,
+			 nd->users == 1 ? "VM or disk" : "VMs and disks");
 		return -1;
 	}
 	release_free(nd);

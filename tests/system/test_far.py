@@ -106,7 +106,7 @@ def test_a_node_in_use_cannot_be_deleted(vmx):
     vmx.cmd_ok("mem node add rdma size=32M latency=3us bw=5G")
     vmx.cmd_ok("vm create f image=memtouch.elf min=2M max=32M far=rdma local=2M size=8M hold=60")
     out = vmx.cmd("mem node del rdma")
-    assert out.startswith("error:") and "is used by 1 VMs and disks: VM f" in out, out
+    assert out.startswith("error:") and "is in use by 1 VM or disk: VM f" in out, out
     for line, error in (("vm create g image=memtouch.elf min=2M max=32M far=rdma", "go together"),
                         ("vm create g image=memtouch.elf min=2M max=32M far=rdma local=512K", "from 1M up to max"),
                         ("vm create g image=memtouch.elf min=2M max=32M far=rdma local=2M inject=fast",
