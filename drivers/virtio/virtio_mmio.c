@@ -345,8 +345,13 @@ static void write_queue_reset(struct virtio_mmio *t, uint32_t val)
 
 static void write_queue_notify(struct virtio_mmio *t, uint32_t val)
 {
+	if (!(t->status & VIRTIO_STATUS_DRIVER_OK)) { /* Linux's balloon kicks its statistics queue so (3.1.1) */
+		refuse(t, "QueueNotify %u before DRIVER_OK (status 0x%x): its buffers are looked at when DRIVER_OK is set",
+		       val, t->status);
+		return;
+	}
 	if (!virtio_mmio_live(t)) {
-		refuse(t, "QueueNotify %u ignored in status 0x%x", val, t->status);
+		refuse(t, "QueueNotify %u ignored in status 0x%x (failed, or the device needs a reset)", val, t->status);
 		return;
 	}
 	if (val >= t->ops->num_queues || !t->q[val].ready) {
