@@ -87,32 +87,51 @@ static void account_quick(struct vm *vm, const struct virt_quick *q)
 /*
  * Give the backend what goes in at this entry: the queue's event first (exceptions, NMIs, interrupts
  * an exit cut short), else the APIC's interrupt when the guest can take one; ask for an interrupt
- * window while one waits.
+ * window while one waits. A backend that offers interrupts (virt_backend.offer_intr) gets every
+ * external interrupt so, even one the guest cannot take yet, and needs no window for it: the APIC
+ * hands it over when it was taken (vm_irq_offer_done).
  */
 static void deliver_events(struct vm *vm, bool *window)
 {
 	const struct virt_backend *b = virt_get();
 	struct virt_vcpu *vc = vm->vcpu;
 	struct virt_event ev;
-	int apic = vm_irq_sync(vm);
-	bool can_intr, want;
+	int apic = vm_irq_sync(vm), offer = -1;
+	bool can_intr, want, acked = false;
 
 	if (!event_pending(&vm->ev) && apic < 0 && !*window)
 		return;
 	can_intr = (b->get(vc, VREG_RFLAGS) & RFLAGS_IF) && !b->get(vc, VREG_INTR_SHADOW);
 	if (event_next(&vm->ev, can_intr, &ev, &want)) {
-		b->inject(vc, &ev);
-	} else if (apic >= 0 && can_intr) {
-		vm_exit_halt_before_interrupt(vm);
-		ev = (struct virt_event){ .type = VEV_EXTINT, .vector = (uint8_t)apic };
-		b->inject(vc, &ev);
-		vm_irq_injected(vm, apic);
+		if (ev.type == VEV_EXTINT && b->offer_intr) {
+			offer = ev.vector;
+			acked = true;
+		} else {
+			b->inject(vc, &ev);
+		}
+	} else if (apic >= 0 && (can_intr || (b->offer_intr && !want))) {
+		if (can_intr)
+			vm_exit_halt_before_interrupt(vm);
+		if (b->offer_intr) {
+			offer = apic;
+		} else {
+			ev = (struct virt_event){ .type = VEV_EXTINT, .vector = (uint8_t)apic };
+			b->inject(vc, &ev);
+			vm_irq_injected(vm, apic);
+		}
 		apic = -1;
 	}
 	want = want || apic >= 0;
+	if (offer >= 0) /* the offer and the window share the VMCB's virtual interrupt */
+		want = false;
 	if (want != *window) {
 		b->intr_window(vc, want);
 		*window = want;
+	}
+	if (offer >= 0) {
+		b->offer_intr(vc, offer);
+		vm->irq.offered = offer;
+		vm->irq.offered_acked = acked;
 	}
 }
 
@@ -158,6 +177,8 @@ static void run_slice(struct vm *vm)
 		irq_disable();
 		deliver_events(vm, &vm->intr_window);
 		b->run(vc, &e);
+		if (vm->irq.offered >= 0)
+			vm_irq_offer_done(vm);
 		account(&p, vc->entry_tsc);
 		account_quick(vm, &vc->quick);
 		/* host interrupts wait no longer than the exit they caused: the handling may take a while */

@@ -89,6 +89,7 @@ int vm_irq_init(struct vm *vm, char *why, size_t n)
 	struct vlapic_host host = { vm_guest_now, lapic_kick, lapic_eoi, lapic_nmi, vm };
 
 	memset(&vm->irq, 0, sizeof(vm->irq));
+	vm->irq.offered = -1;
 	vlapic_init(&vm->irq.lapic, 0, true, vlapic_tsc_per_tick(tsc_hz()), &host);
 	vioapic_init(&vm->irq.ioapic, 1, ioapic_deliver, vm);
 	if (devbus_claim(&vm->bus, BUS_MMIO, VLAPIC_BASE, VLAPIC_SIZE, &lapic_bus_ops, vm, why, n) ||
@@ -137,6 +138,20 @@ void vm_irq_injected(struct vm *vm, int vector)
 {
 	vlapic_ack(&vm->irq.lapic, vector);
 	vm->irq.injected++;
+}
+
+void vm_irq_offer_done(struct vm *vm)
+{
+	int vector = vm->irq.offered;
+
+	if (be()->offer_taken(vm->vcpu)) {
+		if (!vm->irq.offered_acked)
+			vm_irq_injected(vm, vector);
+	} else if (vm->irq.offered_acked) {
+		event_set_irq(&vm->ev, (uint8_t)vector); /* handed over already: it goes in next time */
+	}
+	be()->offer_intr(vm->vcpu, -1);
+	vm->irq.offered = -1;
 }
 
 bool vm_irq_halt(struct vm *vm)

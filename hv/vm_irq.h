@@ -24,10 +24,19 @@ struct vm_irq {
 	uint64_t injected;  /* external interrupts delivered to the vCPU */
 	uint64_t wakeups;   /* halts an interrupt ended */
 	uint64_t threshold; /* the TPR threshold the vCPU has */
+	/* the external interrupt offered at this entry (virt_backend.offer_intr), -1: none; acked: one
+	 * the APIC handed over before (cut short, or held back by an exception) */
+	int offered;
+	bool offered_acked;
 };
 
 /* The guest's TSC (before its vCPU exists, the host's): the clock of its timer devices. ctx: the VM. */
 uint64_t vm_guest_now(void *ctx);
+/*
+ * After the vCPU ran with an interrupt offered (vm_irq.offered): taken, it is the APIC's in-service
+ * one (unless it was already); not taken, it waits for the next entry. The offer is withdrawn.
+ */
+void vm_irq_offer_done(struct vm *vm);
 /* Reset both controllers and claim their windows on the VM's bus; 0, or -1 with why. */
 int vm_irq_init(struct vm *vm, char *why, size_t n);
 /* A device drives I/O APIC line (0..23) high or low. */

@@ -17,7 +17,7 @@
 # their C code is still built with -mgeneral-regs-only).
 
 GUEST_PROGS := hello memtouch qsort hostile isolation wss volatile pipe_send pipe_recv ping latency stride kv \
-	virtio_check balloon_check
+	virtio_check balloon_check irqcheck
 GUEST_SSE_PROGS := isolation
 GUEST_DIR := $(BUILD)/guests
 GUEST_ELFS := $(patsubst %,$(GUEST_DIR)/%.elf,$(GUEST_PROGS))

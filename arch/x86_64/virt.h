@@ -301,6 +301,15 @@ struct virt_backend {
 	void (*inject)(struct virt_vcpu *v, const struct virt_event *ev);
 	/* Exit with VEXIT_INTR_WINDOW as soon as the guest can take an interrupt (or stop asking). */
 	void (*intr_window)(struct virt_vcpu *v, bool on);
+	/*
+	 * Optional (NULL: external interrupts go in through inject, when the guest can take them).
+	 * Offer the external interrupt at vector for the CPU to deliver, with no exit, as soon as the
+	 * guest can take it (RFLAGS.IF set, no interrupt shadow, the TPR below its class); -1 withdraws
+	 * the offer. It is not an interrupt window: the core uses one or the other at an entry.
+	 */
+	void (*offer_intr)(struct virt_vcpu *v, int vector);
+	/* After run(): whether the interrupt offered before it was delivered (or its delivery begun). */
+	bool (*offer_taken)(struct virt_vcpu *v);
 	/* Drop cached nested translations after a mapping was removed or downgraded. */
 	void (*flush_npt)(struct virt_vcpu *v);
 	/* Drop the guest's own cached linear translations (its CR4 paging bits changed). */

@@ -408,6 +408,29 @@ static void svm_inject(struct virt_vcpu *vc, const struct virt_event *ev)
 		       (ev->has_error ? EVENTINJ_ERROR_VALID | ((uint64_t)ev->error << 32) : 0);
 }
 
+/*
+ * A virtual interrupt (APM vol. 2, 15.21.4): the CPU delivers it when the guest can take it, its
+ * class above V_TPR, and clears V_IRQ. External interrupts go in so rather than by EVENTINJ, which
+ * delivers at VMRUN whatever the guest's state: QEMU's TCG can deliver an injected interrupt a
+ * second time at once, on the handler's first instruction with IF clear (its VMRUN leaves the
+ * vector pending as an exception), which crashed Linux guests under load.
+ */
+static void svm_offer_intr(struct virt_vcpu *vc, int vector)
+{
+	struct vmcb_control *c = &((struct svm_vcpu *)vc->priv)->vmcb->control;
+
+	c->v_intr &= ~(V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT));
+	if (vector < 0)
+		return;
+	c->v_intr |= V_IRQ | ((uint32_t)vector >> 4) << V_INTR_PRIO_SHIFT;
+	c->v_intr_vector = (uint32_t)vector;
+}
+
+static bool svm_offer_taken(struct virt_vcpu *vc)
+{
+	return !(((struct svm_vcpu *)vc->priv)->vmcb->control.v_intr & V_IRQ);
+}
+
 /* A virtual interrupt request with the highest priority makes the VINTR exit as soon as the guest can take it. */
 static void svm_intr_window(struct virt_vcpu *vc, bool on)
 {
@@ -436,6 +459,8 @@ const struct virt_backend svm_backend = {
 	.set = svm_set,
 	.inject = svm_inject,
 	.intr_window = svm_intr_window,
+	.offer_intr = svm_offer_intr,
+	.offer_taken = svm_offer_taken,
 	.flush_npt = svm_flush_npt,
 	.flush_guest_tlb = svm_flush_npt,
 	.measure_switch = svm_measure_switch,

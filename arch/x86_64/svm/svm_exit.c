@@ -119,7 +119,8 @@ static void decode_vectoring(struct svm_vcpu *v, struct virt_exit *e)
 	case 3:
 		if (vector == VEC_BP || vector == VEC_OF)
 			return;
-		e->vectoring.type = VEV_HW_EXC;
+		/* exceptions are vectors 0-31: QEMU's TCG reports a virtual interrupt cut short so */
+		e->vectoring.type = vector < 32 ? VEV_HW_EXC : VEV_EXTINT;
 		break;
 	default:
 		return;
