@@ -17,6 +17,7 @@
  * many; 2 bad arguments.
  */
 #include <stdio.h>
+#include <emhv/x86_regs.h>
 #include "runtime.h"
 
 static const char *const known_args[] = {"count", "period", NULL};
@@ -29,7 +30,7 @@ static void on_timer(struct trap_frame *f)
 	if (in_handler)
 		nested++;
 	in_handler = 1;
-	if (!(f->rflags & (1u << 9)))
+	if (!(f->rflags & RFLAGS_IF))
 		if_clear++;
 	if (++taken < want)
 		apic_timer_at(tsc_read() + period);

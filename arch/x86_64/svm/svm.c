@@ -419,7 +419,7 @@ static void svm_offer_intr(struct virt_vcpu *vc, int vector)
 {
 	struct vmcb_control *c = &((struct svm_vcpu *)vc->priv)->vmcb->control;
 
-	c->v_intr &= ~(V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT));
+	c->v_intr &= ~V_IRQ_REQUEST;
 	if (vector < 0)
 		return;
 	c->v_intr |= V_IRQ | ((uint32_t)vector >> 4) << V_INTR_PRIO_SHIFT;
@@ -437,10 +437,10 @@ static void svm_intr_window(struct virt_vcpu *vc, bool on)
 	struct vmcb_control *c = &((struct svm_vcpu *)vc->priv)->vmcb->control;
 
 	if (on) {
-		c->v_intr |= V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT);
+		c->v_intr |= V_IRQ_REQUEST;
 		c->intercept3 |= INTERCEPT_VINTR;
 	} else {
-		c->v_intr &= ~(V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT));
+		c->v_intr &= ~V_IRQ_REQUEST;
 		c->intercept3 &= ~INTERCEPT_VINTR;
 	}
 }

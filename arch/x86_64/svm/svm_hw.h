@@ -59,6 +59,8 @@
 #define V_INTR_PRIO_SHIFT 16
 #define V_IGN_TPR (1u << 20)
 #define V_INTR_MASKING (1u << 24)
+/* the bits of v_intr that make a virtual interrupt request (an interrupt window's, or an offered one) */
+#define V_IRQ_REQUEST (V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT))
 #define NP_ENABLE 1ULL
 
 #define EVENTINJ_VALID (1u << 31)
